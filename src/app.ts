@@ -1,0 +1,53 @@
+import Provider from 'oidc-provider';
+import type { Config } from './config/load.ts';
+import type { Db } from './db/client.ts';
+import { createCsrf } from './http/csrf.ts';
+import { errorHandler } from './http/error-handler.ts';
+import { createRenderer } from './http/render.ts';
+import { securityHeaders } from './http/security-headers.ts';
+import { createInteractionRouter } from './interactions/router.ts';
+import type { Logger } from './log.ts';
+import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
+import { providerConfiguration } from './oidc/configuration.ts';
+import { createFindAccount } from './oidc/find-account.ts';
+import { loadOrCreateKeys } from './oidc/keys.ts';
+import { openConnectors } from './upstreams/registry.ts';
+
+export interface AppDeps { config: Config; db: Db; log: Logger }
+export interface App { provider: Provider; close(): void }
+
+const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
+
+/** Composition root: wires every part together. Nothing here runs at import time. */
+export async function createApp({ config, db, log }: AppDeps): Promise<App> {
+  const keys = await loadOrCreateKeys(db);
+  const connectors = openConnectors(config.upstreams, log);
+  const render = createRenderer();
+  const clientName = (id: unknown) => config.clients.find((c) => c.clientId === id)?.name ?? (id ? String(id) : undefined);
+
+  const provider = new Provider(config.issuer, providerConfiguration({
+    config,
+    keys,
+    adapter: createPrismaAdapter(db),
+    findAccount: createFindAccount(db),
+    renderError: (ctx, out) => render(ctx, 'error', {
+      title: 'Sign-in request refused',
+      text: out.error_description ?? 'The app sent a request Doorman cannot accept.',
+      code: out.error,
+    }, ctx.status >= 400 ? ctx.status : 400),
+    renderLogout: (ctx, form) => render(ctx, 'logout', { title: 'Sign out', form, clientName: clientName(ctx.oidc.client?.clientId) }),
+    renderLoggedOut: (ctx) => render(ctx, 'logged-out', { title: 'Signed out', clientName: clientName(ctx.oidc.client?.clientId) }),
+  }));
+  provider.proxy = config.trustProxy;
+  provider.on('server_error', (_ctx, err) => log.error('provider error', { error: err }));
+
+  const router = createInteractionRouter({ provider, db, config, connectors, render, csrf: createCsrf(keys.cookieKeys), log });
+  provider.use(securityHeaders);
+  provider.use(errorHandler(render, log));
+  provider.use(router.routes());
+
+  const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
+  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  timer.unref();
+  return { provider, close: () => clearInterval(timer) };
+}

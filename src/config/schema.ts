@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/**
+ * Doorman's configuration. Every key's `.describe()` text is its documentation:
+ * `doorman config-docs` prints the README's key table from it.
+ */
+
+/** True for hosts where plain http cannot be intercepted on the network (RFC 8252 §8.3). */
+export function isLoopbackHost(hostname: string): boolean {
+  return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname);
+}
+
+const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const clientSchema = z.strictObject({
+  clientId: z.string().min(1).describe('The OAuth client_id the app uses.'),
+  name: z.string().optional().describe('Shown on the login and consent pages; defaults to clientId.'),
+  clientSecretEnv: envVarName.optional()
+    .describe('Name of the environment variable holding the client secret. Omit for a public client (SPA, native app): it then authenticates with PKCE alone.'),
+  redirectUris: z.array(z.url()).min(1)
+    .describe('Exact redirect URIs (no wildcards, compared as strings, RFC 9700 §2.1). https, or http on a loopback host.'),
+  postLogoutRedirectUris: z.array(z.url()).default([])
+    .describe('Exact URIs the app may return to after RP-initiated logout.'),
+  firstParty: z.boolean().default(false)
+    .describe('An app of your own organisation: consent is not asked. Third-party apps get a consent page.'),
+  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).default(['authorization_code', 'refresh_token'])
+    .describe('Grants the client may use. Refresh tokens are issued only with the offline_access scope.'),
+});
+export type ClientConfig = z.infer<typeof clientSchema>;
+
+const googleUpstreamSchema = z.strictObject({
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes').describe('Stable id of this upstream; part of its callback URL /upstream/<id>/callback and of every identity it creates. Do not change it once in use.'),
+  type: z.literal('google').describe('Upstream kind. `google`: Google (or any issuer speaking Google\'s OIDC dialect) via discovery.'),
+  displayName: z.string().default('Google').describe('Button label on the login page.'),
+  clientId: z.string().min(1).describe('OAuth client id issued by the upstream.'),
+  clientSecretEnv: envVarName.describe('Name of the environment variable holding the upstream client secret.'),
+  issuer: httpUrl.default('https://accounts.google.com').describe('Issuer used for OIDC discovery. Change only to aim at a test double or proxy; plain http only on loopback.'),
+  hostedDomain: z.string().optional().describe('Google Workspace domain (`hd` claim) that users must belong to; others are refused with a page that says so.'),
+  scopes: z.array(z.string()).default(['openid', 'email', 'profile']).describe('Scopes requested upstream.'),
+  timeoutMs: z.number().int().positive().max(60_000).default(10_000).describe('Time limit for each call to the upstream, in milliseconds.'),
+});
+export type GoogleUpstreamConfig = z.infer<typeof googleUpstreamSchema>;
+
+const upstreamSchema = z.discriminatedUnion('type', [googleUpstreamSchema]);
+export type UpstreamConfig = z.infer<typeof upstreamSchema>;
+
+export const configSchema = z.strictObject({
+  issuer: httpUrl.optional().describe('Public URL of Doorman (the OIDC issuer). Default http://localhost:<port>. Must be https outside loopback; env DOORMAN_ISSUER overrides.'),
+  port: z.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on; env PORT overrides.'),
+  trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-* headers (set when Doorman runs behind a TLS-terminating reverse proxy).'),
+  logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level; env DOORMAN_LOG_LEVEL overrides.'),
+  database: z.strictObject({
+    migrateOnStart: z.boolean().default(true).describe('Apply pending migrations at start (under an advisory lock). Set false to run `doorman migrate` yourself.'),
+    embeddedDataDir: z.string().default('./data/postgres').describe('Data folder of the embedded PostgreSQL, used only when DATABASE_URL is unset.'),
+  }).prefault({}).describe('Storage. The connection string comes from env DATABASE_URL; without it Doorman runs an embedded PostgreSQL.'),
+  ttl: z.strictObject({
+    authorizationCode: z.number().int().positive().max(600).default(60).describe('Authorization code lifetime in seconds (RFC 9700 §4.2.1: short).'),
+    accessToken: z.number().int().positive().default(3600).describe('Access token lifetime in seconds.'),
+    idToken: z.number().int().positive().default(3600).describe('ID token lifetime in seconds.'),
+    refreshToken: z.number().int().positive().default(14 * 24 * 3600).describe('Refresh token lifetime in seconds (rotated on every use).'),
+    session: z.number().int().positive().default(14 * 24 * 3600).describe('Doorman browser session lifetime in seconds.'),
+    interaction: z.number().int().positive().default(1800).describe('Time a person has to finish signing in, in seconds.'),
+  }).prefault({}).describe('Token and session lifetimes.'),
+  clients: z.array(clientSchema).default([]).describe('Apps (OIDC clients) that sign people in through Doorman.'),
+  upstreams: z.array(upstreamSchema).default([]).describe('Identity providers people sign in with.'),
+}).superRefine((cfg, ctx) => {
+  const seen = (items: { key: string; path: (string | number)[] }[], what: string) => {
+    const keys = new Set<string>();
+    for (const { key, path } of items) {
+      if (keys.has(key)) ctx.addIssue({ code: 'custom', path, message: `duplicate ${what} "${key}"` });
+      keys.add(key);
+    }
+  };
+  seen(cfg.clients.map((c, i) => ({ key: c.clientId, path: ['clients', i, 'clientId'] })), 'clientId');
+  seen(cfg.upstreams.map((u, i) => ({ key: u.id, path: ['upstreams', i, 'id'] })), 'upstream id');
+  cfg.clients.forEach((c, i) => {
+    for (const [field, uris] of [['redirectUris', c.redirectUris], ['postLogoutRedirectUris', c.postLogoutRedirectUris]] as const) {
+      uris.forEach((uri, j) => {
+        const problem = redirectUriProblem(uri);
+        if (problem) ctx.addIssue({ code: 'custom', path: ['clients', i, field, j], message: problem });
+      });
+    }
+  });
+});
+
+function redirectUriProblem(uri: string): string | undefined {
+  const url = new URL(uri);
+  if (url.hash) return 'must not contain a fragment';
+  if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) return 'plain http is allowed only for loopback hosts';
+  return undefined;
+}
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type ParsedConfig = z.infer<typeof configSchema>;

@@ -1,0 +1,223 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
+
+/**
+ * A stand-in for Google's OpenID Connect endpoints on loopback, for the demo and the tests.
+ * It keeps Google's paths and answers, and is as strict as Google where it matters: exact
+ * redirect_uri (an error page, not a redirect, when it does not match), client secret,
+ * PKCE S256, single-use codes that expire, RS256 ID tokens with `kid`, nonce echoed.
+ * Never used in production: the demo refuses NODE_ENV=production.
+ */
+
+export interface LookalikeUser {
+  sub: string;
+  email?: string;
+  /** Google sends a boolean; tests may send something else to check that only `true` counts. */
+  email_verified?: unknown;
+  name?: string;
+  picture?: string;
+  hd?: string;
+}
+
+export interface LookalikeClient { clientId: string; clientSecret: string; redirectUris: string[] }
+
+export interface GoogleLookalike {
+  issuer: string;
+  users: LookalikeUser[];
+  /** Number of successful code exchanges, for tests that check a replay did not get through. */
+  tokensIssued: number;
+  /** When set, the token endpoint holds every request this long before answering. */
+  tokenDelayMs: number;
+  close(): Promise<void>;
+}
+
+interface PendingRequest { clientId: string; redirectUri: string; state?: string; nonce?: string; challenge?: string; scope: string; expires: number }
+interface IssuedCode extends PendingRequest { user: LookalikeUser; used: boolean }
+
+const CODE_TTL_MS = 60_000;
+
+export async function startGoogleLookalike(opts: { clients: LookalikeClient[]; users: LookalikeUser[]; port?: number }): Promise<GoogleLookalike> {
+  const { privateKey, publicKey } = await generateKeyPair('RS256');
+  const kid = randomBytes(8).toString('hex');
+  const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
+  const pending = new Map<string, PendingRequest>();
+  const codes = new Map<string, IssuedCode>();
+  const accessTokens = new Map<string, LookalikeUser>();
+  let issuer = '';
+
+  const state: GoogleLookalike = { issuer: '', users: opts.users, tokensIssued: 0, tokenDelayMs: 0, close: async () => {} };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => json(res, 500, { error: 'server_error', error_description: String(err) }));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', issuer);
+    const route = `${req.method} ${url.pathname}`;
+    switch (route) {
+      case 'GET /.well-known/openid-configuration':
+        return json(res, 200, {
+          issuer,
+          authorization_endpoint: `${issuer}/o/oauth2/v2/auth`,
+          token_endpoint: `${issuer}/token`,
+          userinfo_endpoint: `${issuer}/v1/userinfo`,
+          jwks_uri: `${issuer}/oauth2/v3/certs`,
+          response_types_supported: ['code', 'token', 'id_token', 'code token', 'code id_token', 'token id_token', 'code token id_token', 'none'],
+          subject_types_supported: ['public'],
+          id_token_signing_alg_values_supported: ['RS256'],
+          scopes_supported: ['openid', 'email', 'profile'],
+          token_endpoint_auth_methods_supported: ['client_secret_post', 'client_secret_basic'],
+          claims_supported: ['aud', 'email', 'email_verified', 'exp', 'family_name', 'given_name', 'iat', 'iss', 'name', 'picture', 'sub'],
+          code_challenge_methods_supported: ['plain', 'S256'],
+          grant_types_supported: ['authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+        });
+      case 'GET /oauth2/v3/certs':
+        return json(res, 200, { keys: [jwk] });
+      case 'GET /o/oauth2/v2/auth':
+        return authorize(url, res);
+      case 'POST /o/oauth2/v2/auth/decide':
+        return decide(new URLSearchParams(await readBody(req)), res);
+      case 'POST /token':
+        if (state.tokenDelayMs) await new Promise((ok) => setTimeout(ok, state.tokenDelayMs));
+        return token(req, new URLSearchParams(await readBody(req)), res);
+      case 'GET /v1/userinfo': {
+        const user = accessTokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+        if (!user) return json(res, 401, { error: 'invalid_request', error_description: 'Invalid Credentials' });
+        return json(res, 200, publicClaims(user));
+      }
+      default:
+        return json(res, 404, { error: 'not_found' });
+    }
+  }
+
+  function authorize(url: URL, res: ServerResponse): void {
+    const p = url.searchParams;
+    const client = opts.clients.find((c) => c.clientId === p.get('client_id'));
+    // Google shows an error page and does not redirect when client or redirect_uri is wrong.
+    if (!client) return page(res, 401, '<h1>Error 401: invalid_client</h1><p>The OAuth client was not found.</p>');
+    if (!client.redirectUris.includes(p.get('redirect_uri') ?? '')) {
+      return page(res, 400, '<h1>Error 400: redirect_uri_mismatch</h1>');
+    }
+    if (p.get('response_type') !== 'code' || !p.get('scope')?.split(' ').includes('openid')) {
+      return page(res, 400, '<h1>Error 400: invalid_request</h1>');
+    }
+    const id = randomBytes(16).toString('base64url');
+    pending.set(id, {
+      clientId: client.clientId, redirectUri: p.get('redirect_uri')!, scope: p.get('scope')!, expires: Date.now() + 600_000,
+      ...(p.get('state') ? { state: p.get('state')! } : {}),
+      ...(p.get('nonce') ? { nonce: p.get('nonce')! } : {}),
+      ...(p.get('code_challenge_method') === 'S256' && p.get('code_challenge') ? { challenge: p.get('code_challenge')! } : {}),
+    });
+    const buttons = opts.users.map((u) =>
+      `<button type="submit" name="sub" value="${escapeHtml(u.sub)}">${escapeHtml(u.name ?? u.sub)} &lt;${escapeHtml(u.email ?? 'no email')}&gt;</button>`).join('<br>');
+    page(res, 200, `<h1>Choose an account</h1><p>to continue to Doorman (demo Google)</p>
+      <form method="post" action="/o/oauth2/v2/auth/decide"><input type="hidden" name="request" value="${id}">${buttons}
+      <br><button type="submit" name="deny" value="1">Cancel</button></form>`);
+  }
+
+  function decide(form: URLSearchParams, res: ServerResponse): void {
+    const request = pending.get(form.get('request') ?? '');
+    if (!request || request.expires < Date.now()) return page(res, 400, '<h1>This request has expired</h1>');
+    pending.delete(form.get('request')!);
+    const back = new URL(request.redirectUri);
+    if (request.state) back.searchParams.set('state', request.state);
+    const user = opts.users.find((u) => u.sub === form.get('sub'));
+    if (form.get('deny') || !user) {
+      back.searchParams.set('error', 'access_denied');
+    } else {
+      const code = `4/0${randomBytes(24).toString('base64url')}`;
+      codes.set(code, { ...request, expires: Date.now() + CODE_TTL_MS, user, used: false });
+      back.searchParams.set('code', code);
+      back.searchParams.set('scope', request.scope);
+      // Google appends these to every successful callback; a client must ignore them.
+      back.searchParams.set('authuser', '0');
+      back.searchParams.set('prompt', 'consent');
+      if (user.hd) back.searchParams.set('hd', user.hd);
+    }
+    res.writeHead(302, { Location: back.href }).end();
+  }
+
+  async function token(req: IncomingMessage, form: URLSearchParams, res: ServerResponse): Promise<void> {
+    let clientId = form.get('client_id');
+    let secret = form.get('client_secret');
+    const basic = /^Basic (.+)$/.exec(req.headers.authorization ?? '');
+    if (basic) {
+      const [id, s] = Buffer.from(basic[1]!, 'base64').toString().split(':').map(decodeURIComponent);
+      clientId = id ?? null;
+      secret = s ?? null;
+    }
+    const client = opts.clients.find((c) => c.clientId === clientId);
+    if (!client || client.clientSecret !== secret) return json(res, 401, { error: 'invalid_client', error_description: 'Unauthorized' });
+    if (form.get('grant_type') !== 'authorization_code') return json(res, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' });
+    const code = codes.get(form.get('code') ?? '');
+    if (!code || code.clientId !== client.clientId || code.expires < Date.now()) return json(res, 400, { error: 'invalid_grant', error_description: 'Bad Request' });
+    if (code.used) return json(res, 400, { error: 'invalid_grant', error_description: 'Bad Request' });
+    code.used = true;
+    if (form.get('redirect_uri') !== code.redirectUri) return json(res, 400, { error: 'redirect_uri_mismatch', error_description: 'Bad Request' });
+    if (code.challenge) {
+      const verifier = form.get('code_verifier') ?? '';
+      if (createHash('sha256').update(verifier).digest('base64url') !== code.challenge) {
+        return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid code verifier.' });
+      }
+    }
+    const accessToken = `ya29.${randomBytes(32).toString('base64url')}`;
+    accessTokens.set(accessToken, code.user);
+    state.tokensIssued++;
+    const idToken = await signIdToken(privateKey, kid, issuer, client.clientId, code, accessToken);
+    json(res, 200, { access_token: accessToken, expires_in: 3599, scope: code.scope, token_type: 'Bearer', id_token: idToken });
+  }
+
+  server.listen(opts.port ?? 0, '127.0.0.1');
+  await once(server, 'listening');
+  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  state.issuer = issuer;
+  state.close = async () => {
+    server.closeAllConnections();
+    await new Promise((ok) => server.close(ok));
+  };
+  return state;
+}
+
+function publicClaims(user: LookalikeUser): Record<string, unknown> {
+  const claims: Record<string, unknown> = { sub: user.sub };
+  for (const key of ['email', 'email_verified', 'name', 'picture', 'hd'] as const) if (user[key] !== undefined) claims[key] = user[key];
+  return claims;
+}
+
+async function signIdToken(key: CryptoKey, kid: string, issuer: string, clientId: string, code: IssuedCode, accessToken: string): Promise<string> {
+  const digest = createHash('sha256').update(accessToken).digest();
+  const atHash = digest.subarray(0, digest.length / 2).toString('base64url');
+  return new SignJWT({ ...publicClaims(code.user), azp: clientId, at_hash: atHash, ...(code.nonce ? { nonce: code.nonce } : {}) })
+    .setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' })
+    .setIssuer(issuer)
+    .setAudience(clientId)
+    .setIssuedAt()
+    .setExpirationTime('1h')
+    .sign(key);
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((ok, fail) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => { body += chunk; });
+    req.on('end', () => ok(body));
+    req.on('error', fail);
+  });
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
+}
+
+function page(res: ServerResponse, status: number, html: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' })
+    .end(`<!doctype html><html><head><title>Sign in - Google Accounts (demo)</title></head><body>${html}</body></html>`);
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

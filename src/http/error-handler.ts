@@ -1,0 +1,41 @@
+import type { Middleware } from 'koa';
+import { BrokerError } from '../errors.ts';
+import type { Logger } from '../log.ts';
+import type { Render } from './render.ts';
+
+/** Plain words for each error code a person can meet. */
+const MESSAGES: Record<string, { title: string; text: string }> = {
+  denied: { title: 'Sign-in cancelled', text: 'You did not allow the sign-in at your identity provider, so nothing was shared.' },
+  expired: { title: 'Sign-in expired', text: 'This sign-in took too long or was already used. Please try again.' },
+  login_expired: { title: 'Sign-in expired', text: 'This sign-in link was already used or has expired. Please start again from the app.' },
+  interaction_expired: { title: 'Sign-in expired', text: 'This sign-in took too long. Please go back to the app and sign in again.' },
+  state_mismatch: { title: 'Sign-in could not be verified', text: 'This response does not belong to a sign-in started in this browser. Please start again from the app.' },
+  timeout: { title: 'Identity provider not responding', text: 'The identity provider did not answer in time. Please try again, or choose another way to sign in.' },
+  unavailable: { title: 'Identity provider unreachable', text: 'The identity provider could not be reached. Please try again later, or choose another way to sign in.' },
+  misconfigured: { title: 'Sign-in is misconfigured', text: 'The identity provider refused Doorman\'s request. This needs your administrator; please tell them the time of this error.' },
+  invalid_response: { title: 'Sign-in could not be verified', text: 'The identity provider sent an answer that failed Doorman\'s checks. Please try again.' },
+  domain_not_allowed: { title: 'Account not allowed', text: 'This account does not belong to an organisation allowed to sign in here. Please choose another account.' },
+  account_disabled: { title: 'Account disabled', text: 'Your account has been disabled. Please contact your administrator.' },
+  csrf: { title: 'Form expired', text: 'This form could not be verified. Please go back and try again.' },
+  unknown_upstream: { title: 'Unknown sign-in option', text: 'That way of signing in is not available.' },
+  not_found: { title: 'Page not found', text: 'There is nothing at this address.' },
+};
+
+/** Turns BrokerErrors (and anything unexpected) into an error page; details go to the log only. */
+export function errorHandler(render: Render, log: Logger): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (err) {
+      const known = err instanceof BrokerError;
+      const code = known ? err.code : 'internal';
+      const status = known ? err.status : 500;
+      (status >= 500 ? log.error : log.warn)('request failed', {
+        code, path: ctx.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        cause: known && err.cause instanceof Error ? err.cause.message : undefined,
+      });
+      const words = MESSAGES[code] ?? { title: 'Something went wrong', text: 'Doorman could not complete this request. Please try again.' };
+      render(ctx, 'error', { ...words, code, retryUrl: known ? err.retryUrl : undefined }, status);
+    }
+  };
+}

@@ -1,0 +1,41 @@
+import { createHash } from 'node:crypto';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { Db } from '../db/client.ts';
+import type { JsonObject } from '../upstreams/connector.ts';
+
+export interface UpstreamTransaction {
+  interactionUid: string;
+  connectorId: string;
+  payload: JsonObject;
+}
+
+/** Only a hash of `state` is stored: a database reader cannot forge a callback from it. */
+function hashState(state: string): string {
+  return createHash('sha256').update(state).digest('base64url');
+}
+
+export async function saveUpstreamTransaction(db: Db, state: string, tx: UpstreamTransaction, ttlSeconds: number): Promise<void> {
+  await db.upstreamTransaction.create({
+    data: {
+      stateHash: hashState(state),
+      interactionUid: tx.interactionUid,
+      connectorId: tx.connectorId,
+      payload: tx.payload as Prisma.InputJsonObject,
+      expiresAt: new Date(Date.now() + ttlSeconds * 1000),
+    },
+  });
+}
+
+/**
+ * Removes and returns the transaction for `state`, so a callback works exactly once.
+ * Undefined when there is none (never issued, already used) or it has expired.
+ */
+export async function takeUpstreamTransaction(db: Db, state: string): Promise<UpstreamTransaction | undefined> {
+  // DELETE ... RETURNING: of two concurrent callbacks with one state, only one gets the row.
+  const row = await db.upstreamTransaction.delete({ where: { stateHash: hashState(state) } }).catch((err: unknown) => {
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') return undefined;
+    throw err;
+  });
+  if (!row || row.expiresAt <= new Date()) return undefined;
+  return { interactionUid: row.interactionUid, connectorId: row.connectorId, payload: row.payload as JsonObject };
+}

@@ -1,0 +1,26 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Broker } from './broker.ts';
+import { handleUpstreamCallback } from './callback.ts';
+import { confirmConsent } from './consent.ts';
+import { abortInteraction, showInteraction, startUpstreamLogin } from './login.ts';
+
+/**
+ * Doorman's own pages; everything else (/auth, /token, /me, /session/end, ...) is oidc-provider's.
+ *
+ *   GET  /interaction/:uid                        login page (upstream buttons) or consent page
+ *   POST /interaction/:uid/upstream/:connectorId  start login at that upstream (CSRF)
+ *   POST /interaction/:uid/consent                grant the requested access (CSRF)
+ *   POST /interaction/:uid/abort                  cancel: the client gets access_denied (CSRF)
+ *   GET  /upstream/:connectorId/callback          upstream returns here; finishes the login
+ */
+export function createInteractionRouter(broker: Broker): Router {
+  const router = new Router();
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  router.get('/interaction/:uid', (ctx) => showInteraction(broker, ctx));
+  router.post('/interaction/:uid/upstream/:connectorId', form, (ctx) => startUpstreamLogin(broker, ctx));
+  router.post('/interaction/:uid/consent', form, (ctx) => confirmConsent(broker, ctx));
+  router.post('/interaction/:uid/abort', form, (ctx) => abortInteraction(broker, ctx));
+  router.get('/upstream/:connectorId/callback', (ctx) => handleUpstreamCallback(broker, ctx));
+  return router;
+}

@@ -1,0 +1,72 @@
+import type { Adapter, ClientMetadata, Configuration, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
+import type { Config, ClientSettings } from '../config/load.ts';
+import type { ProviderKeys } from './keys.ts';
+
+export interface ProviderDeps {
+  config: Config;
+  keys: ProviderKeys;
+  adapter: (model: string) => Adapter;
+  findAccount: FindAccount;
+  renderError: (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }) => void;
+  renderLogout: (ctx: KoaContextWithOIDC, form: string) => void;
+  renderLoggedOut: (ctx: KoaContextWithOIDC) => void;
+}
+
+/** oidc-provider settings that differ from its defaults, each with the reason. */
+export function providerConfiguration(deps: ProviderDeps): Configuration {
+  const { config, keys } = deps;
+  return {
+    adapter: deps.adapter,
+    clients: config.clients.map(toClientMetadata),
+    jwks: keys.jwks as Configuration['jwks'],
+    findAccount: deps.findAccount,
+    cookies: { keys: keys.cookieKeys },
+    claims: {
+      openid: ['sub'],
+      email: ['email', 'email_verified'],
+      profile: ['name', 'picture', 'preferred_username'],
+    },
+    responseTypes: ['code'], // implicit and hybrid flows are out (RFC 9700 §2.1.2)
+    // PKCE for every client, confidential ones included (RFC 9700 §2.1.1), S256 only.
+    pkce: { required: () => true },
+    features: {
+      devInteractions: { enabled: false }, // our own login pages in src/interactions
+      revocation: { enabled: true },
+      introspection: { enabled: true },
+      clientCredentials: { enabled: true },
+      userinfo: { enabled: true },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => deps.renderLogout(ctx, form),
+        postLogoutSuccessSource: async (ctx) => deps.renderLoggedOut(ctx),
+      },
+    },
+    // A refresh token is single-use: each refresh returns a new one and a replayed old one
+    // revokes the grant (RFC 9700 §4.14.2).
+    rotateRefreshToken: true,
+    ttl: {
+      AuthorizationCode: config.ttl.authorizationCode,
+      AccessToken: config.ttl.accessToken,
+      ClientCredentials: config.ttl.accessToken,
+      IdToken: config.ttl.idToken,
+      RefreshToken: config.ttl.refreshToken,
+      Session: config.ttl.session,
+      Interaction: config.ttl.interaction,
+      Grant: config.ttl.refreshToken,
+    },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    renderError: async (ctx, out) => deps.renderError(ctx, out),
+  };
+}
+
+function toClientMetadata(c: ClientSettings): ClientMetadata {
+  return {
+    client_id: c.clientId,
+    client_name: c.name ?? c.clientId,
+    ...(c.clientSecret ? { client_secret: c.clientSecret } : { token_endpoint_auth_method: 'none' }),
+    redirect_uris: [...c.redirectUris],
+    post_logout_redirect_uris: [...c.postLogoutRedirectUris],
+    grant_types: [...c.grantTypes],
+    response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+  };
+}

@@ -1,0 +1,27 @@
+import type { FindAccount } from 'oidc-provider';
+import type { Db } from '../db/client.ts';
+import { findAccountProfile } from '../accounts/repository.ts';
+
+/**
+ * oidc-provider's view of an account. A disabled or unknown account is "not found", which
+ * makes oidc-provider end the session and refuse its tokens at userinfo.
+ */
+export function createFindAccount(db: Db): FindAccount {
+  return async (_ctx, sub) => {
+    const profile = await findAccountProfile(db, sub);
+    if (!profile) return undefined;
+    return {
+      accountId: sub,
+      async claims() {
+        return {
+          sub,
+          email: profile.email ?? undefined,
+          email_verified: profile.email ? profile.emailVerified : undefined,
+          name: profile.name,
+          picture: profile.picture,
+          preferred_username: profile.username,
+        };
+      },
+    };
+  };
+}

@@ -1,0 +1,64 @@
+/**
+ * The one seam between the broker and an upstream identity provider (after Dex's
+ * connector.CallbackConnector). The login page, account mapping and audit log see only
+ * this interface and `UpstreamIdentity`; everything provider-specific lives behind it.
+ */
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface UpstreamConnector {
+  /** Config id; also the path segment of the callback URL and the Identity's `provider`. */
+  readonly id: string;
+  readonly type: string;
+  /** Button label on the login page. */
+  readonly displayName: string;
+  /**
+   * Where to send the browser. `state` is the broker's, already bound to the browser and
+   * the interaction. `transaction` (nonce, PKCE verifier, ...) is stored server-side by
+   * the broker and handed back to `finishLogin`; connectors keep no state of their own.
+   * Throws UpstreamError('unavailable' | 'timeout') when the upstream cannot be reached.
+   */
+  startLogin(input: { redirectUri: URL; state: string }): Promise<{ url: URL; transaction: JsonObject }>;
+  /**
+   * Completes the login from the callback URL (state already checked by the broker):
+   * exchanges the code, validates what the upstream returned, and normalizes it.
+   * Throws UpstreamError for every failure; never returns a partial identity.
+   */
+  finishLogin(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject }): Promise<UpstreamIdentity>;
+}
+
+/** An upstream user, normalized. */
+export interface UpstreamIdentity {
+  connectorId: string;
+  /** The upstream's stable, never-reassigned user id (OIDC `sub`); never the email. */
+  subject: string;
+  email?: string;
+  /** True only when the upstream says so explicitly; linking safety depends on it. */
+  emailVerified: boolean;
+  name?: string;
+  username?: string;
+  picture?: string;
+  groups: string[];
+  raw: JsonObject;
+}
+
+export type UpstreamErrorCode =
+  | 'denied' // the person declined at the upstream (access_denied)
+  | 'invalid_response' // the upstream answered with something that fails validation
+  | 'expired' // the code or the login took too long, or was already used (invalid_grant)
+  | 'timeout'
+  | 'unavailable' // network failure or 5xx
+  | 'misconfigured' // the upstream rejected our client (invalid_client, redirect_uri_mismatch, ...)
+  | 'domain_not_allowed'; // hosted-domain or organisation restriction
+
+export class UpstreamError extends Error {
+  readonly code: UpstreamErrorCode;
+  readonly connectorId: string;
+  constructor(connectorId: string, code: UpstreamErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'UpstreamError';
+    this.connectorId = connectorId;
+    this.code = code;
+  }
+}
