@@ -7,7 +7,7 @@ import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 import { ALICE } from '../fakes/fake-google.ts';
 
 /** Clicks through Doorman's login page and the fake Google's account picker. */
-export async function signInAtGoogle(browser: Browser, loginPage: Page, sub: string, stopAt = APP.redirectUri): Promise<Page> {
+export async function signInAtGoogle(browser: Browser, loginPage: Page, sub: string, stopAt: string = APP.redirectUri): Promise<Page> {
   assert.equal(loginPage.status, 200, loginPage.body);
   assert.match(loginPage.body, /Continue with Google/);
   const picker = await browser.submit(loginPage, '/upstream/google');

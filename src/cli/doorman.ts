@@ -1,0 +1,51 @@
+import { ConfigError, loadConfig } from '../config/load.ts';
+import { startEmbeddedPostgres } from '../db/embedded.ts';
+import { migrate } from '../db/migrate.ts';
+import { startDemo } from '../demo/demo.ts';
+import { createLogger } from '../log.ts';
+
+/**
+ * `doorman <command>` (run as `npm run doorman -- <command>`):
+ *   migrate   apply pending migrations to DATABASE_URL (or the embedded database) and exit
+ *   demo      Doorman + a look-alike Google + a sample app on this machine; prints the URL to open
+ */
+const USAGE = `usage: doorman <command>
+  migrate   apply pending database migrations and exit
+  demo      run Doorman with a demo Google and a sample app (never in production)`;
+
+async function run(argv: string[]): Promise<number> {
+  const [command] = argv;
+  switch (command) {
+    case 'migrate': {
+      const config = loadConfig();
+      const log = createLogger(config.logLevel);
+      const embedded = config.databaseUrl ? undefined : await startEmbeddedPostgres(config.database.embeddedDataDir, log);
+      try {
+        const applied = await migrate(config.databaseUrl ?? embedded!.url, log);
+        process.stdout.write(applied.length ? `applied: ${applied.join(', ')}\n` : 'database is up to date\n');
+      } finally {
+        await embedded?.stop();
+      }
+      return 0;
+    }
+    case 'demo': {
+      const log = createLogger((process.env.DOORMAN_LOG_LEVEL as 'info' | undefined) ?? 'warn');
+      const demo = await startDemo({ port: Number(process.env.PORT ?? 3000), env: process.env, log });
+      process.stdout.write(`\nDoorman demo is running. Open ${demo.url} and click "Sign in".\nStop with Ctrl+C.\n`);
+      await new Promise<void>((ok) => {
+        process.once('SIGINT', ok);
+        process.once('SIGTERM', ok);
+      });
+      await demo.close();
+      return 0;
+    }
+    default:
+      process.stderr.write(`${USAGE}\n`);
+      return command ? 2 : 0;
+  }
+}
+
+run(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
+  process.stderr.write(`doorman: ${err instanceof ConfigError || err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

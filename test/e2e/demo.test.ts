@@ -1,0 +1,48 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { DEMO_USERS, startDemo, type Demo } from '../../src/demo/demo.ts';
+import { Browser } from '../helpers/browser.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { freePort } from '../helpers/ports.ts';
+import { testLog } from '../helpers/start-doorman.ts';
+
+describe('when the demo runs', () => {
+  let db: TestDatabase;
+  let demo: Demo;
+  before(async () => {
+    db = await createTestDatabase();
+    demo = await startDemo({ port: await freePort(), env: { DATABASE_URL: db.url }, log: testLog });
+  });
+  after(async () => {
+    await demo.close();
+    await db.drop();
+  });
+
+  it('then a person signs in to the sample app through Doorman and the look-alike Google and sees the claims', async () => {
+    const browser = new Browser();
+    const home = await browser.visit(demo.url);
+    assert.match(home.body, /Sign in/);
+    const login = await browser.visit(new URL('/login', demo.url));
+    assert.match(login.body, /Continue with Google \(demo\)/);
+    const picker = await browser.submit(login, '/upstream/google');
+    const consent = await browser.submit(picker, '/decide', { sub: DEMO_USERS[0]!.sub });
+    assert.match(consent.body, /Sample app wants to access your account/);
+    const signedIn = await browser.submit(consent, '/consent');
+    assert.equal(signedIn.url.href, demo.url);
+    assert.match(signedIn.body, /Claims received/);
+    assert.match(signedIn.body, /ada@example.com/);
+    assert.match(signedIn.body, /Ada Lovelace/);
+  });
+
+  it('then it refuses to start when NODE_ENV=production', async () => {
+    await assert.rejects(startDemo({ port: await freePort(), env: { NODE_ENV: 'production', DATABASE_URL: db.url }, log: testLog }), /NODE_ENV=production/);
+  });
+
+  it('then closing it stops every server it started', async () => {
+    const port = await freePort();
+    const other = await startDemo({ port, env: { DATABASE_URL: db.url }, log: testLog });
+    await other.close();
+    await assert.rejects(fetch(`http://localhost:${port}/.well-known/openid-configuration`));
+    await assert.rejects(fetch(other.url));
+  });
+});
