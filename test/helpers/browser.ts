@@ -7,9 +7,16 @@ import { CookieJar } from 'tough-cookie';
 export interface Page { url: URL; status: number; body: string; headers: Headers }
 
 export class Browser {
-  readonly jar = new CookieJar();
+  jar = new CookieJar();
   /** Lets a test send requests for one origin to another (two Doorman processes, one issuer). */
   rewrite: (url: URL) => URL = (url) => url;
+
+  /** A second browser holding copies of this one's cookies (a stolen or replayed session). */
+  async clone(): Promise<Browser> {
+    const twin = new Browser();
+    twin.jar = await this.jar.clone();
+    return twin;
+  }
 
   async request(url: URL | string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Page> {
     const target = this.rewrite(new URL(url));
