@@ -1,0 +1,140 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Adapter } from 'oidc-provider';
+// oidc-provider's reference implementation of the adapter contract; not in its typed exports.
+// @ts-expect-error -- no type declarations for this deep import
+import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
+import { createDb, type Db } from '../../src/db/client.ts';
+import { migrate } from '../../src/db/migrate.ts';
+import { createPrismaAdapter, deleteExpiredOidcRows } from '../../src/oidc/adapter.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { testLog } from '../helpers/start-doorman.ts';
+
+/**
+ * The adapter contract of oidc-provider (example/my_adapter.js), run against its own
+ * MemoryAdapter and against ours, so ours is held to the reference's behaviour.
+ */
+function describeAdapterContract(name: string, setup: () => Promise<{ factory: (model: string) => Adapter; teardown: () => Promise<void> }>) {
+  describe(`${name} adapter contract`, () => {
+    let factory: (model: string) => Adapter;
+    let teardown: () => Promise<void>;
+    before(async () => ({ factory, teardown } = await setup()));
+    after(() => teardown());
+    const id = () => `id-${Math.random().toString(36).slice(2)}`;
+
+    it('when a payload is upserted, then find returns it, and upserting again replaces it', async () => {
+      const a = factory('AccessToken');
+      const key = id();
+      await a.upsert(key, { jti: key, accountId: 'acc', grantId: 'g1' } as never, 60);
+      assert.deepEqual(await a.find(key), { jti: key, accountId: 'acc', grantId: 'g1' });
+      await a.upsert(key, { jti: key, accountId: 'acc2' } as never, 60);
+      assert.deepEqual(await a.find(key), { jti: key, accountId: 'acc2' });
+    });
+
+    it('when a model name differs, then the same id is a different row', async () => {
+      const key = id();
+      await factory('AccessToken').upsert(key, { kind: 'AccessToken' } as never, 60);
+      assert.equal(await factory('RefreshToken').find(key), undefined);
+    });
+
+    it('when nothing was stored, then find, findByUid and findByUserCode return undefined', async () => {
+      const a = factory('Session');
+      assert.equal(await a.find(id()), undefined);
+      assert.equal(await a.findByUid(id()), undefined);
+      assert.equal(await factory('DeviceCode').findByUserCode(id()), undefined);
+    });
+
+    it('when a session is stored, then it is found by its uid', async () => {
+      const key = id();
+      const uid = id();
+      await factory('Session').upsert(key, { uid, accountId: 'acc' } as never, 60);
+      assert.deepEqual(await factory('Session').findByUid(uid), { uid, accountId: 'acc' });
+    });
+
+    it('when a device code is stored, then it is found by its user code', async () => {
+      const key = id();
+      await factory('DeviceCode').upsert(key, { userCode: 'ABCD-EFGH', grantId: 'g' } as never, 60);
+      assert.deepEqual(await factory('DeviceCode').findByUserCode('ABCD-EFGH'), { userCode: 'ABCD-EFGH', grantId: 'g' });
+    });
+
+    it('when a code is consumed, then find returns it with consumed set', async () => {
+      const a = factory('AuthorizationCode');
+      const key = id();
+      await a.upsert(key, { grantId: 'g' } as never, 60);
+      await a.consume(key);
+      const found = await a.find(key) as { consumed?: unknown };
+      assert.ok(found.consumed, 'consumed is set');
+    });
+
+    it('when destroyed, then it is gone', async () => {
+      const a = factory('Interaction');
+      const key = id();
+      await a.upsert(key, { returnTo: '/x' } as never, 60);
+      await a.destroy(key);
+      assert.equal(await a.find(key), undefined);
+    });
+
+    it('when a grant is revoked, then that model\'s rows of the grant are gone and others stay', async () => {
+      const a = factory('RefreshToken');
+      const [k1, k2, k3] = [id(), id(), id()];
+      const grantId = id();
+      await a.upsert(k1, { grantId } as never, 60);
+      await a.upsert(k2, { grantId } as never, 60);
+      await a.upsert(k3, { grantId: id() } as never, 60);
+      await a.revokeByGrantId(grantId);
+      assert.equal(await a.find(k1), undefined);
+      assert.equal(await a.find(k2), undefined);
+      assert.ok(await a.find(k3));
+    });
+
+    it('when expiresIn is absent, then the row does not expire', async () => {
+      const key = id();
+      await factory('Grant').upsert(key, { accountId: 'acc' } as never);
+      assert.deepEqual(await factory('Grant').find(key), { accountId: 'acc' });
+    });
+  });
+}
+
+describeAdapterContract('MemoryAdapter (reference)', async () => ({
+  factory: (model) => new MemoryAdapter(model) as Adapter,
+  teardown: async () => {},
+}));
+
+let db: Db;
+let testDb: TestDatabase;
+describeAdapterContract('PrismaAdapter', async () => {
+  testDb = await createTestDatabase();
+  await migrate(testDb.url, testLog);
+  db = createDb(testDb.url, 2);
+  return {
+    factory: createPrismaAdapter(db),
+    teardown: async () => {
+      await db.$disconnect();
+      await testDb.drop();
+    },
+  };
+});
+
+describe('PrismaAdapter expiry', () => {
+  let t: TestDatabase;
+  let pdb: Db;
+  before(async () => {
+    t = await createTestDatabase();
+    await migrate(t.url, testLog);
+    pdb = createDb(t.url, 2);
+  });
+  after(async () => {
+    await pdb.$disconnect();
+    await t.drop();
+  });
+
+  it('when a row has expired, then find hides it and the sweep deletes it', async () => {
+    const adapter = createPrismaAdapter(pdb)('AccessToken');
+    await adapter.upsert('old', { jti: 'old' } as never, 60);
+    await adapter.upsert('fresh', { jti: 'fresh' } as never, 60);
+    await t.query(`UPDATE "OidcModel" SET "expiresAt" = now() - interval '1 second' WHERE id = 'old'`);
+    assert.equal(await adapter.find('old'), undefined);
+    assert.equal(await deleteExpiredOidcRows(pdb), 1);
+    assert.deepEqual((await t.query<{ id: string }>('SELECT id FROM "OidcModel"')).map((r) => r.id), ['fresh']);
+  });
+});
