@@ -1,3 +1,4 @@
+import { configKeyTable } from '../config/docs.ts';
 import { ConfigError, loadConfig } from '../config/load.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
@@ -8,10 +9,12 @@ import { createLogger } from '../log.ts';
  * `doorman <command>` (run as `npm run doorman -- <command>`):
  *   migrate   apply pending migrations to DATABASE_URL (or the embedded database) and exit
  *   demo      Doorman + a look-alike Google + a sample app on this machine; prints the URL to open
+ *   config-docs   print the configuration key table (as in the README)
  */
 const USAGE = `usage: doorman <command>
   migrate   apply pending database migrations and exit
-  demo      run Doorman with a demo Google and a sample app (never in production)`;
+  demo      run Doorman with a demo Google and a sample app (never in production)
+  config-docs  print the configuration key table (Markdown)`;
 
 async function run(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -39,6 +42,9 @@ async function run(argv: string[]): Promise<number> {
       await demo.close();
       return 0;
     }
+    case 'config-docs':
+      process.stdout.write(`${configKeyTable()}\n`);
+      return 0;
     default:
       process.stderr.write(`${USAGE}\n`);
       return command ? 2 : 0;

@@ -1,0 +1,87 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { buildConfig, ConfigError, loadConfig } from '../../src/config/load.ts';
+
+const google = { id: 'google', type: 'google', clientId: 'cid', clientSecretEnv: 'G_SECRET' };
+const client = { clientId: 'wiki', clientSecretEnv: 'W_SECRET', redirectUris: ['https://wiki.example.com/cb'] };
+const env = { G_SECRET: 'g', W_SECRET: 'w' };
+
+function problems(raw: unknown, e: Record<string, string> = env): string[] {
+  try {
+    buildConfig(raw, e);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  assert.fail('expected a ConfigError');
+}
+
+describe('config', () => {
+  it('when empty, then it defaults to http://localhost:3000 with nothing configured', () => {
+    const cfg = buildConfig({}, {});
+    assert.equal(cfg.issuer, 'http://localhost:3000');
+    assert.equal(cfg.port, 3000);
+    assert.equal(cfg.databaseUrl, undefined);
+    assert.equal(cfg.ttl.authorizationCode, 60);
+  });
+
+  it('when valid, then secrets are resolved from the environment and the result is frozen', () => {
+    const cfg = buildConfig({ issuer: 'https://id.example.com/', clients: [client], upstreams: [google] }, { ...env, DATABASE_URL: 'postgresql://x/y' });
+    assert.equal(cfg.issuer, 'https://id.example.com');
+    assert.equal(cfg.clients[0]!.clientSecret, 'w');
+    assert.equal(cfg.upstreams[0]!.clientSecret, 'g');
+    assert.equal(cfg.upstreams[0]!.issuer, 'https://accounts.google.com');
+    assert.equal(cfg.databaseUrl, 'postgresql://x/y');
+    assert.ok(Object.isFrozen(cfg.clients[0]));
+  });
+
+  it('when several keys are wrong, then every problem is reported with its key path', () => {
+    const found = problems({ prot: 1, clients: [{ ...client, redirectUris: ['http://wiki.example.com/cb#x'] }], upstreams: [{ ...google, type: 'gogle' }] });
+    assert.ok(found.some((p) => p.startsWith('(root)') && p.includes('prot')), found.join('\n'));
+    assert.ok(found.some((p) => p.startsWith('upstreams[0].type')), found.join('\n'));
+  });
+
+  it('when a redirect URI is plain http off loopback or has a fragment, then it is refused', () => {
+    assert.deepEqual(problems({ clients: [{ ...client, redirectUris: ['http://wiki.example.com/cb', 'https://a.example.com/cb#frag'] }] }), [
+      'clients[0].redirectUris[0]: plain http is allowed only for loopback hosts',
+      'clients[0].redirectUris[1]: must not contain a fragment',
+    ]);
+  });
+
+  it('when a secret environment variable is missing, then the message names the key and the variable', () => {
+    assert.deepEqual(problems({ clients: [client], upstreams: [google] }, { W_SECRET: 'w' }), ['upstreams[0].clientSecretEnv: environment variable G_SECRET is not set']);
+  });
+
+  it('when ids repeat, then the duplicate is named', () => {
+    assert.deepEqual(problems({ upstreams: [google, google] }), ['upstreams[1].id: duplicate upstream id "google"']);
+  });
+
+  it('when NODE_ENV=production, then an http issuer and an http upstream are refused', () => {
+    const found = problems({ issuer: 'http://localhost:3000', upstreams: [{ ...google, issuer: 'http://127.0.0.1:9999' }] }, { ...env, NODE_ENV: 'production' });
+    assert.deepEqual(found, [
+      'issuer: must be https when NODE_ENV=production (got http://localhost:3000)',
+      'upstreams[0].issuer: plain http is allowed only for loopback hosts outside production (got http://127.0.0.1:9999)',
+    ]);
+  });
+
+  it('when the upstream issuer is http on a public host, then it is refused even in development', () => {
+    assert.match(problems({ upstreams: [{ ...google, issuer: 'http://accounts.example.com' }] })[0]!, /^upstreams\[0\]\.issuer: plain http/);
+  });
+
+  it('when the YAML file is broken, then the file is named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doorman-cfg-'));
+    const file = join(dir, 'doorman.yaml');
+    writeFileSync(file, 'clients: [\n');
+    assert.throws(() => loadConfig({}, file), (err: ConfigError) => err.problems[0]!.startsWith(`${file}: not valid YAML`));
+    assert.throws(() => loadConfig({}, join(dir, 'missing.yaml')), (err: ConfigError) => /cannot read config file \(ENOENT\)/.test(err.problems[0]!));
+  });
+
+  it('when PORT and DOORMAN_ISSUER are set, then they win over the file', () => {
+    const cfg = buildConfig({ port: 1234 }, { PORT: '4321', DOORMAN_ISSUER: 'https://login.example.com' });
+    assert.equal(cfg.port, 4321);
+    assert.equal(cfg.issuer, 'https://login.example.com');
+  });
+});
