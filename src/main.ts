@@ -18,6 +18,11 @@ async function main(): Promise<void> {
   if (config.clients.length === 0 || config.upstreams.length === 0) {
     log.warn('no clients or no upstreams configured; see README "Configuration"', { clients: config.clients.length, upstreams: config.upstreams.length });
   }
+  if (config.issuer.startsWith('https:') && !config.trustProxy) {
+    // Doorman speaks plain HTTP; without trusting the TLS proxy it cannot tell requests
+    // arrived over https, and oidc-provider then leaves the Secure flag off its cookies.
+    log.warn('issuer is https but trustProxy is false: set trustProxy when a TLS proxy fronts Doorman');
+  }
   const doorman = await startDoorman(config, log);
   let stopping = false;
   const stop = async (signal: string) => {

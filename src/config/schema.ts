@@ -75,6 +75,9 @@ export const configSchema = z.strictObject({
   seen(cfg.clients.map((c, i) => ({ key: c.clientId, path: ['clients', i, 'clientId'] })), 'clientId');
   seen(cfg.upstreams.map((u, i) => ({ key: u.id, path: ['upstreams', i, 'id'] })), 'upstream id');
   cfg.clients.forEach((c, i) => {
+    if (!c.clientSecretEnv && c.grantTypes.includes('client_credentials')) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'grantTypes'], message: 'client_credentials needs a confidential client (set clientSecretEnv)' });
+    }
     for (const [field, uris] of [['redirectUris', c.redirectUris], ['postLogoutRedirectUris', c.postLogoutRedirectUris]] as const) {
       uris.forEach((uri, j) => {
         const problem = redirectUriProblem(uri);

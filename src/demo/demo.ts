@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createServer } from 'node:net';
 import { buildConfig } from '../config/load.ts';
+import { freePort } from '../free-port.ts';
 import type { Logger } from '../log.ts';
 import { startDoorman, type RunningDoorman } from '../server.ts';
 import { startGoogleLookalike, type LookalikeUser } from './google-lookalike.ts';
@@ -53,15 +53,4 @@ export async function startDemo(opts: { port: number; env: Record<string, string
     await close();
     throw err;
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((ok, fail) => {
-    const srv = createServer();
-    srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => ok(port));
-    });
-  });
 }

@@ -5,7 +5,7 @@ import type { Browser } from 'playwright-core';
 import { DEMO_USERS, startDemo, type Demo } from '../../src/demo/demo.ts';
 import { ARTIFACTS_DIR, launchChromium } from '../helpers/chromium.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../src/free-port.ts';
 import { testLog } from '../helpers/start-doorman.ts';
 
 /** What a person clicks, in a real browser. Screenshots land in test/artifacts/. */

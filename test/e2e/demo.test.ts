@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { DEMO_USERS, startDemo, type Demo } from '../../src/demo/demo.ts';
 import { Browser } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../src/free-port.ts';
 import { testLog } from '../helpers/start-doorman.ts';
 
 describe('when the demo runs', () => {

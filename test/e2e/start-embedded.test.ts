@@ -5,7 +5,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../src/free-port.ts';
 
 /** `npm start` on a machine with no DATABASE_URL: Doorman runs its own PostgreSQL. */
 describe('when Doorman starts without DATABASE_URL', () => {

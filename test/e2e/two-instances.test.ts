@@ -4,7 +4,7 @@ import * as oidc from 'openid-client';
 import type { Config } from '../../src/config/load.ts';
 import type { RunningDoorman } from '../../src/server.ts';
 import { Browser } from '../helpers/browser.ts';
-import { freePort } from '../helpers/ports.ts';
+import { freePort } from '../../src/free-port.ts';
 import { buildAuthRequest, discoverDoorman, redeemCode } from '../helpers/rp.ts';
 import { APP, startScenario, startTestDoorman, type Scenario } from '../helpers/start-doorman.ts';
 import { ALICE } from '../fakes/fake-google.ts';

@@ -5,7 +5,7 @@ import { createLogger } from '../../src/log.ts';
 import { startDoorman, type RunningDoorman } from '../../src/server.ts';
 import { GOOGLE_CLIENT, startFakeGoogle } from '../fakes/fake-google.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
-import { freePort } from './ports.ts';
+import { freePort } from '../../src/free-port.ts';
 
 export const APP = { clientId: 'wiki', clientSecret: 'wiki-secret-0123456789', redirectUri: 'http://127.0.0.1:4999/callback', postLogout: 'http://127.0.0.1:4999/bye' } as const;
 

@@ -55,6 +55,11 @@ describe('config', () => {
     assert.deepEqual(problems({ clients: [client], upstreams: [google] }, { W_SECRET: 'w' }), ['upstreams[0].clientSecretEnv: environment variable G_SECRET is not set']);
   });
 
+  it('when a public client asks for client_credentials, then it is refused', () => {
+    assert.deepEqual(problems({ clients: [{ clientId: 'spa', redirectUris: ['https://spa.example.com/cb'], grantTypes: ['authorization_code', 'client_credentials'] }] }),
+      ['clients[0].grantTypes: client_credentials needs a confidential client (set clientSecretEnv)']);
+  });
+
   it('when ids repeat, then the duplicate is named', () => {
     assert.deepEqual(problems({ upstreams: [google, google] }), ['upstreams[1].id: duplicate upstream id "google"']);
   });

@@ -1,5 +1,6 @@
 import { createServer } from 'node:net';
 
+/** A TCP port on loopback that was free a moment ago (the embedded PostgreSQL, the demo, tests). */
 export function freePort(): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
