@@ -15,6 +15,7 @@ export interface ProviderDeps {
 /** oidc-provider settings that differ from its defaults, each with the reason. */
 export function providerConfiguration(deps: ProviderDeps): Configuration {
   const { config, keys } = deps;
+  const firstParty = new Set(config.clients.filter((c) => c.firstParty).map((c) => c.clientId));
   return {
     adapter: deps.adapter,
     clients: config.clients.map(toClientMetadata),
@@ -55,8 +56,27 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       Grant: config.ttl.refreshToken,
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    loadExistingGrant: (ctx) => loadGrant(ctx, firstParty),
     renderError: async (ctx, out) => deps.renderError(ctx, out),
   };
+}
+
+/**
+ * oidc-provider's default (the session's grant for this client), plus: a first-party app
+ * is granted what it asks for without a consent page (oidc-provider's "skip consent"
+ * recipe), saving the person a page and the login two redirects.
+ */
+async function loadGrant(ctx: KoaContextWithOIDC, firstParty: ReadonlySet<string>) {
+  const { client, session, result, provider } = ctx.oidc;
+  const grantId = (result?.consent as { grantId?: string } | undefined)?.grantId ?? session?.grantIdFor(client!.clientId);
+  const existing = grantId ? await provider.Grant.find(grantId) : undefined;
+  if (!client || !firstParty.has(client.clientId) || !session?.accountId) return existing;
+  const grant = existing ?? new provider.Grant({ clientId: client.clientId, accountId: session.accountId });
+  const before = `${grant.getOIDCScope()}|${grant.getOIDCClaims().join(' ')}`;
+  grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
+  grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
+  if (!existing || `${grant.getOIDCScope()}|${grant.getOIDCClaims().join(' ')}` !== before) await grant.save();
+  return grant;
 }
 
 function toClientMetadata(c: ClientSettings): ClientMetadata {

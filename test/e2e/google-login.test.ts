@@ -108,3 +108,31 @@ describe('when a person signs in to an app through Doorman with Google', () => {
     assert.match(login.body, /Continue with Google/, 'session ended: the login page shows again');
   });
 });
+
+describe('when the app is first-party', () => {
+  let s: Scenario;
+  let rp: oidc.Configuration;
+  before(async () => {
+    s = await startScenario({ client: { firstParty: true } });
+    rp = await discoverDoorman(s.doorman.url);
+  });
+  after(() => s.close());
+
+  it('then no consent page is shown and the only Doorman page is the login page', async () => {
+    const browser = new Browser();
+    const req = await buildAuthRequest(rp);
+    const back = await signInAtGoogle(browser, await browser.visit(req.url), ALICE.sub);
+    const tokens = await redeemCode(rp, back.url, req);
+    assert.equal(tokens.claims()!.email, undefined, 'ID token carries only what is needed; the rest is at userinfo');
+    const interactions = browser.history.filter((u) => u.pathname.startsWith('/interaction/') && !u.pathname.includes('/upstream/'));
+    assert.equal(interactions.length, 1, interactions.join('\n'));
+  });
+
+  it('then prompt=consent with offline_access is approved without a page and gives a refresh token', async () => {
+    const browser = new Browser();
+    const req = await buildAuthRequest(rp, { scope: 'openid email offline_access', prompt: 'consent' });
+    const back = await signInAtGoogle(browser, await browser.visit(req.url), ALICE.sub);
+    const tokens = await redeemCode(rp, back.url, req);
+    assert.ok(tokens.refresh_token);
+  });
+});

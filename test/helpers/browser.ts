@@ -8,6 +8,8 @@ export interface Page { url: URL; status: number; body: string; headers: Headers
 
 export class Browser {
   jar = new CookieJar();
+  /** Every URL requested, in order, as the browser saw it (before `rewrite`). */
+  readonly history: URL[] = [];
   /** Lets a test send requests for one origin to another (two Doorman processes, one issuer). */
   rewrite: (url: URL) => URL = (url) => url;
 
@@ -19,6 +21,7 @@ export class Browser {
   }
 
   async request(url: URL | string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Page> {
+    this.history.push(new URL(url));
     const target = this.rewrite(new URL(url));
     const headers = new Headers();
     const cookie = await this.jar.getCookieString(target.href);
