@@ -21,7 +21,7 @@ const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 /** Composition root: wires every part together. Nothing here runs at import time. */
 export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const keys = await loadOrCreateKeys(db);
-  const connectors = openConnectors(config.upstreams, log);
+  const connectors = openConnectors(config.upstreams);
   const render = createRenderer();
   const clientName = (id: unknown) => config.clients.find((c) => c.clientId === id)?.name ?? (id ? String(id) : undefined);
 

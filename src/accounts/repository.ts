@@ -54,25 +54,29 @@ export interface AccountProfile {
   name?: string;
   picture?: string;
   username?: string;
+  /** Union of the groups of all its identities (each already carrying its upstream's prefix). */
+  groups: string[];
 }
 
 /**
- * The profile an account shows to clients: that of its most recently used identity.
- * Undefined when the account does not exist or is disabled.
+ * The profile an account shows to clients: that of its most recently used identity, and
+ * the groups of all its identities. Undefined when the account does not exist or is disabled.
  */
 export async function findAccountProfile(db: Db, accountId: string): Promise<AccountProfile | undefined> {
   const account = await db.account.findUnique({
     where: { id: accountId },
     select: {
       disabledAt: true,
-      identities: { orderBy: [{ lastLoginAt: { sort: 'desc', nulls: 'last' } }], take: 1, select: { email: true, emailVerified: true, profile: true } },
+      identities: { orderBy: [{ lastLoginAt: { sort: 'desc', nulls: 'last' } }], select: { email: true, emailVerified: true, profile: true } },
     },
   });
   if (!account || account.disabledAt) return undefined;
   const identity = account.identities[0];
   const profile = (identity?.profile ?? {}) as { name?: string; picture?: string; username?: string };
+  const groups = new Set(account.identities.flatMap((i) => ((i.profile as { groups?: string[] }).groups ?? [])));
   return {
     accountId,
+    groups: [...groups].sort(),
     email: identity?.email ?? null,
     emailVerified: identity?.emailVerified ?? false,
     ...(profile.name ? { name: profile.name } : {}),

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { configSchema, isLoopbackHost, type ClientConfig, type ParsedConfig, type UpstreamConfig } from './schema.ts';
 
 export type ClientSettings = ClientConfig & { clientSecret?: string };
+/** One upstream's config with its secret resolved, narrowed by `type`. */
 export type UpstreamSettings = UpstreamConfig & { clientSecret: string };
 
 /** Validated, secret-resolved, frozen configuration. */
@@ -68,18 +69,41 @@ export function buildConfig(raw: unknown, env: Env = process.env): Config {
     if (!value) problems.push(`${path}: environment variable ${name} is not set`);
     return value;
   };
+  const secretFile = (path: string, file: string | undefined) => {
+    if (file === undefined) return undefined;
+    try {
+      const value = readFileSync(file, 'utf8').trim();
+      if (!value) problems.push(`${path}: ${file} is empty`);
+      return value;
+    } catch (err) {
+      problems.push(`${path}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+      return undefined;
+    }
+  };
   const clients = cfg.clients.map((c, i) => ({ ...c, clientSecret: secret(`clients[${i}].clientSecretEnv`, c.clientSecretEnv) }));
   const upstreams = cfg.upstreams.map((u, i) => {
-    const url = new URL(u.issuer);
-    if (url.protocol === 'http:' && (production || !isLoopbackHost(url.hostname))) {
-      problems.push(`upstreams[${i}].issuer: plain http is allowed only for loopback hosts outside production (got ${u.issuer})`);
+    for (const [key, value] of upstreamUrls(u)) {
+      const url = new URL(value);
+      if (url.protocol === 'http:' && (production || !isLoopbackHost(url.hostname))) {
+        problems.push(`upstreams[${i}].${key}: plain http is allowed only for loopback hosts outside production (got ${value})`);
+      }
     }
-    return { ...u, clientSecret: secret(`upstreams[${i}].clientSecretEnv`, u.clientSecretEnv) ?? '' };
+    const clientSecret = secret(`upstreams[${i}].clientSecretEnv`, u.clientSecretEnv) ?? secretFile(`upstreams[${i}].clientSecretFile`, u.clientSecretFile) ?? '';
+    return { ...u, clientSecret };
   });
   if (problems.length) throw new ConfigError(problems);
 
   const logLevel = (env.DOORMAN_LOG_LEVEL as Config['logLevel'] | undefined) ?? cfg.logLevel;
   return deepFreeze({ ...cfg, port, issuer, logLevel, clients, upstreams, production, databaseUrl: env.DATABASE_URL || undefined });
+}
+
+/** Every endpoint URL an upstream's config holds, with its key. */
+function upstreamUrls(u: UpstreamConfig): [string, string][] {
+  const keys = ['issuer', 'baseUrl', 'apiUrl', 'dialogUrl', 'graphUrl', 'authorizationUrl', 'tokenUrl', 'userinfoUrl'] as const;
+  return keys.flatMap((k) => {
+    const value = (u as Partial<Record<(typeof keys)[number], string>>)[k];
+    return value ? [[k, value] as [string, string]] : [];
+  });
 }
 
 function formatIssues(issues: z.core.$ZodIssue[]): string[] {

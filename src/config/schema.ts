@@ -1,4 +1,9 @@
 import { z } from 'zod';
+import { facebookSettingsSchema } from '../upstreams/facebook.ts';
+import { githubSettingsSchema } from '../upstreams/github.ts';
+import { oauth2SettingsSchema } from '../upstreams/oauth2.ts';
+import { googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
+import { envVarName, httpUrl } from '../upstreams/settings.ts';
 
 /**
  * Doorman's configuration. Every key's `.describe()` text is its documentation:
@@ -10,8 +15,6 @@ export function isLoopbackHost(hostname: string): boolean {
   return hostname === 'localhost' || hostname === '[::1]' || hostname === '::1' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
-const httpUrl = z.url({ protocol: /^https?$/ });
 
 const clientSchema = z.strictObject({
   clientId: z.string().min(1).describe('The OAuth client_id the app uses.'),
@@ -26,23 +29,12 @@ const clientSchema = z.strictObject({
     .describe('An app of your own organisation: consent is not asked. Third-party apps get a consent page.'),
   grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).default(['authorization_code', 'refresh_token'])
     .describe('Grants the client may use. Refresh tokens are issued only with the offline_access scope.'),
+  upstreams: z.array(z.string()).optional()
+    .describe('Ids of the upstreams this app\'s users may sign in with; the login page shows only these. Default: all.'),
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
 
-const googleUpstreamSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes').describe('Stable id of this upstream; part of its callback URL /upstream/<id>/callback and of every identity it creates. Do not change it once in use.'),
-  type: z.literal('google').describe('Upstream kind. `google`: Google (or any issuer speaking Google\'s OIDC dialect) via discovery.'),
-  displayName: z.string().default('Google').describe('Button label on the login page.'),
-  clientId: z.string().min(1).describe('OAuth client id issued by the upstream.'),
-  clientSecretEnv: envVarName.describe('Name of the environment variable holding the upstream client secret.'),
-  issuer: httpUrl.default('https://accounts.google.com').describe('Issuer used for OIDC discovery. Change only to aim at a test double or proxy; plain http only on loopback.'),
-  hostedDomain: z.string().optional().describe('Google Workspace domain (`hd` claim) that users must belong to; others are refused with a page that says so.'),
-  scopes: z.array(z.string()).default(['openid', 'email', 'profile']).describe('Scopes requested upstream.'),
-  timeoutMs: z.number().int().positive().max(60_000).default(10_000).describe('Time limit for each call to the upstream, in milliseconds.'),
-});
-export type GoogleUpstreamConfig = z.infer<typeof googleUpstreamSchema>;
-
-const upstreamSchema = z.discriminatedUnion('type', [googleUpstreamSchema]);
+const upstreamSchema = z.discriminatedUnion('type', [googleSettingsSchema, oidcSettingsSchema, githubSettingsSchema, facebookSettingsSchema, oauth2SettingsSchema]);
 export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 
 export const configSchema = z.strictObject({
@@ -74,7 +66,16 @@ export const configSchema = z.strictObject({
   };
   seen(cfg.clients.map((c, i) => ({ key: c.clientId, path: ['clients', i, 'clientId'] })), 'clientId');
   seen(cfg.upstreams.map((u, i) => ({ key: u.id, path: ['upstreams', i, 'id'] })), 'upstream id');
+  const upstreamIds = new Set(cfg.upstreams.map((u) => u.id));
+  cfg.upstreams.forEach((u, i) => {
+    if ((u.clientSecretEnv === undefined) === (u.clientSecretFile === undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'clientSecretEnv'], message: 'set exactly one of clientSecretEnv and clientSecretFile' });
+    }
+  });
   cfg.clients.forEach((c, i) => {
+    c.upstreams?.forEach((id, j) => {
+      if (!upstreamIds.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreams', j], message: `no upstream with id "${id}"` });
+    });
     if (!c.clientSecretEnv && c.grantTypes.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'grantTypes'], message: 'client_credentials needs a confidential client (set clientSecretEnv)' });
     }

@@ -1,7 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { escapeHtml, json, listenOnLoopback, page, readBody } from './lookalike-http.ts';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 /**
@@ -170,14 +169,10 @@ export async function startGoogleLookalike(opts: { clients: LookalikeClient[]; u
     json(res, 200, { access_token: accessToken, expires_in: 3599, scope: code.scope, token_type: 'Bearer', id_token: idToken });
   }
 
-  server.listen(opts.port ?? 0, '127.0.0.1');
-  await once(server, 'listening');
-  issuer = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listenOnLoopback(server, opts.port);
+  issuer = listening.origin;
   state.issuer = issuer;
-  state.close = async () => {
-    server.closeAllConnections();
-    await new Promise((ok) => server.close(ok));
-  };
+  state.close = listening.close;
   return state;
 }
 
@@ -197,27 +192,4 @@ async function signIdToken(key: CryptoKey, kid: string, issuer: string, clientId
     .setIssuedAt()
     .setExpirationTime('1h')
     .sign(key);
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((ok, fail) => {
-    let body = '';
-    req.setEncoding('utf8');
-    req.on('data', (chunk: string) => { body += chunk; });
-    req.on('end', () => ok(body));
-    req.on('error', fail);
-  });
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
-}
-
-function page(res: ServerResponse, status: number, html: string): void {
-  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' })
-    .end(`<!doctype html><html><head><title>Sign in - Google Accounts (demo)</title></head><body>${html}</body></html>`);
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

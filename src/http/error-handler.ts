@@ -15,6 +15,7 @@ const MESSAGES: Record<string, { title: string; text: string }> = {
   misconfigured: { title: 'Sign-in is misconfigured', text: 'The identity provider refused Doorman\'s request. This needs your administrator; please tell them the time of this error.' },
   invalid_response: { title: 'Sign-in could not be verified', text: 'The identity provider sent an answer that failed Doorman\'s checks. Please try again.' },
   domain_not_allowed: { title: 'Account not allowed', text: 'This account does not belong to an organisation allowed to sign in here. Please choose another account.' },
+  org_not_allowed: { title: 'Account not allowed', text: 'Your GitHub account is not a member of an organization or team allowed to sign in here. Ask an owner to add you, or choose another way to sign in.' },
   account_disabled: { title: 'Account disabled', text: 'Your account has been disabled. Please contact your administrator.' },
   csrf: { title: 'Form expired', text: 'This form could not be verified. Please go back and try again.' },
   unknown_upstream: { title: 'Unknown sign-in option', text: 'That way of signing in is not available.' },

@@ -20,6 +20,12 @@ export interface Broker {
   log: Logger;
 }
 
+/** The upstreams an app's users may use, in config order (clients[].upstreams, default all). */
+export function connectorsForClient(broker: Broker, clientId: unknown): UpstreamConnector[] {
+  const allowed = broker.config.clients.find((c) => c.clientId === clientId)?.upstreams;
+  return [...broker.connectors.values()].filter((c) => !allowed || allowed.includes(c.id));
+}
+
 export function upstreamCallbackUrl(config: Config, connectorId: string): URL {
   return new URL(`${config.issuer}/upstream/${encodeURIComponent(connectorId)}/callback`);
 }

@@ -22,6 +22,7 @@ export async function handleUpstreamCallback(broker: Broker, ctx: Context): Prom
   if (!transaction) throw new BrokerError('login_expired', 'upstream transaction unknown, used or expired', { status: 400 });
   const retryUrl = `/interaction/${transaction.interactionUid}`;
   const connector = broker.connectors.get(transaction.connectorId);
+  // The transaction was only created for an upstream this client allows (startUpstreamLogin).
   if (!connector || transaction.connectorId !== ctx.params.connectorId) {
     throw new BrokerError('state_mismatch', `callback for ${ctx.params.connectorId} carries a ${transaction.connectorId} state`, { status: 400, retryUrl });
   }

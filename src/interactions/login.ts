@@ -3,7 +3,7 @@ import type { Context } from 'koa';
 import { BrokerError } from '../errors.ts';
 import { UpstreamError } from '../upstreams/connector.ts';
 import { saveUpstreamTransaction } from './repository.ts';
-import { assertCsrf, finish, loadInteraction, stateCookieName, upstreamCallbackUrl, type Broker } from './broker.ts';
+import { assertCsrf, connectorsForClient, finish, loadInteraction, stateCookieName, upstreamCallbackUrl, type Broker } from './broker.ts';
 import { grantConsent } from './consent.ts';
 
 function clientName(broker: Broker, clientId: unknown): string {
@@ -17,7 +17,7 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
   const client = broker.config.clients.find((c) => c.clientId === params.client_id);
   const base = { uid, clientName: clientName(broker, params.client_id), csrf: broker.csrf.tokenFor(uid) };
   if (prompt.name === 'login') {
-    const connectors = [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName }));
+    const connectors = connectorsForClient(broker, params.client_id).map((c) => ({ id: c.id, displayName: c.displayName }));
     broker.render(ctx, 'login', { title: 'Sign in', connectors, ...base });
     return;
   }
@@ -41,7 +41,7 @@ const SCOPE_WORDS: Record<string, string> = {
 export async function startUpstreamLogin(broker: Broker, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(broker, ctx);
   assertCsrf(broker, ctx, interaction.uid);
-  const connector = broker.connectors.get(ctx.params.connectorId ?? '');
+  const connector = connectorsForClient(broker, interaction.params.client_id).find((c) => c.id === ctx.params.connectorId);
   const retryUrl = `/interaction/${interaction.uid}`;
   if (!connector) throw new BrokerError('unknown_upstream', `no upstream ${ctx.params.connectorId}`, { status: 404, retryUrl });
   const state = randomBytes(32).toString('base64url');

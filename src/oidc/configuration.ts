@@ -26,6 +26,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       openid: ['sub'],
       email: ['email', 'email_verified'],
       profile: ['name', 'picture', 'preferred_username'],
+      groups: ['groups'], // upstream groups (GitHub orgs and teams, OIDC groups claims), with each upstream's groupsPrefix
     },
     responseTypes: ['code'], // implicit and hybrid flows are out (RFC 9700 §2.1.2)
     // PKCE for every client, confidential ones included (RFC 9700 §2.1.1), S256 only.

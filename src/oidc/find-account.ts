@@ -20,6 +20,7 @@ export function createFindAccount(db: Db): FindAccount {
           name: profile.name,
           picture: profile.picture,
           preferred_username: profile.username,
+          groups: profile.groups,
         };
       },
     };

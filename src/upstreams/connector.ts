@@ -50,7 +50,8 @@ export type UpstreamErrorCode =
   | 'timeout'
   | 'unavailable' // network failure or 5xx
   | 'misconfigured' // the upstream rejected our client (invalid_client, redirect_uri_mismatch, ...)
-  | 'domain_not_allowed'; // hosted-domain or organisation restriction
+  | 'domain_not_allowed' // Google Workspace hosted-domain restriction
+  | 'org_not_allowed'; // GitHub organization or team restriction
 
 export class UpstreamError extends Error {
   readonly code: UpstreamErrorCode;

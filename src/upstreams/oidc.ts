@@ -1,45 +1,71 @@
 import * as oidc from 'openid-client';
 import { z } from 'zod';
-import type { UpstreamSettings } from '../config/load.ts';
 import { isLoopbackHost } from '../config/schema.ts';
-import type { Logger } from '../log.ts';
 import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
+import { toUpstreamError } from './http.ts';
+import { httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
 /**
- * Google, and any issuer that speaks OpenID Connect the way Google does: discovery,
- * authorization code + PKCE (S256) + nonce, ID token validated by openid-client including
- * its signature (non-repudiation checks on), claims normalized.
+ * OpenID Connect upstreams, found by discovery: Google (`type: google`, with Google's
+ * defaults and the Workspace `hd` check) and any other issuer (`type: oidc`: GitLab,
+ * Okta, Keycloak, Microsoft Entra, another Doorman ...). Authorization code + PKCE (S256)
+ * + nonce + state; the ID token is validated by openid-client including its signature
+ * (non-repudiation checks on, so a token endpoint cannot hand us an unsigned story).
  */
 
-const transactionSchema = z.object({ nonce: z.string().min(1), codeVerifier: z.string().min(43) });
+const claimNamesSchema = z.strictObject({
+  subject: z.string().default('sub').describe('Claim holding the stable user id.'),
+  email: z.string().default('email'),
+  emailVerified: z.string().default('email_verified').describe('Claim that must be the boolean true for the email to count as verified.'),
+  name: z.string().default('name'),
+  username: z.string().default('preferred_username'),
+  picture: z.string().default('picture'),
+  groups: z.string().default('groups').describe('Claim holding a list of group names.'),
+}).prefault({});
 
-/** The ID token claims we use; everything else stays in `raw`. https://developers.google.com/identity/openid-connect/openid-connect#an-id-tokens-payload */
-const claimsSchema = z.looseObject({
-  sub: z.string().min(1).max(255),
-  email: z.string().optional(),
-  // Google sends a JSON boolean. Anything else (absent, "true" as a string) is not a verification.
-  email_verified: z.unknown().optional(),
-  name: z.string().optional(),
-  picture: z.string().optional(),
-  hd: z.string().optional(),
+export const googleSettingsSchema = z.strictObject({
+  ...upstreamBaseShape,
+  type: z.literal('google').describe('Google, by OIDC discovery.'),
+  displayName: z.string().default('Google').describe('Button label on the login page.'),
+  issuer: httpUrl.default('https://accounts.google.com').describe('Issuer used for discovery. Change only to aim at a test double or egress proxy; plain http only on loopback.'),
+  hostedDomain: z.string().optional().describe('Google Workspace domain (`hd` claim) that users must belong to; others are refused with a page that says so.'),
+  scopes: z.array(z.string()).default(['openid', 'email', 'profile']).describe('Scopes requested upstream.'),
 });
 
-export function openOidcConnector(settings: UpstreamSettings, log: Logger): UpstreamConnector {
+export const oidcSettingsSchema = z.strictObject({
+  ...upstreamBaseShape,
+  type: z.literal('oidc').describe('Any OpenID Connect provider, by discovery.'),
+  displayName: z.string().min(1).describe('Button label on the login page.'),
+  issuer: httpUrl.describe('The provider\'s issuer URL (discovery at <issuer>/.well-known/openid-configuration); plain http only on loopback.'),
+  scopes: z.array(z.string()).default(['openid', 'email', 'profile']).describe('Scopes requested upstream.'),
+  claims: claimNamesSchema.describe('Names of the claims to read (dotted paths allowed) from the ID token and userinfo.'),
+  userinfo: z.boolean().default(true).describe('Also fetch userinfo and merge it under the ID token claims (some providers put email or groups only there).'),
+  trustEmail: z.boolean().default(false).describe('Treat the email as verified even without a true email_verified claim (for providers such as Microsoft Entra that never send it, when you control every account they hold).'),
+});
+
+type GoogleSettings = WithSecret<z.infer<typeof googleSettingsSchema>>;
+type OidcSettings = WithSecret<z.infer<typeof oidcSettingsSchema>>;
+
+const transactionSchema = z.object({ nonce: z.string().min(1), codeVerifier: z.string().min(43) });
+const DEFAULT_CLAIMS = claimNamesSchema.parse({});
+
+export function openOidcConnector(settings: GoogleSettings | OidcSettings): UpstreamConnector {
   const issuer = new URL(settings.issuer);
   const insecure = issuer.protocol === 'http:';
   if (insecure && !isLoopbackHost(issuer.hostname)) {
-    throw new UpstreamError(settings.id, 'misconfigured', `upstreams.${settings.id}.issuer: plain http only for loopback hosts`);
+    throw new UpstreamError(settings.id, 'misconfigured', `upstream ${settings.id}: issuer must be https (plain http only for loopback hosts)`);
   }
-  const timeoutSeconds = Math.max(1, Math.ceil(settings.timeoutMs / 1000));
+  const claimNames = settings.type === 'oidc' ? settings.claims : DEFAULT_CLAIMS;
+  const timeout = settings.timeoutMs / 1000;
   let discovered: Promise<oidc.Configuration> | undefined;
 
-  /** Discovery is lazy and cached, so Doorman starts even when the upstream is down, and retries after a failure. */
+  /** Lazy and cached: Doorman starts while an upstream is down, and retries discovery after a failure. */
   const configuration = (): Promise<oidc.Configuration> => {
     discovered ??= oidc.discovery(issuer, settings.clientId, undefined, oidc.ClientSecretPost(settings.clientSecret), {
-      timeout: timeoutSeconds,
+      timeout,
       execute: [oidc.enableNonRepudiationChecks, ...(insecure ? [oidc.allowInsecureRequests] : [])],
     }).then((config) => {
-      config.timeout = timeoutSeconds;
+      config.timeout = timeout;
       return config;
     }).catch((err: unknown) => {
       discovered = undefined;
@@ -66,15 +92,15 @@ export function openOidcConnector(settings: UpstreamSettings, log: Logger): Upst
         code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
         code_challenge_method: 'S256',
       };
-      // A hint only: Google shows accounts of that domain first. The hd claim is checked on return.
-      if (settings.hostedDomain) params.hd = settings.hostedDomain;
+      // A hint only (Google lists accounts of that domain first); the hd claim is checked on return.
+      if (settings.type === 'google' && settings.hostedDomain) params.hd = settings.hostedDomain;
       return { url: oidc.buildAuthorizationUrl(config, params), transaction: { nonce, codeVerifier } };
     },
 
     async finishLogin({ callbackUrl, redirectUri, transaction }) {
       const { nonce, codeVerifier } = transactionSchema.parse(transaction);
       const config = await configuration();
-      let claims: z.infer<typeof claimsSchema>;
+      let claims: Record<string, unknown>;
       try {
         const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
           pkceCodeVerifier: codeVerifier,
@@ -82,52 +108,42 @@ export function openOidcConnector(settings: UpstreamSettings, log: Logger): Upst
           expectedState: callbackUrl.searchParams.get('state') ?? undefined,
           idTokenExpected: true,
         }, { redirect_uri: redirectUri.href });
-        claims = claimsSchema.parse(tokens.claims());
+        claims = { ...tokens.claims() };
+        if (settings.type === 'oidc' && settings.userinfo && config.serverMetadata().userinfo_endpoint) {
+          // expectedSubject: userinfo of another user must not be merged in (OIDC Core §5.3.2).
+          const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
+          claims = { ...userinfo, ...claims };
+        }
       } catch (err) {
         throw toUpstreamError(settings.id, err, 'callback');
       }
-      if (settings.hostedDomain && claims.hd !== settings.hostedDomain) {
-        throw new UpstreamError(settings.id, 'domain_not_allowed',
-          `account is not in the hosted domain ${settings.hostedDomain} (hd=${claims.hd ?? 'none'})`);
+      if (settings.type === 'google' && settings.hostedDomain && claims.hd !== settings.hostedDomain) {
+        throw new UpstreamError(settings.id, 'domain_not_allowed', `account is not in the hosted domain ${settings.hostedDomain} (hd=${String(claims.hd ?? 'none')})`);
       }
-      log.debug('upstream login', { connector: settings.id });
-      return toIdentity(settings.id, claims);
+      return toIdentity(settings, claimNames, claims);
     },
   };
 }
 
-function toIdentity(connectorId: string, claims: z.infer<typeof claimsSchema>): UpstreamIdentity {
+function toIdentity(settings: GoogleSettings | OidcSettings, names: z.infer<typeof claimNamesSchema>, claims: Record<string, unknown>): UpstreamIdentity {
+  const subject = stringClaim(claims, names.subject);
+  if (!subject) throw new UpstreamError(settings.id, 'invalid_response', `no ${names.subject} claim`);
+  const email = stringClaim(claims, names.email)?.toLowerCase();
+  // Only the JSON boolean true counts: some providers send "true" strings or nothing at all.
+  const verified = settings.type === 'oidc' && settings.trustEmail ? true : claims[names.emailVerified] === true;
   const identity: UpstreamIdentity = {
-    connectorId,
-    subject: claims.sub,
-    emailVerified: claims.email !== undefined && claims.email_verified === true,
-    groups: [],
+    connectorId: settings.id,
+    subject,
+    emailVerified: email !== undefined && verified,
+    groups: stringListClaim(claims, names.groups),
     raw: JSON.parse(JSON.stringify(claims)) as JsonObject,
   };
-  if (claims.email) identity.email = claims.email.toLowerCase();
-  if (claims.name) identity.name = claims.name;
-  if (claims.picture) identity.picture = claims.picture;
-  if (identity.email) identity.username = identity.email.split('@')[0];
+  const name = stringClaim(claims, names.name);
+  const picture = stringClaim(claims, names.picture);
+  const username = stringClaim(claims, names.username) ?? email?.split('@')[0];
+  if (email) identity.email = email;
+  if (name) identity.name = name;
+  if (picture) identity.picture = picture;
+  if (username) identity.username = username;
   return identity;
-}
-
-/** Maps openid-client and network failures to the broker's error codes. */
-export function toUpstreamError(connectorId: string, err: unknown, step: string): UpstreamError {
-  if (err instanceof UpstreamError) return err;
-  const e = err as { name?: string; code?: string; error?: string; error_description?: string; message?: string; cause?: unknown };
-  const detail = `${step}: ${e.error ?? e.code ?? e.name}: ${e.error_description ?? e.message ?? ''}`.trim();
-  if (err instanceof oidc.AuthorizationResponseError) {
-    return new UpstreamError(connectorId, e.error === 'access_denied' ? 'denied' : 'misconfigured', detail, { cause: err });
-  }
-  if (err instanceof oidc.ResponseBodyError) {
-    if (e.error === 'invalid_grant') return new UpstreamError(connectorId, 'expired', detail, { cause: err });
-    return new UpstreamError(connectorId, 'misconfigured', detail, { cause: err });
-  }
-  if (e.name === 'TimeoutError' || e.name === 'AbortError' || (e.cause as { name?: string } | undefined)?.name === 'TimeoutError') {
-    return new UpstreamError(connectorId, 'timeout', detail, { cause: err });
-  }
-  if (e.name === 'TypeError' && /fetch failed/.test(e.message ?? '')) {
-    return new UpstreamError(connectorId, 'unavailable', detail, { cause: err });
-  }
-  return new UpstreamError(connectorId, 'invalid_response', detail, { cause: err });
 }

@@ -1,9 +1,13 @@
 import { buildConfig, type Config } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
+import type { FacebookLookalike } from '../../src/demo/facebook-lookalike.ts';
+import type { GithubLookalike } from '../../src/demo/github-lookalike.ts';
 import type { GoogleLookalike } from '../../src/demo/google-lookalike.ts';
+import type { OidcLookalike } from '../../src/demo/oidc-lookalike.ts';
 import { createLogger } from '../../src/log.ts';
 import { startDoorman, type RunningDoorman } from '../../src/server.ts';
 import { GOOGLE_CLIENT, startFakeGoogle } from '../fakes/fake-google.ts';
+import { FACEBOOK_APP, GITHUB_CLIENT, OAUTH2_CLIENT, OIDC_CLIENT, startFakeFacebook, startFakeGithub, startFakeOidcIssuer } from '../fakes/fake-upstreams.ts';
 import { createTestDatabase, type TestDatabase } from './db.ts';
 import { freePort } from '../../src/free-port.ts';
 
@@ -19,33 +23,68 @@ export async function startTestDoorman(databaseUrl: string, config: ConfigInput,
   return { ...doorman, config: cfg };
 }
 
+export type ExtraUpstream = 'github' | 'facebook' | 'oidc' | 'oauth2';
+
 export interface Scenario {
   db: TestDatabase;
   google: GoogleLookalike;
+  github: GithubLookalike | undefined;
+  facebook: FacebookLookalike | undefined;
+  oidcIssuer: OidcLookalike | undefined;
   doorman: RunningDoorman & { config: Config };
   close(): Promise<void>;
 }
 
 /**
- * The usual arrangement: a fresh schema, the fake Google, and Doorman with one
- * confidential client (APP) and Google as upstream `google`.
+ * The usual arrangement: a fresh schema, the fake Google (upstream `google`), the other
+ * fakes named in `with` (upstream ids `github`, `facebook`, `oidc`, and `oauth2`, a
+ * generic OAuth2 upstream aimed at the GitHub fake), and Doorman with one confidential
+ * client (APP). `upstreams` overrides fields of any upstream by id.
  */
-export async function startScenario(opts: { upstream?: Record<string, unknown>; client?: Record<string, unknown>; db?: TestDatabase } = {}): Promise<Scenario> {
+export async function startScenario(opts: {
+  upstream?: Record<string, unknown>;
+  upstreams?: Partial<Record<ExtraUpstream | 'google', Record<string, unknown>>>;
+  with?: ExtraUpstream[];
+  client?: Record<string, unknown>;
+  db?: TestDatabase;
+} = {}): Promise<Scenario> {
   const db = opts.db ?? await createTestDatabase();
   const port = await freePort();
-  const google = await startFakeGoogle([`http://127.0.0.1:${port}/upstream/google/callback`]);
+  const issuer = `http://127.0.0.1:${port}`;
+  const wanted = new Set(opts.with ?? []);
+  const google = await startFakeGoogle([`${issuer}/upstream/google/callback`]);
+  const github = wanted.has('github') || wanted.has('oauth2') ? await startFakeGithub(issuer) : undefined;
+  const facebook = wanted.has('facebook') ? await startFakeFacebook(issuer) : undefined;
+  const oidcIssuer = wanted.has('oidc') ? await startFakeOidcIssuer(issuer) : undefined;
+  const over = (id: ExtraUpstream | 'google') => opts.upstreams?.[id] ?? {};
+  const upstreams: Record<string, unknown>[] = [
+    { id: 'google', type: 'google', clientId: GOOGLE_CLIENT.clientId, clientSecretEnv: 'GOOGLE_SECRET', issuer: google.issuer, timeoutMs: 2000, ...opts.upstream, ...over('google') },
+  ];
+  if (wanted.has('github')) upstreams.push({ id: 'github', type: 'github', clientId: GITHUB_CLIENT.clientId, clientSecretEnv: 'GITHUB_SECRET', baseUrl: github!.baseUrl, timeoutMs: 2000, ...over('github') });
+  if (wanted.has('facebook')) upstreams.push({ id: 'facebook', type: 'facebook', clientId: FACEBOOK_APP.appId, clientSecretEnv: 'FACEBOOK_SECRET', dialogUrl: facebook!.origin, graphUrl: facebook!.origin, timeoutMs: 2000, ...over('facebook') });
+  if (wanted.has('oidc')) upstreams.push({ id: 'oidc', type: 'oidc', displayName: 'Example OIDC', clientId: OIDC_CLIENT.clientId, clientSecretEnv: 'OIDC_SECRET', issuer: oidcIssuer!.issuer, scopes: ['openid', 'email', 'profile', 'groups'], timeoutMs: 2000, ...over('oidc') });
+  if (wanted.has('oauth2')) {
+    upstreams.push({
+      id: 'oauth2', type: 'oauth2', displayName: 'Example OAuth2', clientId: OAUTH2_CLIENT.clientId, clientSecretEnv: 'OAUTH2_SECRET',
+      authorizationUrl: `${github!.baseUrl}/login/oauth/authorize`, tokenUrl: `${github!.baseUrl}/login/oauth/access_token`, userinfoUrl: `${github!.baseUrl}/api/v3/user`,
+      scopes: ['read:user'], timeoutMs: 2000, ...over('oauth2'),
+    });
+  }
   const doorman = await startTestDoorman(db.url, {
     clients: [{
       clientId: APP.clientId, name: 'Team Wiki', clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri],
       postLogoutRedirectUris: [APP.postLogout], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], ...opts.client,
     }],
-    upstreams: [{ id: 'google', type: 'google', clientId: GOOGLE_CLIENT.clientId, clientSecretEnv: 'GOOGLE_SECRET', issuer: google.issuer, timeoutMs: 2000, ...opts.upstream }],
-  } as ConfigInput, { WIKI_SECRET: APP.clientSecret, GOOGLE_SECRET: GOOGLE_CLIENT.clientSecret }, port);
+    upstreams,
+  } as ConfigInput, {
+    WIKI_SECRET: APP.clientSecret, GOOGLE_SECRET: GOOGLE_CLIENT.clientSecret, GITHUB_SECRET: GITHUB_CLIENT.clientSecret,
+    OAUTH2_SECRET: OAUTH2_CLIENT.clientSecret, FACEBOOK_SECRET: FACEBOOK_APP.appSecret, OIDC_SECRET: OIDC_CLIENT.clientSecret,
+  }, port);
   return {
-    db, google, doorman,
+    db, google, github, facebook, oidcIssuer, doorman,
     close: async () => {
       await doorman.close();
-      await google.close();
+      await Promise.all([google.close(), github?.close(), facebook?.close(), oidcIssuer?.close()]);
       if (!opts.db) await db.drop();
     },
   };

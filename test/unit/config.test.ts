@@ -33,7 +33,9 @@ describe('config', () => {
     assert.equal(cfg.issuer, 'https://id.example.com');
     assert.equal(cfg.clients[0]!.clientSecret, 'w');
     assert.equal(cfg.upstreams[0]!.clientSecret, 'g');
-    assert.equal(cfg.upstreams[0]!.issuer, 'https://accounts.google.com');
+    const upstream = cfg.upstreams[0]!;
+    assert.ok(upstream.type === 'google');
+    assert.equal(upstream.issuer, 'https://accounts.google.com');
     assert.equal(cfg.databaseUrl, 'postgresql://x/y');
     assert.ok(Object.isFrozen(cfg.clients[0]));
   });

@@ -1,0 +1,40 @@
+import { once } from 'node:events';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/** Small HTTP pieces shared by the look-alike upstreams (demo and tests). */
+
+export async function listenOnLoopback(server: Server, port = 0): Promise<{ origin: string; close(): Promise<void> }> {
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((ok) => server.close(ok));
+    },
+  };
+}
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((ok, fail) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => { body += chunk; });
+    req.on('end', () => ok(body));
+    req.on('error', fail);
+  });
+}
+
+export function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
+}
+
+export function page(res: ServerResponse, status: number, html: string, title = 'Sign in (demo)'): void {
+  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' })
+    .end(`<!doctype html><html><head><title>${escapeHtml(title)}</title></head><body style="font-family:system-ui;max-width:30rem;margin:3rem auto">${html}</body></html>`);
+}
+
+export function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}

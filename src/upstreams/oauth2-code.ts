@@ -1,0 +1,84 @@
+import * as oidc from 'openid-client';
+import { z } from 'zod';
+import { isLoopbackHost } from '../config/schema.ts';
+import { UpstreamError, type JsonObject } from './connector.ts';
+import { toUpstreamError } from './http.ts';
+
+/**
+ * The authorization code leg shared by the plain-OAuth2 connectors (GitHub, Facebook,
+ * generic OAuth2). openid-client does the protocol work (PKCE, state, error responses);
+ * endpoints come from config because these upstreams have no discovery.
+ */
+export interface CodeFlowOptions {
+  connectorId: string;
+  authorizationEndpoint: string;
+  tokenEndpoint: string;
+  clientId: string;
+  clientSecret: string;
+  /** How the client authenticates at the token endpoint. */
+  tokenAuth: 'client_secret_post' | 'client_secret_basic';
+  pkce: boolean;
+  timeoutMs: number;
+  /** Rewrites the token endpoint's answer before openid-client reads it (upstream quirks). */
+  fixTokenResponse?: (res: Response) => Promise<Response>;
+}
+
+const transactionSchema = z.object({ codeVerifier: z.string().optional() });
+
+export interface CodeFlow {
+  start(input: { redirectUri: URL; state: string; scope: string; params?: Record<string, string> }): Promise<{ url: URL; transaction: JsonObject }>;
+  /** Verifies the callback and redeems the code; resolves to the access token. */
+  finish(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject }): Promise<string>;
+}
+
+export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
+  for (const url of [o.authorizationEndpoint, o.tokenEndpoint]) {
+    const u = new URL(url);
+    if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
+      throw new UpstreamError(o.connectorId, 'misconfigured', `${url}: https required (plain http only for loopback hosts)`);
+    }
+  }
+  const auth = o.tokenAuth === 'client_secret_basic' ? oidc.ClientSecretBasic(o.clientSecret) : oidc.ClientSecretPost(o.clientSecret);
+  // No issuer: these upstreams are not OIDC, so there is no `iss` to check anywhere.
+  const config = new oidc.Configuration({ issuer: new URL(o.authorizationEndpoint).origin, authorization_endpoint: o.authorizationEndpoint, token_endpoint: o.tokenEndpoint },
+    o.clientId, undefined, auth);
+  config.timeout = o.timeoutMs / 1000;
+  if ([o.authorizationEndpoint, o.tokenEndpoint].some((u) => new URL(u).protocol === 'http:')) oidc.allowInsecureRequests(config);
+  if (o.fixTokenResponse) {
+    const fix = o.fixTokenResponse;
+    config[oidc.customFetch] = async (url, options) => {
+      const res = await fetch(url, options as RequestInit);
+      return url === o.tokenEndpoint ? fix(res) : res;
+    };
+  }
+
+  return {
+    async start({ redirectUri, state, scope, params = {} }) {
+      const codeVerifier = o.pkce ? oidc.randomPKCECodeVerifier() : undefined;
+      const url = oidc.buildAuthorizationUrl(config, {
+        redirect_uri: redirectUri.href,
+        response_type: 'code',
+        scope,
+        state,
+        ...(codeVerifier ? { code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256' } : {}),
+        ...params,
+      });
+      const transaction: JsonObject = codeVerifier ? { codeVerifier } : {};
+      return { url, transaction };
+    },
+
+    async finish({ callbackUrl, redirectUri, transaction }) {
+      const { codeVerifier } = transactionSchema.parse(transaction);
+      try {
+        const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+          expectedState: callbackUrl.searchParams.get('state') ?? undefined,
+          ...(codeVerifier ? { pkceCodeVerifier: codeVerifier } : {}),
+          idTokenExpected: false,
+        }, { redirect_uri: redirectUri.href });
+        return tokens.access_token;
+      } catch (err) {
+        throw toUpstreamError(o.connectorId, err, 'code exchange');
+      }
+    },
+  };
+}

@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+/** Config fields every upstream has; each connector file extends them with its own. */
+export const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
+export const httpUrl = z.url({ protocol: /^https?$/ });
+
+export const upstreamBaseShape = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes')
+    .describe('Stable id of this upstream; part of its callback URL /upstream/<id>/callback and of every identity it creates. Do not change it once in use.'),
+  clientId: z.string().min(1).describe('OAuth client id (app id) issued by the upstream.'),
+  clientSecretEnv: envVarName.optional().describe('Name of the environment variable holding the upstream client secret.'),
+  clientSecretFile: z.string().optional().describe('Path of a file holding the upstream client secret (a Docker or Kubernetes secret); instead of clientSecretEnv.'),
+  timeoutMs: z.number().int().positive().max(60_000).default(10_000).describe('Time limit for each call to the upstream, in milliseconds.'),
+  groupsPrefix: z.string().default('').describe('Prefix put before this upstream\'s groups in the `groups` claim, e.g. `github:`.'),
+};
+
+/** What a connector's open function receives: its validated config plus the resolved secret. */
+export type WithSecret<T> = T & { clientSecret: string };
+
+/** Reads a claim by dotted path (`picture.data.url`); undefined when any step is missing. */
+export function claimAt(source: unknown, path: string): unknown {
+  let value = source;
+  for (const key of path.split('.')) {
+    if (value === null || typeof value !== 'object') return undefined;
+    value = (value as Record<string, unknown>)[key];
+  }
+  return value;
+}
+
+export function stringClaim(source: unknown, path: string | undefined): string | undefined {
+  if (!path) return undefined;
+  const value = claimAt(source, path);
+  if (typeof value === 'string' && value.length > 0) return value;
+  if (typeof value === 'number') return String(value);
+  return undefined;
+}
+
+export function stringListClaim(source: unknown, path: string | undefined): string[] {
+  const value = path ? claimAt(source, path) : undefined;
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}

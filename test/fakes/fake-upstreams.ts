@@ -1,0 +1,46 @@
+import { startFacebookLookalike, type FacebookLookalike, type FacebookUser } from '../../src/demo/facebook-lookalike.ts';
+import { startGithubLookalike, type GithubLookalike, type GithubUser } from '../../src/demo/github-lookalike.ts';
+import { startOidcLookalike, type OidcLookalike, type OidcLookalikeUser } from '../../src/demo/oidc-lookalike.ts';
+
+/**
+ * The GitHub, Facebook and generic-OIDC doubles for tests: the loopback servers the demo
+ * ships (src/demo), with test users that exercise each quirk.
+ */
+export const GITHUB_CLIENT = { clientId: 'Iv1.doorman0test', clientSecret: 'github-test-secret' } as const;
+export const OAUTH2_CLIENT = { clientId: 'Iv1.doorman0oauth2', clientSecret: 'oauth2-test-secret' } as const;
+export const FACEBOOK_APP = { appId: '1234567890123456', appSecret: 'facebook-app-secret' } as const;
+export const OIDC_CLIENT = { clientId: 'doorman-at-example', clientSecret: 'example-oidc-secret' } as const;
+
+export const OCTOCAT: GithubUser = {
+  id: 583231, login: 'octocat', name: 'The Octocat', email: null,
+  emails: [{ email: 'Octocat@GitHub.example', primary: true, verified: true }, { email: 'old@github.example', primary: false, verified: false }],
+  orgs: ['acme'], teams: [{ org: 'acme', slug: 'platform' }],
+};
+export const NEWBIE: GithubUser = {
+  id: 9000001, login: 'newbie', name: null, email: 'newbie@example.com',
+  emails: [{ email: 'newbie@example.com', primary: true, verified: false }], orgs: ['hobby'],
+};
+
+export const FB_MARK: FacebookUser = { id: '10160000000000001', name: 'Mark Example', email: 'mark@example.com' };
+export const FB_PHONE_ONLY: FacebookUser = { id: '10160000000000002', name: 'Phone Only' };
+
+export const DANA: OidcLookalikeUser = { sub: 'f3c1-dana', email: 'Dana@Corp.example', email_verified: true, name: 'Dana Corp', preferred_username: 'dana', groups: ['engineering', 'admins'] };
+
+export function startFakeGithub(doormanIssuer: string): Promise<GithubLookalike> {
+  return startGithubLookalike({
+    clients: [
+      { ...GITHUB_CLIENT, redirectUri: `${doormanIssuer}/upstream/github/callback` },
+      { ...OAUTH2_CLIENT, redirectUri: `${doormanIssuer}/upstream/oauth2/callback` },
+    ],
+    users: [OCTOCAT, NEWBIE],
+  });
+}
+
+export function startFakeFacebook(doormanIssuer: string): Promise<FacebookLookalike> {
+  return startFacebookLookalike({ ...FACEBOOK_APP, redirectUri: `${doormanIssuer}/upstream/facebook/callback`, users: [FB_MARK, FB_PHONE_ONLY] });
+}
+
+/** On 127.0.0.2: a host of its own, so its cookies and Doorman's live apart as on real sites. */
+export function startFakeOidcIssuer(doormanIssuer: string): Promise<OidcLookalike> {
+  return startOidcLookalike({ ...OIDC_CLIENT, redirectUri: `${doormanIssuer}/upstream/oidc/callback`, users: [DANA], host: '127.0.0.2' });
+}

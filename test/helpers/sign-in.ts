@@ -1,0 +1,33 @@
+import assert from 'node:assert/strict';
+import * as oidc from 'openid-client';
+import type { Browser, Page } from './browser.ts';
+import { buildAuthRequest, redeemCode } from './rp.ts';
+import { APP } from './start-doorman.ts';
+
+/** How a person picks an account on each fake upstream's page: form action and fields. */
+const UPSTREAM_PAGES: Record<string, { action: string; field: string }> = {
+  google: { action: '/o/oauth2/v2/auth/decide', field: 'sub' },
+  github: { action: '/login/oauth/authorize', field: 'login' },
+  oauth2: { action: '/login/oauth/authorize', field: 'login' },
+  facebook: { action: '/dialog/oauth', field: 'user' },
+  oidc: { action: '/login', field: 'sub' },
+};
+
+/** From Doorman's login page: choose `upstreamId`, pick `who` there (or cancel), follow redirects until `stopAt`. */
+export async function chooseUpstream(browser: Browser, loginPage: Page, upstreamId: string, who: string | 'cancel', extra: Record<string, string> = {}, stopAt: string = APP.redirectUri): Promise<Page> {
+  assert.equal(loginPage.status, 200, loginPage.body);
+  const upstreamPage = await browser.submit(loginPage, `/upstream/${upstreamId}`);
+  assert.equal(upstreamPage.status, 200, upstreamPage.body);
+  const { action, field } = UPSTREAM_PAGES[upstreamId]!;
+  return browser.submit(upstreamPage, action, who === 'cancel' ? { deny: '1' } : { [field]: who, ...extra }, stopAt);
+}
+
+/** A whole login of a first-party app through `upstreamId`; resolves to the tokens and userinfo. */
+export async function signInThrough(rp: oidc.Configuration, browser: Browser, upstreamId: string, who: string, extra: Record<string, string> = {}) {
+  const req = await buildAuthRequest(rp, { scope: 'openid email profile groups' });
+  const back = await chooseUpstream(browser, await browser.visit(req.url), upstreamId, who, extra);
+  assert.ok(back.url.searchParams.get('code'), `expected a code, got ${back.url.href} ${back.body.slice(0, 500)}`);
+  const tokens = await redeemCode(rp, back.url, req);
+  const userinfo = await oidc.fetchUserInfo(rp, tokens.access_token, tokens.claims()!.sub);
+  return { tokens, userinfo };
+}
