@@ -3,38 +3,66 @@ import { buildConfig } from '../config/load.ts';
 import { freePort } from '../free-port.ts';
 import type { Logger } from '../log.ts';
 import { startDoorman, type RunningDoorman } from '../server.ts';
+import { startFacebookLookalike } from './facebook-lookalike.ts';
+import { startGithubLookalike, type GithubUser } from './github-lookalike.ts';
 import { startGoogleLookalike, type LookalikeUser } from './google-lookalike.ts';
+import { startOidcLookalike } from './oidc-lookalike.ts';
 import { startSampleApp } from './sample-app.ts';
 
 /**
- * `doorman demo`: Doorman, a Google look-alike upstream and a sample app, all on this
- * machine. Secrets are random per run. Refused in production: the look-alike signs anyone
- * in as anyone.
+ * `doorman demo`: Doorman, look-alikes of Google, GitHub, Facebook, a generic OIDC and a
+ * generic OAuth2 provider, and a sample app, all on this machine. Secrets are random per
+ * run. Refused in production: the look-alikes sign anyone in as anyone.
  */
 export const DEMO_USERS: LookalikeUser[] = [
   { sub: '100000000000000000001', email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace', hd: 'example.com' },
   { sub: '100000000000000000002', email: 'grace@example.com', email_verified: true, name: 'Grace Hopper', hd: 'example.com' },
 ];
 
+export const DEMO_GITHUB_USERS: GithubUser[] = [
+  { id: 1001, login: 'ada', name: 'Ada Lovelace', email: null, emails: [{ email: 'ada@example.com', primary: true, verified: true }], orgs: ['example'], teams: [{ org: 'example', slug: 'engines' }] },
+];
+export const DEMO_FACEBOOK_USERS = [{ id: '10150000000000001', name: 'Grace Hopper', email: 'grace@example.com' }];
+export const DEMO_OIDC_USERS = [{ sub: 'u-42', email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace', preferred_username: 'ada', groups: ['analysts'] }];
+
 export interface Demo { url: string; doorman: RunningDoorman; close(): Promise<void> }
 
 export async function startDemo(opts: { port: number; env: Record<string, string | undefined>; log: Logger }): Promise<Demo> {
   if (opts.env.NODE_ENV === 'production') {
-    throw new Error('the demo cannot run with NODE_ENV=production: its look-alike Google signs anyone in');
+    throw new Error('the demo cannot run with NODE_ENV=production: its look-alike upstreams sign anyone in as anyone');
   }
   const host = 'localhost';
   const issuer = `http://${host}:${opts.port}`;
   const samplePort = await freePort();
-  const secrets = { DOORMAN_DEMO_GOOGLE_SECRET: randomBytes(16).toString('hex'), DOORMAN_DEMO_APP_SECRET: randomBytes(16).toString('hex') };
-  const google = await startGoogleLookalike({
-    clients: [{ clientId: 'doorman-demo', clientSecret: secrets.DOORMAN_DEMO_GOOGLE_SECRET, redirectUris: [`${issuer}/upstream/google/callback`] }],
-    users: DEMO_USERS,
-  });
-  const closers: (() => Promise<void>)[] = [() => google.close()];
+  const secret = () => randomBytes(16).toString('hex');
+  const secrets = {
+    DOORMAN_DEMO_APP_SECRET: secret(), DOORMAN_DEMO_GOOGLE_SECRET: secret(), DOORMAN_DEMO_GITHUB_SECRET: secret(),
+    DOORMAN_DEMO_OAUTH2_SECRET: secret(), DOORMAN_DEMO_FACEBOOK_SECRET: secret(), DOORMAN_DEMO_OIDC_SECRET: secret(),
+  };
+  const callback = (id: string) => `${issuer}/upstream/${id}/callback`;
+  const closers: (() => Promise<void>)[] = [];
   const close = async () => {
     for (const c of closers.reverse()) await c().catch(() => {});
   };
   try {
+    const google = await startGoogleLookalike({
+      clients: [{ clientId: 'doorman-demo', clientSecret: secrets.DOORMAN_DEMO_GOOGLE_SECRET, redirectUris: [callback('google')] }],
+      users: DEMO_USERS,
+    });
+    closers.push(() => google.close());
+    const github = await startGithubLookalike({
+      clients: [
+        { clientId: 'doorman-demo', clientSecret: secrets.DOORMAN_DEMO_GITHUB_SECRET, redirectUri: callback('github') },
+        { clientId: 'doorman-demo-oauth2', clientSecret: secrets.DOORMAN_DEMO_OAUTH2_SECRET, redirectUri: callback('oauth2') },
+      ],
+      users: DEMO_GITHUB_USERS,
+    });
+    closers.push(() => github.close());
+    const facebook = await startFacebookLookalike({ appId: '100000000000001', appSecret: secrets.DOORMAN_DEMO_FACEBOOK_SECRET, redirectUri: callback('facebook'), users: DEMO_FACEBOOK_USERS });
+    closers.push(() => facebook.close());
+    const example = await startOidcLookalike({ clientId: 'doorman-demo', clientSecret: secrets.DOORMAN_DEMO_OIDC_SECRET, redirectUri: callback('oidc'), users: DEMO_OIDC_USERS });
+    closers.push(() => example.close());
+
     const config = buildConfig({
       issuer,
       port: opts.port,
@@ -42,7 +70,16 @@ export async function startDemo(opts: { port: number; env: Record<string, string
         clientId: 'sample-app', name: 'Sample app', clientSecretEnv: 'DOORMAN_DEMO_APP_SECRET',
         redirectUris: [`http://${host}:${samplePort}/callback`], postLogoutRedirectUris: [`http://${host}:${samplePort}/`],
       }],
-      upstreams: [{ id: 'google', type: 'google', displayName: 'Google (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_GOOGLE_SECRET', issuer: google.issuer }],
+      upstreams: [
+        { id: 'google', type: 'google', displayName: 'Google (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_GOOGLE_SECRET', issuer: google.issuer },
+        { id: 'github', type: 'github', displayName: 'GitHub (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_GITHUB_SECRET', baseUrl: github.baseUrl, loadGroups: true, groupsPrefix: 'github:' },
+        { id: 'facebook', type: 'facebook', displayName: 'Facebook (demo)', clientId: '100000000000001', clientSecretEnv: 'DOORMAN_DEMO_FACEBOOK_SECRET', dialogUrl: facebook.origin, graphUrl: facebook.origin },
+        { id: 'oidc', type: 'oidc', displayName: 'Example OIDC (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_OIDC_SECRET', issuer: example.issuer, scopes: ['openid', 'email', 'profile', 'groups'] },
+        {
+          id: 'oauth2', type: 'oauth2', displayName: 'Example OAuth2 (demo)', clientId: 'doorman-demo-oauth2', clientSecretEnv: 'DOORMAN_DEMO_OAUTH2_SECRET',
+          authorizationUrl: `${github.baseUrl}/login/oauth/authorize`, tokenUrl: `${github.baseUrl}/login/oauth/access_token`, userinfoUrl: `${github.baseUrl}/api/v3/user`, scopes: ['read:user'],
+        },
+      ],
     }, { ...opts.env, ...secrets });
     const doorman = await startDoorman(config, opts.log, host);
     closers.push(() => doorman.close());

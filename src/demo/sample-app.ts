@@ -41,7 +41,7 @@ export async function startSampleApp(opts: { issuer: string; clientId: string; c
       const newSid = randomBytes(16).toString('base64url');
       sessions.set(newSid, { pending });
       const target = oidc.buildAuthorizationUrl(await rp(), {
-        redirect_uri: redirectUri, scope: 'openid email profile', state: pending.state, nonce: pending.nonce,
+        redirect_uri: redirectUri, scope: 'openid email profile groups', state: pending.state, nonce: pending.nonce,
         code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier), code_challenge_method: 'S256',
       });
       res.writeHead(302, { Location: target.href, 'Set-Cookie': `sample_sid=${newSid}; Path=/; HttpOnly; SameSite=Lax` }).end();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { DEMO_USERS, startDemo, type Demo } from '../../src/demo/demo.ts';
+import { DEMO_FACEBOOK_USERS, DEMO_GITHUB_USERS, DEMO_OIDC_USERS, DEMO_USERS, startDemo, type Demo } from '../../src/demo/demo.ts';
+import { chooseUpstream } from '../helpers/sign-in.ts';
 import { Browser } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { freePort } from '../../src/free-port.ts';
@@ -33,6 +34,23 @@ describe('when the demo runs', () => {
     assert.match(signedIn.body, /ada@example.com/);
     assert.match(signedIn.body, /Ada Lovelace/);
   });
+
+  for (const [upstream, who, expected] of [
+    ['github', DEMO_GITHUB_USERS[0]!.login, /github:example:engines/],
+    ['facebook', DEMO_FACEBOOK_USERS[0]!.id, /grace@example\.com/],
+    ['oidc', DEMO_OIDC_USERS[0]!.sub, /analysts/],
+    ['oauth2', DEMO_GITHUB_USERS[0]!.login, /avatars\/1001/],
+  ] as const) {
+    it(`then a person signs in through the ${upstream} look-alike`, async () => {
+      const browser = new Browser();
+      const login = await browser.visit(new URL('/login', demo.url));
+      const consent = await chooseUpstream(browser, login, upstream, who, {}, 'never');
+      assert.match(consent.body, /Sample app wants to access your account/);
+      const signedIn = await browser.submit(consent, '/consent');
+      assert.match(signedIn.body, /Claims received/);
+      assert.match(signedIn.body, expected);
+    });
+  }
 
   it('then it refuses to start when NODE_ENV=production', async () => {
     await assert.rejects(startDemo({ port: await freePort(), env: { NODE_ENV: 'production', DATABASE_URL: db.url }, log: testLog }), /NODE_ENV=production/);
