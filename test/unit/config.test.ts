@@ -62,6 +62,39 @@ describe('config', () => {
       ['clients[0].grantTypes: client_credentials needs a confidential client (set clientSecretEnv)']);
   });
 
+  it('when a secret comes from a file, then it is read and trimmed; a missing file is named', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'doorman-secret-'));
+    writeFileSync(join(dir, 'gh'), 'file-secret\n');
+    const github = { id: 'github', type: 'github', clientId: 'c', clientSecretFile: join(dir, 'gh') };
+    assert.equal(buildConfig({ upstreams: [github] }, {}).upstreams[0]!.clientSecret, 'file-secret');
+    assert.deepEqual(problems({ upstreams: [{ ...github, clientSecretFile: join(dir, 'nope') }] }, {}), [`upstreams[0].clientSecretFile: cannot read ${join(dir, 'nope')} (ENOENT)`]);
+  });
+
+  it('when an upstream has both or neither secret source, then it is refused', () => {
+    assert.deepEqual(problems({ upstreams: [{ ...google, clientSecretFile: '/x' }] }), ['upstreams[0].clientSecretEnv: set exactly one of clientSecretEnv and clientSecretFile']);
+    assert.deepEqual(problems({ upstreams: [{ id: 'g', type: 'google', clientId: 'c' }] }), ['upstreams[0].clientSecretEnv: set exactly one of clientSecretEnv and clientSecretFile']);
+  });
+
+  it('when a client names an upstream that does not exist, then the key is named', () => {
+    assert.deepEqual(problems({ clients: [{ ...client, upstreams: ['google', 'gitlab'] }], upstreams: [google] }), ['clients[0].upstreams[1]: no upstream with id "gitlab"']);
+  });
+
+  it('when any upstream endpoint is plain http off loopback, then that key is named', () => {
+    const found = problems({ upstreams: [
+      { id: 'gh', type: 'github', clientId: 'c', clientSecretEnv: 'G_SECRET', baseUrl: 'http://github.corp.example' },
+      { id: 'o', type: 'oauth2', displayName: 'O', clientId: 'c', clientSecretEnv: 'G_SECRET', authorizationUrl: 'https://a.example/auth', tokenUrl: 'http://a.example/token', userinfoUrl: 'https://a.example/me' },
+    ] });
+    assert.deepEqual(found, [
+      'upstreams[0].baseUrl: plain http is allowed only for loopback hosts outside production (got http://github.corp.example)',
+      'upstreams[1].tokenUrl: plain http is allowed only for loopback hosts outside production (got http://a.example/token)',
+    ]);
+  });
+
+  it('when a generic upstream lacks its required keys, then each is named', () => {
+    const found = problems({ upstreams: [{ id: 'o', type: 'oauth2', clientId: 'c', clientSecretEnv: 'G_SECRET' }] });
+    for (const key of ['displayName', 'authorizationUrl', 'tokenUrl', 'userinfoUrl']) assert.ok(found.some((p) => p.startsWith(`upstreams[0].${key}:`)), `${key} in ${found.join('\n')}`);
+  });
+
   it('when ids repeat, then the duplicate is named', () => {
     assert.deepEqual(problems({ upstreams: [google, google] }), ['upstreams[1].id: duplicate upstream id "google"']);
   });
