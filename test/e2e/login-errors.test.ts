@@ -1,15 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
+import { accountRowCount, assertErrorPage } from '../helpers/assertions.ts';
 import { Browser, type Page } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman, redeemCode } from '../helpers/rp.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 import { ALICE, MALLORY_UNVERIFIED, OUTSIDER, STRING_VERIFIED } from '../fakes/fake-google.ts';
 
-async function accountRowCount(s: Scenario): Promise<number> {
-  const [row] = await s.db.query<{ n: number }>('SELECT (SELECT count(*) FROM "Account") + (SELECT count(*) FROM "Identity") AS n');
-  return Number(row!.n);
-}
 
 /** Starts a login at the app and stops when Google redirects back to Doorman's callback. */
 async function reachCallback(s: Scenario, browser: Browser, sub: string | undefined): Promise<{ callback: URL; loginPage: Page }> {
@@ -21,11 +18,6 @@ async function reachCallback(s: Scenario, browser: Browser, sub: string | undefi
   return { callback: back.url, loginPage };
 }
 
-function assertErrorPage(page: Page, status: number, code: string): void {
-  assert.equal(page.status, status, page.body);
-  assert.match(page.body, new RegExp(`Error code: ${code}`));
-  assert.equal(page.headers.get('cache-control'), 'no-store');
-}
 
 describe('when the upstream callback is not what Doorman sent for', () => {
   let s: Scenario;

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type * as oidc from 'openid-client';
-import { Browser, type Page } from '../helpers/browser.ts';
+import { accountRowCount, assertErrorPage } from '../helpers/assertions.ts';
+import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
 import { startScenario, type Scenario } from '../helpers/start-doorman.ts';
@@ -11,14 +12,6 @@ import { DANA, FB_MARK, FB_PHONE_ONLY, NEWBIE, OCTOCAT } from '../fakes/fake-ups
 async function identityRows(s: Scenario, provider: string) {
   return s.db.query<{ subject: string; email: string | null; emailVerified: boolean; profile: { name?: string; groups: string[] } }>(
     'SELECT subject, email, "emailVerified", profile FROM "Identity" WHERE provider = $1 ORDER BY subject', [provider]);
-}
-async function accountRowCount(s: Scenario): Promise<number> {
-  const [row] = await s.db.query<{ n: number }>('SELECT (SELECT count(*) FROM "Account") + (SELECT count(*) FROM "Identity") AS n');
-  return Number(row!.n);
-}
-function assertErrorPage(page: Page, status: number, code: string): void {
-  assert.equal(page.status, status, page.body);
-  assert.match(page.body, new RegExp(`Error code: ${code}`));
 }
 
 describe('when every kind of upstream is configured', () => {
