@@ -5,7 +5,9 @@ import { createCsrf } from './http/csrf.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
+import { createAdminRouter } from './admin/router.ts';
 import { createInteractionRouter } from './interactions/router.ts';
+import { createAccountRouter } from './self-service/router.ts';
 import type { Logger } from './log.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { providerConfiguration } from './oidc/configuration.ts';
@@ -41,10 +43,12 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.proxy = config.trustProxy;
   provider.on('server_error', (_ctx, err) => log.error('provider error', { error: err }));
 
-  const router = createInteractionRouter({ provider, db, config, connectors, render, csrf: createCsrf(keys.cookieKeys), log });
+  const broker = { provider, db, config, connectors, render, csrf: createCsrf(keys.cookieKeys), log };
   provider.use(securityHeaders);
+  provider.use(createAdminRouter({ provider, db, log }).routes());
   provider.use(errorHandler(render, log));
-  provider.use(router.routes());
+  provider.use(createInteractionRouter(broker).routes());
+  provider.use(createAccountRouter(broker).routes());
 
   const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
   const timer = setInterval(sweep, SWEEP_INTERVAL_MS);

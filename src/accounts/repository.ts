@@ -1,49 +1,77 @@
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
 import type { JsonObject, UpstreamIdentity } from '../upstreams/connector.ts';
+import type { LinkCandidate } from './linking.ts';
 
+/** Prisma access for accounts, identities and pending links; no rules live here. */
 type Tx = Prisma.TransactionClient;
 
 export function findIdentity(tx: Tx, provider: string, subject: string) {
   return tx.identity.findUnique({
     where: { provider_subject: { provider, subject } },
-    select: { id: true, accountId: true, account: { select: { disabledAt: true } } },
+    select: { id: true, accountId: true, account: { select: { disabledAt: true, retiredAt: true } } },
   });
 }
 
-function profileOf(identity: UpstreamIdentity): JsonObject {
+export function findAccountState(tx: Tx, accountId: string) {
+  return tx.account.findUnique({ where: { id: accountId }, select: { id: true, disabledAt: true, retiredAt: true, admin: true } });
+}
+
+/** Live (not retired) accounts with an identity carrying this email, and whether any such identity is verified. */
+export async function findLinkCandidates(tx: Tx, email: string): Promise<LinkCandidate[]> {
+  const rows = await tx.identity.findMany({
+    where: { email, account: { retiredAt: null } },
+    select: { accountId: true, emailVerified: true },
+  });
+  const byAccount = new Map<string, boolean>();
+  for (const r of rows) byAccount.set(r.accountId, (byAccount.get(r.accountId) ?? false) || r.emailVerified);
+  return [...byAccount].map(([accountId, emailVerified]) => ({ accountId, emailVerified }));
+}
+
+function identityColumns(identity: UpstreamIdentity) {
   const profile: JsonObject = { groups: identity.groups, raw: identity.raw };
   if (identity.name) profile.name = identity.name;
   if (identity.username) profile.username = identity.username;
   if (identity.picture) profile.picture = identity.picture;
-  return profile;
+  return { email: identity.email ?? null, emailVerified: identity.emailVerified, profile };
 }
 
 /** Creates an account owning exactly this identity; returns the account id (the new `sub`). */
 export async function createAccountWithIdentity(tx: Tx, identity: UpstreamIdentity, now: Date): Promise<string> {
   const account = await tx.account.create({
-    data: {
-      identities: {
-        create: {
-          provider: identity.connectorId,
-          subject: identity.subject,
-          email: identity.email ?? null,
-          emailVerified: identity.emailVerified,
-          profile: profileOf(identity),
-          lastLoginAt: now,
-        },
-      },
-    },
+    data: { identities: { create: { provider: identity.connectorId, subject: identity.subject, ...identityColumns(identity), lastLoginAt: now } } },
     select: { id: true },
   });
   return account.id;
 }
 
+export async function addIdentityToAccount(tx: Tx, accountId: string, identity: UpstreamIdentity, lastLoginAt: Date | null): Promise<string> {
+  const row = await tx.identity.create({
+    data: { accountId, provider: identity.connectorId, subject: identity.subject, ...identityColumns(identity), lastLoginAt },
+    select: { id: true },
+  });
+  return row.id;
+}
+
 /** Refreshes the identity's copy of the upstream profile at each login. */
 export async function updateIdentityAtLogin(tx: Tx, identityId: string, identity: UpstreamIdentity, now: Date): Promise<void> {
-  await tx.identity.update({
-    where: { id: identityId },
-    data: { email: identity.email ?? null, emailVerified: identity.emailVerified, profile: profileOf(identity), lastLoginAt: now },
+  await tx.identity.update({ where: { id: identityId }, data: { ...identityColumns(identity), lastLoginAt: now } });
+}
+
+export function listIdentities(db: Db | Tx, accountId: string) {
+  return db.identity.findMany({
+    where: { accountId },
+    orderBy: [{ lastLoginAt: { sort: 'desc', nulls: 'last' } }, { createdAt: 'asc' }],
+    select: { id: true, provider: true, subject: true, email: true, emailVerified: true, lastLoginAt: true, createdAt: true },
+  });
+}
+
+export function recentEvents(db: Db, accountId: string, limit: number) {
+  return db.auditEvent.findMany({
+    where: { accountId },
+    orderBy: { createdAt: 'desc' },
+    take: limit,
+    select: { type: true, provider: true, clientId: true, actor: true, detail: true, createdAt: true },
   });
 }
 
@@ -60,17 +88,19 @@ export interface AccountProfile {
 
 /**
  * The profile an account shows to clients: that of its most recently used identity, and
- * the groups of all its identities. Undefined when the account does not exist or is disabled.
+ * the groups of all its identities. Undefined when the account does not exist, is
+ * disabled or was retired by a merge.
  */
 export async function findAccountProfile(db: Db, accountId: string): Promise<AccountProfile | undefined> {
   const account = await db.account.findUnique({
     where: { id: accountId },
     select: {
       disabledAt: true,
+      retiredAt: true,
       identities: { orderBy: [{ lastLoginAt: { sort: 'desc', nulls: 'last' } }], select: { email: true, emailVerified: true, profile: true } },
     },
   });
-  if (!account || account.disabledAt) return undefined;
+  if (!account || account.disabledAt || account.retiredAt) return undefined;
   const identity = account.identities[0];
   const profile = (identity?.profile ?? {}) as { name?: string; picture?: string; username?: string };
   const groups = new Set(account.identities.flatMap((i) => ((i.profile as { groups?: string[] }).groups ?? [])));
@@ -83,4 +113,32 @@ export async function findAccountProfile(db: Db, accountId: string): Promise<Acc
     ...(profile.picture ? { picture: profile.picture } : {}),
     ...(profile.username ? { username: profile.username } : {}),
   };
+}
+
+export interface PendingLinkRow { id: string; interactionUid: string; identity: UpstreamIdentity; candidates: string[] }
+
+export async function createPendingLink(tx: Tx, interactionUid: string, identity: UpstreamIdentity, candidates: string[], ttlSeconds: number): Promise<string> {
+  const row = await tx.pendingLink.create({
+    data: { interactionUid, identity: identity as unknown as Prisma.InputJsonObject, candidates, expiresAt: new Date(Date.now() + ttlSeconds * 1000) },
+    select: { id: true },
+  });
+  return row.id;
+}
+
+function toPendingLink(row: { id: string; interactionUid: string; identity: unknown; candidates: unknown }): PendingLinkRow {
+  return { id: row.id, interactionUid: row.interactionUid, identity: row.identity as UpstreamIdentity, candidates: row.candidates as string[] };
+}
+
+export async function findPendingLink(db: Db | Tx, id: string): Promise<PendingLinkRow | undefined> {
+  const row = await db.pendingLink.findFirst({ where: { id, expiresAt: { gt: new Date() } } });
+  return row ? toPendingLink(row) : undefined;
+}
+
+export async function findPendingLinkForInteraction(db: Db, interactionUid: string): Promise<PendingLinkRow | undefined> {
+  const row = await db.pendingLink.findFirst({ where: { interactionUid, expiresAt: { gt: new Date() } }, orderBy: { createdAt: 'desc' } });
+  return row ? toPendingLink(row) : undefined;
+}
+
+export async function deletePendingLink(tx: Tx, id: string): Promise<void> {
+  await tx.pendingLink.deleteMany({ where: { id } });
 }

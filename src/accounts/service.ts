@@ -2,44 +2,158 @@ import { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
 import { recordAudit } from '../audit/record.ts';
 import type { UpstreamIdentity } from '../upstreams/connector.ts';
-import { createAccountWithIdentity, findIdentity, updateIdentityAtLogin } from './repository.ts';
+import { decideLink, type LinkPolicy } from './linking.ts';
+import {
+  addIdentityToAccount, createAccountWithIdentity, createPendingLink, deletePendingLink, findAccountState, findIdentity,
+  findLinkCandidates, findPendingLink, updateIdentityAtLogin,
+} from './repository.ts';
+
+/**
+ * The account side of a sign-in, each decision written in one transaction with its audit
+ * rows. Expected outcomes (refusals included) are return values; only faults throw.
+ */
 
 export type LoginOutcome =
   | { kind: 'signed-in'; accountId: string; created: boolean }
-  | { kind: 'refused'; reason: 'account_disabled' };
+  | { kind: 'offer-link'; pendingLinkId: string }
+  | { kind: 'refused'; reason: 'account_disabled' | 'signup_disabled' };
 
-/**
- * Maps an upstream identity to its account, creating both on first sight. The upstream
- * subject is the key; email never is (linking by email is a separate, deliberate step).
- * The decision and its audit row are written in one transaction.
- */
-export async function signInWithIdentity(db: Db, identity: UpstreamIdentity, clientId: string | undefined): Promise<LoginOutcome> {
-  try {
-    return await attempt(db, identity, clientId);
-  } catch (err) {
-    // Two first logins of the same identity racing: the loser retries and finds the winner's row.
-    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return attempt(db, identity, clientId);
-    throw err;
-  }
+export interface LoginContext {
+  clientId: string | undefined;
+  interactionUid: string;
+  policy: LinkPolicy;
+  /** How long a pending link may wait for its proof (the interaction's remaining life). */
+  offerTtlSeconds: number;
 }
 
-function attempt(db: Db, identity: UpstreamIdentity, clientId: string | undefined): Promise<LoginOutcome> {
-  const who = { provider: identity.connectorId, subject: identity.subject, ...(clientId ? { clientId } : {}) };
-  return db.$transaction(async (tx) => {
+/** A person came back from an upstream: find, create or (safely) link their account. */
+export function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, ctx: LoginContext): Promise<LoginOutcome> {
+  return retryOnUniqueViolation(() => db.$transaction(async (tx): Promise<LoginOutcome> => {
     const now = new Date();
+    const who = { provider: identity.connectorId, subject: identity.subject, ...(ctx.clientId ? { clientId: ctx.clientId } : {}) };
     const existing = await findIdentity(tx, identity.connectorId, identity.subject);
-    if (existing?.account.disabledAt) {
-      await recordAudit(tx, { type: 'login.refused', accountId: existing.accountId, reason: 'account_disabled', ...who });
-      return { kind: 'refused', reason: 'account_disabled' } as const;
-    }
     if (existing) {
+      if (existing.account.disabledAt || existing.account.retiredAt) {
+        await recordAudit(tx, { type: 'login.refused', accountId: existing.accountId, reason: 'account_disabled', ...who });
+        return { kind: 'refused', reason: 'account_disabled' };
+      }
       await updateIdentityAtLogin(tx, existing.id, identity, now);
       await recordAudit(tx, { type: 'login', accountId: existing.accountId, ...who });
-      return { kind: 'signed-in', accountId: existing.accountId, created: false } as const;
+      return { kind: 'signed-in', accountId: existing.accountId, created: false };
     }
-    const accountId = await createAccountWithIdentity(tx, identity, now);
-    await recordAudit(tx, { type: 'account.created', accountId, ...who });
-    await recordAudit(tx, { type: 'login', accountId, ...who });
-    return { kind: 'signed-in', accountId, created: true } as const;
+
+    const candidates = identity.email ? await findLinkCandidates(tx, identity.email) : [];
+    const decision = decideLink(identity, candidates, ctx.policy);
+    switch (decision.kind) {
+      case 'create': {
+        const accountId = await createAccountWithIdentity(tx, identity, now);
+        await recordAudit(tx, { type: 'account.created', accountId, ...who });
+        await recordAudit(tx, { type: 'login', accountId, ...who });
+        return { kind: 'signed-in', accountId, created: true };
+      }
+      case 'auto-link': {
+        const account = await findAccountState(tx, decision.accountId);
+        if (!account || account.disabledAt || account.retiredAt) {
+          await recordAudit(tx, { type: 'login.refused', accountId: decision.accountId, reason: 'account_disabled', ...who });
+          return { kind: 'refused', reason: 'account_disabled' };
+        }
+        await addIdentityToAccount(tx, decision.accountId, identity, now);
+        await recordAudit(tx, { type: 'identity.linked', accountId: decision.accountId, how: 'auto', reason: 'both_emails_verified', ...who });
+        await recordAudit(tx, { type: 'login', accountId: decision.accountId, ...who });
+        return { kind: 'signed-in', accountId: decision.accountId, created: false };
+      }
+      case 'offer-link': {
+        const pendingLinkId = await createPendingLink(tx, ctx.interactionUid, identity, decision.accountIds, ctx.offerTtlSeconds);
+        await recordAudit(tx, { type: 'link.offered', reason: decision.reason, candidates: decision.accountIds, ...who });
+        return { kind: 'offer-link', pendingLinkId };
+      }
+      case 'refuse':
+        await recordAudit(tx, { type: 'login.refused', reason: decision.reason, ...who });
+        return { kind: 'refused', reason: decision.reason };
+    }
+  }));
+}
+
+export type ProofOutcome =
+  | { kind: 'linked'; accountId: string }
+  | { kind: 'refused'; reason: 'link_expired' | 'proof_mismatch' | 'account_disabled' };
+
+/**
+ * The person signed in with `proof` to show they own an account the pending identity's
+ * email matched. Only an identity already linked to one of those accounts is a proof.
+ */
+export function completeLinkProof(db: Db, pendingLinkId: string, proof: UpstreamIdentity, clientId: string | undefined): Promise<ProofOutcome> {
+  return db.$transaction(async (tx): Promise<ProofOutcome> => {
+    const pending = await findPendingLink(tx, pendingLinkId);
+    if (!pending) return { kind: 'refused', reason: 'link_expired' };
+    const linking = { provider: pending.identity.connectorId, subject: pending.identity.subject, ...(clientId ? { clientId } : {}) };
+    const proved = await findIdentity(tx, proof.connectorId, proof.subject);
+    if (!proved || !pending.candidates.includes(proved.accountId)) {
+      await recordAudit(tx, { type: 'link.refused', reason: 'proof_mismatch', candidates: pending.candidates, ...linking });
+      return { kind: 'refused', reason: 'proof_mismatch' };
+    }
+    if (proved.account.disabledAt || proved.account.retiredAt) {
+      await recordAudit(tx, { type: 'login.refused', accountId: proved.accountId, reason: 'account_disabled', ...linking });
+      return { kind: 'refused', reason: 'account_disabled' };
+    }
+    const now = new Date();
+    await updateIdentityAtLogin(tx, proved.id, proof, now);
+    await addIdentityToAccount(tx, proved.accountId, pending.identity, now);
+    await deletePendingLink(tx, pending.id);
+    await recordAudit(tx, { type: 'identity.linked', accountId: proved.accountId, how: 'proved', provedWith: proof.connectorId, ...linking });
+    await recordAudit(tx, { type: 'login', accountId: proved.accountId, ...linking });
+    return { kind: 'linked', accountId: proved.accountId };
   });
+}
+
+export type SelfLinkOutcome =
+  | { kind: 'linked' }
+  | { kind: 'already-linked' }
+  | { kind: 'refused'; reason: 'identity_in_use' | 'account_disabled' };
+
+/** From the Account page: the signed-in person adds another upstream identity. */
+export function linkToSignedInAccount(db: Db, accountId: string, identity: UpstreamIdentity): Promise<SelfLinkOutcome> {
+  return db.$transaction(async (tx): Promise<SelfLinkOutcome> => {
+    const who = { provider: identity.connectorId, subject: identity.subject };
+    const account = await findAccountState(tx, accountId);
+    if (!account || account.disabledAt || account.retiredAt) return { kind: 'refused', reason: 'account_disabled' };
+    const existing = await findIdentity(tx, identity.connectorId, identity.subject);
+    if (existing?.accountId === accountId) {
+      await updateIdentityAtLogin(tx, existing.id, identity, new Date());
+      return { kind: 'already-linked' };
+    }
+    if (existing) {
+      // Moving it would take it from another account; merging two accounts is an admin's decision.
+      await recordAudit(tx, { type: 'link.refused', accountId, reason: 'identity_in_use', ...who });
+      return { kind: 'refused', reason: 'identity_in_use' };
+    }
+    await addIdentityToAccount(tx, accountId, identity, new Date());
+    await recordAudit(tx, { type: 'identity.linked', accountId, how: 'self-service', ...who });
+    return { kind: 'linked' };
+  });
+}
+
+export type UnlinkOutcome = { kind: 'unlinked' } | { kind: 'refused'; reason: 'last_identity' | 'not_found' };
+
+/** Removes one identity from an account, never its last one (the account could not sign in again). */
+export function unlinkIdentity(db: Db, accountId: string, identityId: string, actor?: string): Promise<UnlinkOutcome> {
+  return db.$transaction(async (tx): Promise<UnlinkOutcome> => {
+    const identities = await tx.identity.findMany({ where: { accountId }, select: { id: true, provider: true, subject: true } });
+    const target = identities.find((i) => i.id === identityId);
+    if (!target) return { kind: 'refused', reason: 'not_found' };
+    if (identities.length === 1) return { kind: 'refused', reason: 'last_identity' };
+    await tx.identity.delete({ where: { id: identityId } });
+    await recordAudit(tx, { type: 'identity.unlinked', accountId, provider: target.provider, subject: target.subject, ...(actor ? { actor } : {}) });
+    return { kind: 'unlinked' };
+  });
+}
+
+async function retryOnUniqueViolation<T>(run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (err) {
+    // Two first logins of one identity racing: the loser runs again and finds the winner's row.
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return run();
+    throw err;
+  }
 }

@@ -1,19 +1,31 @@
 import type { Prisma } from '../generated/prisma/client.ts';
 
-/** Every kind of event the audit log holds. */
-export type AuditEventInput =
-  | { type: 'account.created'; accountId: string; provider: string; subject: string; clientId?: string }
-  | { type: 'login'; accountId: string; provider: string; subject: string; clientId?: string }
-  | { type: 'login.refused'; accountId?: string; provider: string; subject?: string; clientId?: string; reason: string };
+/**
+ * Every kind of event the audit log holds. Decisions about linking carry their reason, so
+ * the log says why an account was or was not reached.
+ */
+export type AuditEventInput = { actor?: string; clientId?: string } & (
+  | { type: 'account.created'; accountId: string; provider: string; subject: string }
+  | { type: 'login'; accountId: string; provider: string; subject: string }
+  | { type: 'login.refused'; accountId?: string; provider: string; subject: string; reason: string }
+  | { type: 'link.offered'; accountId?: undefined; provider: string; subject: string; reason: string; candidates: string[] }
+  | { type: 'link.refused'; accountId?: string; provider: string; subject: string; reason: string; candidates?: string[] }
+  | { type: 'identity.linked'; accountId: string; provider: string; subject: string; how: 'auto' | 'proved' | 'self-service' | 'admin'; reason?: string; provedWith?: string; from?: string }
+  | { type: 'identity.unlinked'; accountId: string; provider: string; subject: string }
+  | { type: 'account.merged'; accountId: string; provider?: undefined; subject?: undefined; retired: string; movedIdentities: number }
+  | { type: 'account.retired'; accountId: string; provider?: undefined; subject?: undefined; mergedInto: string }
+  | { type: 'account.disabled' | 'account.enabled' | 'admin.granted' | 'admin.revoked'; accountId: string; provider?: undefined; subject?: undefined; revoked?: number }
+);
 
 /** Writes one audit row inside the caller's transaction, so it lands with the change it describes. */
 export async function recordAudit(tx: Prisma.TransactionClient, event: AuditEventInput): Promise<void> {
-  const { type, accountId, provider, subject, clientId, ...detail } = event;
+  const { type, accountId, provider, subject, clientId, actor, ...detail } = event;
   await tx.auditEvent.create({
     data: {
       type,
+      actor: actor ?? null,
       accountId: accountId ?? null,
-      provider,
+      provider: provider ?? null,
       subject: subject ?? null,
       clientId: clientId ?? null,
       detail: detail as Prisma.InputJsonObject,

@@ -31,6 +31,8 @@ const clientSchema = z.strictObject({
     .describe('Grants the client may use. Refresh tokens are issued only with the offline_access scope.'),
   upstreams: z.array(z.string()).optional()
     .describe('Ids of the upstreams this app\'s users may sign in with; the login page shows only these. Default: all.'),
+  allowSignup: z.boolean().default(true).describe('A first sign-in through this app may create a new Doorman account.'),
+  adminApi: z.boolean().default(false).describe('The app may ask for the `admin` scope, whose access tokens (of accounts with the admin role) call the admin API.'),
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
 

@@ -72,9 +72,9 @@ export async function startDemo(opts: { port: number; env: Record<string, string
       }],
       upstreams: [
         { id: 'google', type: 'google', displayName: 'Google (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_GOOGLE_SECRET', issuer: google.issuer },
-        { id: 'github', type: 'github', displayName: 'GitHub (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_GITHUB_SECRET', baseUrl: github.baseUrl, loadGroups: true, groupsPrefix: 'github:' },
+        { id: 'github', type: 'github', displayName: 'GitHub (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_GITHUB_SECRET', baseUrl: github.baseUrl, loadGroups: true, groupsPrefix: 'github:', autoLink: true },
         { id: 'facebook', type: 'facebook', displayName: 'Facebook (demo)', clientId: '100000000000001', clientSecretEnv: 'DOORMAN_DEMO_FACEBOOK_SECRET', dialogUrl: facebook.origin, graphUrl: facebook.origin },
-        { id: 'oidc', type: 'oidc', displayName: 'Example OIDC (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_OIDC_SECRET', issuer: example.issuer, scopes: ['openid', 'email', 'profile', 'groups'] },
+        { id: 'oidc', type: 'oidc', displayName: 'Example OIDC (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_OIDC_SECRET', issuer: example.issuer, scopes: ['openid', 'email', 'profile', 'groups'], autoLink: true },
         {
           id: 'oauth2', type: 'oauth2', displayName: 'Example OAuth2 (demo)', clientId: 'doorman-demo-oauth2', clientSecretEnv: 'DOORMAN_DEMO_OAUTH2_SECRET',
           authorizationUrl: `${github.baseUrl}/login/oauth/authorize`, tokenUrl: `${github.baseUrl}/login/oauth/access_token`, userinfoUrl: `${github.baseUrl}/api/v3/user`, scopes: ['read:user'],

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
@@ -7,7 +8,8 @@ import type { Db } from '../db/client.ts';
 import type { Csrf } from '../http/csrf.ts';
 import type { Render } from '../http/render.ts';
 import type { Logger } from '../log.ts';
-import type { UpstreamConnector } from '../upstreams/connector.ts';
+import { UpstreamError, type UpstreamConnector } from '../upstreams/connector.ts';
+import { saveUpstreamTransaction, type UpstreamPurpose } from './repository.ts';
 
 /** What the interaction handlers need; built once in app.ts. */
 export interface Broker {
@@ -58,4 +60,31 @@ export async function finish(broker: Broker, ctx: Context, result: InteractionRe
   const returnTo = await broker.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: !('error' in result) });
   ctx.status = 303;
   ctx.redirect(returnTo);
+}
+
+/**
+ * Sends the browser to `connector` with a fresh state bound to it (signed cookie) and to
+ * `purpose` (server-side transaction, single use). Shared by login, link proof and the
+ * Account page.
+ */
+export async function beginUpstreamLogin(broker: Broker, ctx: Context, connector: UpstreamConnector, purpose: UpstreamPurpose, ttlSeconds: number, retryUrl: string): Promise<void> {
+  const state = randomBytes(32).toString('base64url');
+  let started;
+  try {
+    started = await connector.startLogin({ redirectUri: upstreamCallbackUrl(broker.config, connector.id), state });
+  } catch (err) {
+    const code = err instanceof UpstreamError ? err.code : 'unavailable';
+    throw new BrokerError(code, `cannot start login at ${connector.id}`, { status: 502, cause: err, retryUrl });
+  }
+  await saveUpstreamTransaction(broker.db, state, { ...purpose, connectorId: connector.id, payload: started.transaction }, ttlSeconds);
+  ctx.cookies.set(stateCookieName(state), state, {
+    path: '/upstream/', httpOnly: true, sameSite: 'lax', signed: true, maxAge: ttlSeconds * 1000, overwrite: true,
+  });
+  ctx.status = 303;
+  ctx.redirect(started.url.href);
+}
+
+/** Seconds left before the interaction expires, capped by the configured interaction TTL. */
+export function remainingSeconds(broker: Broker, exp: number): number {
+  return Math.min(broker.config.ttl.interaction, Math.max(1, exp - Math.floor(Date.now() / 1000)));
 }

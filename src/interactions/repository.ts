@@ -3,11 +3,13 @@ import { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
 import type { JsonObject } from '../upstreams/connector.ts';
 
-export interface UpstreamTransaction {
-  interactionUid: string;
-  connectorId: string;
-  payload: JsonObject;
-}
+/** Why the browser was sent upstream, and what the callback must then do. */
+export type UpstreamPurpose =
+  | { purpose: 'login'; interactionUid: string }
+  | { purpose: 'link-proof'; interactionUid: string; pendingLinkId: string }
+  | { purpose: 'account-link'; accountId: string };
+
+export type UpstreamTransaction = UpstreamPurpose & { connectorId: string; payload: JsonObject };
 
 /** Only a hash of `state` is stored: a database reader cannot forge a callback from it. */
 function hashState(state: string): string {
@@ -18,7 +20,10 @@ export async function saveUpstreamTransaction(db: Db, state: string, tx: Upstrea
   await db.upstreamTransaction.create({
     data: {
       stateHash: hashState(state),
-      interactionUid: tx.interactionUid,
+      purpose: tx.purpose,
+      interactionUid: 'interactionUid' in tx ? tx.interactionUid : null,
+      pendingLinkId: tx.purpose === 'link-proof' ? tx.pendingLinkId : null,
+      accountId: tx.purpose === 'account-link' ? tx.accountId : null,
       connectorId: tx.connectorId,
       payload: tx.payload as Prisma.InputJsonObject,
       expiresAt: new Date(Date.now() + ttlSeconds * 1000),
@@ -37,5 +42,11 @@ export async function takeUpstreamTransaction(db: Db, state: string): Promise<Up
     throw err;
   });
   if (!row || row.expiresAt <= new Date()) return undefined;
-  return { interactionUid: row.interactionUid, connectorId: row.connectorId, payload: row.payload as JsonObject };
+  const common = { connectorId: row.connectorId, payload: row.payload as JsonObject };
+  if (row.purpose === 'account-link' && row.accountId) return { purpose: 'account-link', accountId: row.accountId, ...common };
+  if (row.purpose === 'link-proof' && row.interactionUid && row.pendingLinkId) {
+    return { purpose: 'link-proof', interactionUid: row.interactionUid, pendingLinkId: row.pendingLinkId, ...common };
+  }
+  if (row.purpose === 'login' && row.interactionUid) return { purpose: 'login', interactionUid: row.interactionUid, ...common };
+  return undefined;
 }

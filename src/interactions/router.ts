@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Broker } from './broker.ts';
 import { handleUpstreamCallback } from './callback.ts';
 import { confirmConsent } from './consent.ts';
+import { showLinkOffer, startLinkProof } from './link.ts';
 import { abortInteraction, showInteraction, startUpstreamLogin } from './login.ts';
 
 /**
@@ -12,6 +13,8 @@ import { abortInteraction, showInteraction, startUpstreamLogin } from './login.t
  *   POST /interaction/:uid/upstream/:connectorId  start login at that upstream (CSRF)
  *   POST /interaction/:uid/consent                grant the requested access (CSRF)
  *   POST /interaction/:uid/abort                  cancel: the client gets access_denied (CSRF)
+ *   GET  /interaction/:uid/link                   offer to link a new identity to the account with its email
+ *   POST /interaction/:uid/link/:connectorId      prove ownership of that account with one of its upstreams (CSRF)
  *   GET  /upstream/:connectorId/callback          upstream returns here; finishes the login
  */
 export function createInteractionRouter(broker: Broker): Router {
@@ -21,6 +24,8 @@ export function createInteractionRouter(broker: Broker): Router {
   router.post('/interaction/:uid/upstream/:connectorId', form, (ctx) => startUpstreamLogin(broker, ctx));
   router.post('/interaction/:uid/consent', form, (ctx) => confirmConsent(broker, ctx));
   router.post('/interaction/:uid/abort', form, (ctx) => abortInteraction(broker, ctx));
+  router.get('/interaction/:uid/link', (ctx) => showLinkOffer(broker, ctx));
+  router.post('/interaction/:uid/link/:connectorId', form, (ctx) => startLinkProof(broker, ctx));
   router.get('/upstream/:connectorId/callback', (ctx) => handleUpstreamCallback(broker, ctx));
   return router;
 }

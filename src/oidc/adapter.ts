@@ -31,6 +31,7 @@ class PrismaAdapter implements Adapter {
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
     const columns = {
       payload: payload as Prisma.InputJsonObject,
+      accountId: typeof payload.accountId === 'string' ? payload.accountId : null,
       grantId: payload.grantId ?? null,
       uid: payload.uid ?? null,
       userCode: payload.userCode ?? null,
@@ -79,11 +80,31 @@ class PrismaAdapter implements Adapter {
   }
 }
 
+/**
+ * Ends everything oidc-provider holds for an account: sessions, grants (consents), codes,
+ * access and refresh tokens. Introspection then says inactive and refresh fails.
+ */
+export async function revokeEverythingOf(tx: Prisma.TransactionClient, accountId: string): Promise<number> {
+  const { count } = await tx.oidcModel.deleteMany({ where: { accountId } });
+  return count;
+}
+
+/**
+ * Moves an account's consents (Grant rows) to another account when two are merged; the
+ * retired account's sessions and tokens are revoked separately, so the grants move
+ * without any live credential.
+ */
+export async function moveGrants(tx: Prisma.TransactionClient, from: string, to: string): Promise<void> {
+  await tx.$executeRaw`UPDATE "OidcModel" SET "accountId" = ${to}, payload = jsonb_set(payload, '{accountId}', to_jsonb(${to}::text))
+    WHERE model = 'Grant' AND "accountId" = ${from}`;
+}
+
 /** Sweeps expired rows; `find` already hides them, this only keeps the table small. */
 export async function deleteExpiredOidcRows(db: Db, now = new Date()): Promise<number> {
-  const [oidc, upstream] = await db.$transaction([
+  const [oidc, upstream, pending] = await db.$transaction([
     db.oidcModel.deleteMany({ where: { expiresAt: { lt: now } } }),
     db.upstreamTransaction.deleteMany({ where: { expiresAt: { lt: now } } }),
+    db.pendingLink.deleteMany({ where: { expiresAt: { lt: now } } }),
   ]);
-  return oidc.count + upstream.count;
+  return oidc.count + upstream.count + pending.count;
 }

@@ -1,5 +1,6 @@
 import type { Adapter, ClientMetadata, Configuration, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config, ClientSettings } from '../config/load.ts';
+import { ACCOUNT_CLIENT_ID, accountClientMetadata } from '../self-service/session.ts';
 import type { ProviderKeys } from './keys.ts';
 
 export interface ProviderDeps {
@@ -15,10 +16,10 @@ export interface ProviderDeps {
 /** oidc-provider settings that differ from its defaults, each with the reason. */
 export function providerConfiguration(deps: ProviderDeps): Configuration {
   const { config, keys } = deps;
-  const firstParty = new Set(config.clients.filter((c) => c.firstParty).map((c) => c.clientId));
+  const firstParty = new Set([ACCOUNT_CLIENT_ID, ...config.clients.filter((c) => c.firstParty).map((c) => c.clientId)]);
   return {
     adapter: deps.adapter,
-    clients: config.clients.map(toClientMetadata),
+    clients: [...config.clients.map(toClientMetadata), accountClientMetadata(config.issuer)],
     jwks: keys.jwks as Configuration['jwks'],
     findAccount: deps.findAccount,
     cookies: { keys: keys.cookieKeys },
@@ -28,7 +29,9 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       profile: ['name', 'picture', 'preferred_username'],
       groups: ['groups'], // upstream groups (GitHub orgs and teams, OIDC groups claims), with each upstream's groupsPrefix
     },
-    responseTypes: ['code'], // implicit and hybrid flows are out (RFC 9700 §2.1.2)
+    // Implicit and hybrid flows are out (RFC 9700 §2.1.2); `none` only for the Account page's own client.
+    responseTypes: ['code', 'none'],
+    scopes: ['openid', 'offline_access', 'admin'],
     // PKCE for every client, confidential ones included (RFC 9700 §2.1.1), S256 only.
     pkce: { required: () => true },
     features: {
@@ -88,6 +91,8 @@ function toClientMetadata(c: ClientSettings): ClientMetadata {
     redirect_uris: [...c.redirectUris],
     post_logout_redirect_uris: [...c.postLogoutRedirectUris],
     grant_types: [...c.grantTypes],
+    // What the client may ask for; `admin` only when the operator allowed it.
+    scope: ['openid', 'offline_access', 'email', 'profile', 'groups', ...(c.adminApi ? ['admin'] : [])].join(' '),
     response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
   };
 }

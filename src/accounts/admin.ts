@@ -1,0 +1,128 @@
+import { recordAudit } from '../audit/record.ts';
+import type { Db } from '../db/client.ts';
+import { moveGrants, revokeEverythingOf } from '../oidc/adapter.ts';
+import { findAccountState, findIdentity, recentEvents } from './repository.ts';
+
+/**
+ * What an admin can do to accounts, for the admin API and the CLI alike. Each action is
+ * one transaction with its audit row naming the actor (`account:<id>` or `cli:<user>`).
+ */
+
+export type AdminOutcome<T = object> = ({ kind: 'done' } & T) | { kind: 'refused'; reason: string };
+
+export interface AccountSummary {
+  id: string;
+  createdAt: Date;
+  disabled: boolean;
+  admin: boolean;
+  retired: boolean;
+  mergedIntoId: string | null;
+  identities: { id: string; provider: string; subject: string; email: string | null; emailVerified: boolean; lastLoginAt: Date | null }[];
+}
+
+const summarySelect = {
+  id: true, createdAt: true, disabledAt: true, admin: true, retiredAt: true, mergedIntoId: true,
+  identities: { select: { id: true, provider: true, subject: true, email: true, emailVerified: true, lastLoginAt: true }, orderBy: { createdAt: 'asc' as const } },
+};
+
+function toSummary(a: { id: string; createdAt: Date; disabledAt: Date | null; admin: boolean; retiredAt: Date | null; mergedIntoId: string | null; identities: AccountSummary['identities'] }): AccountSummary {
+  return { id: a.id, createdAt: a.createdAt, disabled: a.disabledAt !== null, admin: a.admin, retired: a.retiredAt !== null, mergedIntoId: a.mergedIntoId, identities: a.identities };
+}
+
+/** Accounts whose id, or an identity's email, subject or provider, matches `query`; newest first, paged by id cursor. */
+export async function searchAccounts(db: Db, opts: { query?: string; limit: number; cursor?: string }): Promise<{ accounts: AccountSummary[]; nextCursor: string | null }> {
+  const q = opts.query?.trim();
+  const rows = await db.account.findMany({
+    where: q ? {
+      OR: [
+        { id: q },
+        { identities: { some: { OR: [{ email: { contains: q.toLowerCase() } }, { subject: q }, { provider: q }] } } },
+      ],
+    } : {},
+    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+    take: opts.limit + 1,
+    ...(opts.cursor ? { cursor: { id: opts.cursor }, skip: 1 } : {}),
+    select: summarySelect,
+  });
+  const page = rows.slice(0, opts.limit);
+  return { accounts: page.map(toSummary), nextCursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
+}
+
+export async function getAccount(db: Db, id: string): Promise<(AccountSummary & { events: Awaited<ReturnType<typeof recentEvents>> }) | undefined> {
+  const row = await db.account.findUnique({ where: { id }, select: summarySelect });
+  return row ? { ...toSummary(row), events: await recentEvents(db, id, 50) } : undefined;
+}
+
+/**
+ * Attaches the identity (provider, subject) to the account. An identity Doorman has not
+ * seen yet is pre-provisioned: its first sign-in reaches this account. One that belongs
+ * to another account moves, unless it is that account's last (merge the two instead).
+ */
+export function adminLinkIdentity(db: Db, accountId: string, ref: { provider: string; subject: string; email?: string }, actor: string): Promise<AdminOutcome<{ identityId: string }>> {
+  return db.$transaction(async (tx) => {
+    const account = await findAccountState(tx, accountId);
+    if (!account || account.retiredAt) return { kind: 'refused', reason: 'account_not_found' } as const;
+    const existing = await findIdentity(tx, ref.provider, ref.subject);
+    if (existing?.accountId === accountId) return { kind: 'refused', reason: 'already_linked' } as const;
+    if (existing) {
+      const siblings = await tx.identity.count({ where: { accountId: existing.accountId } });
+      if (siblings === 1) return { kind: 'refused', reason: 'last_identity_of_other_account' } as const;
+      await tx.identity.update({ where: { id: existing.id }, data: { accountId } });
+      await recordAudit(tx, { type: 'identity.unlinked', accountId: existing.accountId, provider: ref.provider, subject: ref.subject, actor });
+      await recordAudit(tx, { type: 'identity.linked', accountId, provider: ref.provider, subject: ref.subject, how: 'admin', from: existing.accountId, actor });
+      return { kind: 'done', identityId: existing.id } as const;
+    }
+    // A pre-provisioned email is not verified by anyone until the upstream says so at sign-in.
+    const row = await tx.identity.create({
+      data: { accountId, provider: ref.provider, subject: ref.subject, email: ref.email?.toLowerCase() ?? null, emailVerified: false, profile: { groups: [], raw: {} } },
+      select: { id: true },
+    });
+    await recordAudit(tx, { type: 'identity.linked', accountId, provider: ref.provider, subject: ref.subject, how: 'admin', actor });
+    return { kind: 'done', identityId: row.id } as const;
+  });
+}
+
+/**
+ * Merges `retiredId` into `survivorId`: identities, consents (grants) and audit history
+ * move to the survivor; the retired account's sessions and tokens are revoked and it can
+ * never sign in again (its `sub` is not reused: ids are never recycled). The survivor's
+ * tokens stay valid.
+ */
+export function mergeAccounts(db: Db, survivorId: string, retiredId: string, actor: string): Promise<AdminOutcome<{ movedIdentities: number }>> {
+  return db.$transaction(async (tx) => {
+    if (survivorId === retiredId) return { kind: 'refused', reason: 'same_account' } as const;
+    const [survivor, retired] = await Promise.all([findAccountState(tx, survivorId), findAccountState(tx, retiredId)]);
+    if (!survivor || survivor.retiredAt || !retired || retired.retiredAt) return { kind: 'refused', reason: 'account_not_found' } as const;
+    const { count: movedIdentities } = await tx.identity.updateMany({ where: { accountId: retiredId }, data: { accountId: survivorId } });
+    await tx.auditEvent.updateMany({ where: { accountId: retiredId }, data: { accountId: survivorId } });
+    await moveGrants(tx, retiredId, survivorId);
+    await revokeEverythingOf(tx, retiredId);
+    await tx.account.update({ where: { id: retiredId }, data: { retiredAt: new Date(), mergedIntoId: survivorId } });
+    await recordAudit(tx, { type: 'account.merged', accountId: survivorId, retired: retiredId, movedIdentities, actor });
+    await recordAudit(tx, { type: 'account.retired', accountId: retiredId, mergedInto: survivorId, actor });
+    return { kind: 'done', movedIdentities } as const;
+  });
+}
+
+/** Disabling ends every session and revokes every grant and token of the account at once. */
+export function setDisabled(db: Db, accountId: string, disabled: boolean, actor: string): Promise<AdminOutcome<{ revoked: number }>> {
+  return db.$transaction(async (tx) => {
+    const account = await findAccountState(tx, accountId);
+    if (!account || account.retiredAt) return { kind: 'refused', reason: 'account_not_found' } as const;
+    await tx.account.update({ where: { id: accountId }, data: { disabledAt: disabled ? new Date() : null } });
+    const revoked = disabled ? await revokeEverythingOf(tx, accountId) : 0;
+    await recordAudit(tx, { type: disabled ? 'account.disabled' : 'account.enabled', accountId, actor, ...(disabled ? { revoked } : {}) });
+    return { kind: 'done', revoked } as const;
+  });
+}
+
+export function setAdmin(db: Db, accountId: string, admin: boolean, actor: string): Promise<AdminOutcome> {
+  return db.$transaction(async (tx) => {
+    const account = await findAccountState(tx, accountId);
+    if (!account || account.retiredAt) return { kind: 'refused', reason: 'account_not_found' } as const;
+    await tx.account.update({ where: { id: accountId }, data: { admin } });
+    await recordAudit(tx, { type: admin ? 'admin.granted' : 'admin.revoked', accountId, actor });
+    return { kind: 'done' } as const;
+  });
+}
+

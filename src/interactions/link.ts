@@ -1,0 +1,42 @@
+import type { Context } from 'koa';
+import { findPendingLinkForInteraction, listIdentities } from '../accounts/repository.ts';
+import { BrokerError } from '../errors.ts';
+import { assertCsrf, beginUpstreamLogin, connectorsForClient, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
+
+/**
+ * The offer to link a first-time identity to the existing account with the same email.
+ * The person proves they own that account by signing in, in this same flow, with one of
+ * its identities (as Keycloak's first-broker-login does); nothing is linked before.
+ */
+async function loadOffer(broker: Broker, ctx: Context) {
+  const interaction = await loadInteraction(broker, ctx);
+  const pending = await findPendingLinkForInteraction(broker.db, interaction.uid);
+  if (!pending) throw new BrokerError('link_expired', 'no pending link for this interaction', { status: 400, retryUrl: `/interaction/${interaction.uid}` });
+  const providers = new Set((await Promise.all(pending.candidates.map((id) => listIdentities(broker.db, id)))).flat().map((i) => i.provider));
+  const proofConnectors = connectorsForClient(broker, interaction.params.client_id).filter((c) => providers.has(c.id));
+  return { interaction, pending, proofConnectors };
+}
+
+/** GET /interaction/:uid/link */
+export async function showLinkOffer(broker: Broker, ctx: Context): Promise<void> {
+  const { interaction, pending, proofConnectors } = await loadOffer(broker, ctx);
+  const via = broker.connectors.get(pending.identity.connectorId)?.displayName ?? pending.identity.connectorId;
+  broker.render(ctx, 'link-confirm', {
+    title: 'Link your account',
+    uid: interaction.uid,
+    csrf: broker.csrf.tokenFor(interaction.uid),
+    via,
+    email: pending.identity.email,
+    connectors: proofConnectors.map((c) => ({ id: c.id, displayName: c.displayName })),
+  });
+}
+
+/** POST /interaction/:uid/link/:connectorId: go prove ownership with that upstream. */
+export async function startLinkProof(broker: Broker, ctx: Context): Promise<void> {
+  const { interaction, pending, proofConnectors } = await loadOffer(broker, ctx);
+  assertCsrf(broker, ctx, interaction.uid);
+  const retryUrl = `/interaction/${interaction.uid}/link`;
+  const connector = proofConnectors.find((c) => c.id === ctx.params.connectorId);
+  if (!connector) throw new BrokerError('unknown_upstream', `${ctx.params.connectorId} cannot prove this link`, { status: 404, retryUrl });
+  await beginUpstreamLogin(broker, ctx, connector, { purpose: 'link-proof', interactionUid: interaction.uid, pendingLinkId: pending.id }, remainingSeconds(broker, interaction.exp), retryUrl);
+}

@@ -1,0 +1,93 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context } from 'koa';
+import { findAccountState, listIdentities, recentEvents } from '../accounts/repository.ts';
+import { unlinkIdentity } from '../accounts/service.ts';
+import { BrokerError } from '../errors.ts';
+import { beginUpstreamLogin, type Broker } from '../interactions/broker.ts';
+import { currentSession, redirectToSignIn, takeSignInState } from './session.ts';
+
+/**
+ * The Account page: a signed-in person's identities, links and recent sign-ins.
+ *
+ *   GET  /account                          the page (or off to sign in)
+ *   GET  /account/callback                 back from signing in
+ *   POST /account/link/:connectorId        link another upstream (CSRF)
+ *   POST /account/identities/:id/unlink    unlink one, never the last (CSRF)
+ */
+const NOTICES: Record<string, string> = {
+  linked: 'The sign-in method was linked to your account.',
+  'already-linked': 'That sign-in method was already linked to your account.',
+  unlinked: 'The sign-in method was removed from your account.',
+};
+const EVENT_WORDS: Record<string, string> = {
+  login: 'Signed in', 'account.created': 'Account created', 'identity.linked': 'Sign-in method linked',
+  'identity.unlinked': 'Sign-in method removed', 'login.refused': 'Sign-in refused', 'link.refused': 'Link refused',
+  'account.merged': 'Another account merged into this one', 'account.disabled': 'Account disabled', 'account.enabled': 'Account enabled',
+};
+
+export function createAccountRouter(broker: Broker): Router {
+  const router = new Router();
+  const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+
+  const requireSession = async (ctx: Context) => {
+    const session = await currentSession(broker.provider, ctx);
+    const account = session ? await findAccountState(broker.db, session.accountId) : undefined;
+    if (!session || !account || account.disabledAt || account.retiredAt) return undefined;
+    return session;
+  };
+  const assertCsrf = (ctx: Context, sessionUid: string) => {
+    if (!broker.csrf.isValid(`account:${sessionUid}`, (ctx.request.body as Record<string, unknown> | undefined)?.csrf)) {
+      throw new BrokerError('csrf', 'CSRF token missing or invalid', { status: 403, retryUrl: '/account' });
+    }
+  };
+
+  router.get('/account', async (ctx) => {
+    const session = await requireSession(ctx);
+    if (!session) return redirectToSignIn(broker.config.issuer, ctx);
+    const [identities, events] = await Promise.all([listIdentities(broker.db, session.accountId), recentEvents(broker.db, session.accountId, 10)]);
+    const linked = new Set(identities.map((i) => i.provider));
+    const name = (id: string) => broker.connectors.get(id)?.displayName ?? id;
+    broker.render(ctx, 'account', {
+      title: 'Your account',
+      csrf: broker.csrf.tokenFor(`account:${session.uid}`),
+      notice: NOTICES[String(ctx.query.notice)],
+      identities: identities.map((i) => ({ ...i, providerName: name(i.provider), lastUsed: i.lastLoginAt?.toISOString().slice(0, 16).replace('T', ' ') ?? 'never' })),
+      canUnlink: identities.length > 1,
+      linkable: [...broker.connectors.values()].filter((c) => !linked.has(c.id)).map((c) => ({ id: c.id, displayName: c.displayName })),
+      events: events.map((e) => ({
+        what: EVENT_WORDS[e.type] ?? e.type,
+        via: e.provider ? name(e.provider) : '',
+        app: e.clientId ?? '',
+        when: e.createdAt.toISOString().slice(0, 16).replace('T', ' '),
+      })),
+    });
+  });
+
+  router.get('/account/callback', async (ctx) => {
+    if (!takeSignInState(ctx)) throw new BrokerError('state_mismatch', 'account sign-in state mismatch', { status: 400, retryUrl: '/account' });
+    if (ctx.query.error) throw new BrokerError('denied', `account sign-in ended with ${String(ctx.query.error)}`, { status: 403, retryUrl: '/account' });
+    ctx.status = 303;
+    ctx.redirect('/account');
+  });
+
+  router.post('/account/link/:connectorId', form, async (ctx) => {
+    const session = await requireSession(ctx);
+    if (!session) return redirectToSignIn(broker.config.issuer, ctx);
+    assertCsrf(ctx, session.uid);
+    const connector = broker.connectors.get(ctx.params.connectorId ?? '');
+    if (!connector) throw new BrokerError('unknown_upstream', `no upstream ${ctx.params.connectorId}`, { status: 404, retryUrl: '/account' });
+    await beginUpstreamLogin(broker, ctx, connector, { purpose: 'account-link', accountId: session.accountId }, 600, '/account');
+  });
+
+  router.post('/account/identities/:id/unlink', form, async (ctx) => {
+    const session = await requireSession(ctx);
+    if (!session) return redirectToSignIn(broker.config.issuer, ctx);
+    assertCsrf(ctx, session.uid);
+    const outcome = await unlinkIdentity(broker.db, session.accountId, ctx.params.id ?? '');
+    if (outcome.kind === 'refused') throw new BrokerError(outcome.reason, 'unlink refused', { status: 409, retryUrl: '/account' });
+    ctx.status = 303;
+    ctx.redirect('/account?notice=unlinked');
+  });
+  return router;
+}
