@@ -6,6 +6,7 @@ import { errorHandler } from './http/error-handler.ts';
 import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createAdminRouter } from './admin/router.ts';
+import { clientDisplayName } from './interactions/broker.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
 import type { Logger } from './log.ts';
@@ -25,7 +26,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const keys = await loadOrCreateKeys(db);
   const connectors = openConnectors(config.upstreams);
   const render = createRenderer();
-  const clientName = (id: unknown) => config.clients.find((c) => c.clientId === id)?.name ?? (id ? String(id) : undefined);
+  const clientName = (id: unknown) => clientDisplayName(config, id);
 
   const provider = new Provider(config.issuer, providerConfiguration({
     config,

@@ -3,6 +3,7 @@ import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
 import { BrokerError } from '../errors.ts';
+import { ACCOUNT_CLIENT_ID } from '../self-service/session.ts';
 import type { Config } from '../config/load.ts';
 import type { Db } from '../db/client.ts';
 import type { Csrf } from '../http/csrf.ts';
@@ -20,6 +21,13 @@ export interface Broker {
   render: Render;
   csrf: Csrf;
   log: Logger;
+}
+
+/** The name people see for an app: its configured name, or for the Account page, what it is. */
+export function clientDisplayName(config: Config, clientId: unknown): string | undefined {
+  if (clientId === ACCOUNT_CLIENT_ID) return 'your Doorman account';
+  const client = config.clients.find((c) => c.clientId === clientId);
+  return client?.name ?? client?.clientId ?? (typeof clientId === 'string' ? clientId : undefined);
 }
 
 /** The upstreams an app's users may use, in config order (clients[].upstreams, default all). */

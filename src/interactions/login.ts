@@ -1,18 +1,14 @@
 import type { Context } from 'koa';
 import { BrokerError } from '../errors.ts';
-import { assertCsrf, beginUpstreamLogin, connectorsForClient, finish, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
+import { assertCsrf, beginUpstreamLogin, clientDisplayName, connectorsForClient, finish, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
 import { grantConsent } from './consent.ts';
-
-function clientName(broker: Broker, clientId: unknown): string {
-  return broker.config.clients.find((c) => c.clientId === clientId)?.name ?? String(clientId);
-}
 
 /** GET /interaction/:uid: the login page, or the consent page, or straight on for first-party apps. */
 export async function showInteraction(broker: Broker, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(broker, ctx);
   const { uid, prompt, params } = interaction;
   const client = broker.config.clients.find((c) => c.clientId === params.client_id);
-  const base = { uid, clientName: clientName(broker, params.client_id), csrf: broker.csrf.tokenFor(uid) };
+  const base = { uid, clientName: clientDisplayName(broker.config, params.client_id), csrf: broker.csrf.tokenFor(uid) };
   if (prompt.name === 'login') {
     const connectors = connectorsForClient(broker, params.client_id).map((c) => ({ id: c.id, displayName: c.displayName }));
     broker.render(ctx, 'login', { title: 'Sign in', connectors, ...base });

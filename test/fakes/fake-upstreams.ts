@@ -21,8 +21,19 @@ export const NEWBIE: GithubUser = {
   emails: [{ email: 'newbie@example.com', primary: true, verified: false }], orgs: ['hobby'],
 };
 
+/** Alice's own GitHub account: same email as her Google account, verified by GitHub. */
+export const ALICE_GH: GithubUser = {
+  id: 4242, login: 'alice-gh', name: 'Alice on GitHub', email: null, emails: [{ email: 'alice@example.com', primary: true, verified: true }],
+};
+/** An attacker who typed Alice's email into a GitHub profile without verifying it. */
+export const MALLORY_GH: GithubUser = {
+  id: 6666, login: 'mallory', name: 'Mallory', email: 'alice@example.com', emails: [{ email: 'alice@example.com', primary: true, verified: false }],
+};
+
 export const FB_MARK: FacebookUser = { id: '10160000000000001', name: 'Mark Example', email: 'mark@example.com' };
 export const FB_PHONE_ONLY: FacebookUser = { id: '10160000000000002', name: 'Phone Only' };
+/** An attacker whose Facebook account carries Alice's email (Facebook never says whether it is verified). */
+export const FB_MALLORY: FacebookUser = { id: '10160000000000666', name: 'Mallory', email: 'alice@example.com' };
 
 export const DANA: OidcLookalikeUser = { sub: 'f3c1-dana', email: 'Dana@Corp.example', email_verified: true, name: 'Dana Corp', preferred_username: 'dana', groups: ['engineering', 'admins'] };
 
@@ -32,12 +43,12 @@ export function startFakeGithub(doormanIssuer: string): Promise<GithubLookalike>
       { ...GITHUB_CLIENT, redirectUri: `${doormanIssuer}/upstream/github/callback` },
       { ...OAUTH2_CLIENT, redirectUri: `${doormanIssuer}/upstream/oauth2/callback` },
     ],
-    users: [OCTOCAT, NEWBIE],
+    users: [OCTOCAT, NEWBIE, ALICE_GH, MALLORY_GH],
   });
 }
 
 export function startFakeFacebook(doormanIssuer: string): Promise<FacebookLookalike> {
-  return startFacebookLookalike({ ...FACEBOOK_APP, redirectUri: `${doormanIssuer}/upstream/facebook/callback`, users: [FB_MARK, FB_PHONE_ONLY] });
+  return startFacebookLookalike({ ...FACEBOOK_APP, redirectUri: `${doormanIssuer}/upstream/facebook/callback`, users: [FB_MARK, FB_PHONE_ONLY, FB_MALLORY] });
 }
 
 /** On 127.0.0.2: a host of its own, so its cookies and Doorman's live apart as on real sites. */

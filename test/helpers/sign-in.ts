@@ -23,8 +23,8 @@ export async function chooseUpstream(browser: Browser, loginPage: Page, upstream
 }
 
 /** A whole login of a first-party app through `upstreamId`; resolves to the tokens and userinfo. */
-export async function signInThrough(rp: oidc.Configuration, browser: Browser, upstreamId: string, who: string, extra: Record<string, string> = {}) {
-  const req = await buildAuthRequest(rp, { scope: 'openid email profile groups' });
+export async function signInThrough(rp: oidc.Configuration, browser: Browser, upstreamId: string, who: string, extra: Record<string, string> = {}, params: Record<string, string> = {}) {
+  const req = await buildAuthRequest(rp, { scope: 'openid email profile groups', ...params });
   const back = await chooseUpstream(browser, await browser.visit(req.url), upstreamId, who, extra);
   assert.ok(back.url.searchParams.get('code'), `expected a code, got ${back.url.href} ${back.body.slice(0, 500)}`);
   const tokens = await redeemCode(rp, back.url, req);
