@@ -43,15 +43,18 @@ export interface UpstreamIdentity {
   raw: JsonObject;
 }
 
-export type UpstreamErrorCode =
-  | 'denied' // the person declined at the upstream (access_denied)
-  | 'invalid_response' // the upstream answered with something that fails validation
-  | 'expired' // the code or the login took too long, or was already used (invalid_grant)
-  | 'timeout'
-  | 'unavailable' // network failure or 5xx
-  | 'misconfigured' // the upstream rejected our client (invalid_client, redirect_uri_mismatch, ...)
-  | 'domain_not_allowed' // Google Workspace hosted-domain restriction
-  | 'org_not_allowed'; // GitHub organization or team restriction
+/** Every way an upstream login can fail; each has its own page (http/error-handler.ts). */
+export const UPSTREAM_ERROR_CODES = [
+  'denied', // the person declined at the upstream (access_denied)
+  'invalid_response', // the upstream answered with something that fails validation
+  'expired', // the code or the login took too long, or was already used (invalid_grant)
+  'timeout',
+  'unavailable', // network failure or 5xx
+  'misconfigured', // the upstream rejected our client (invalid_client, redirect_uri_mismatch, ...)
+  'domain_not_allowed', // Google Workspace hosted-domain restriction
+  'org_not_allowed', // GitHub organization or team restriction
+] as const;
+export type UpstreamErrorCode = (typeof UPSTREAM_ERROR_CODES)[number];
 
 export class UpstreamError extends Error {
   readonly code: UpstreamErrorCode;

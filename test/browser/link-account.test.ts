@@ -1,0 +1,70 @@
+import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { DEMO_FACEBOOK_USERS, DEMO_USERS, startDemo, type Demo } from '../../src/demo/demo.ts';
+import { ARTIFACTS_DIR, launchChromium } from '../helpers/chromium.ts';
+import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
+import { freePort } from '../../src/free-port.ts';
+import { testLog } from '../helpers/start-doorman.ts';
+
+/**
+ * The prove-ownership link in a real browser: Grace has a Google-backed account; she then
+ * signs in with Facebook (same email, which Facebook does not verify), is offered the link,
+ * proves it with Google, and the app sees one account. Screenshots in test/artifacts/.
+ */
+describe('when a person links Facebook to her account in Chromium', () => {
+  let db: TestDatabase;
+  let demo: Demo;
+  let browser: Browser;
+  let googleSub: string;
+  const grace = DEMO_USERS[1]!;
+  before(async () => {
+    mkdirSync(ARTIFACTS_DIR, { recursive: true });
+    db = await createTestDatabase();
+    demo = await startDemo({ port: await freePort(), env: { DATABASE_URL: db.url }, log: testLog });
+    browser = await launchChromium();
+  });
+  after(async () => {
+    await browser?.close();
+    await demo?.close();
+    await db?.drop();
+  });
+
+  const subShown = async (page: Page) => JSON.parse((await page.locator('tr:has(th:text-is("sub")) td').textContent())!) as string;
+
+  it('then her first sign-in with Google creates her account', async () => {
+    const page = await (await browser.newContext()).newPage();
+    await page.goto(demo.url);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Continue with Google (demo)' }).click();
+    await page.getByRole('button', { name: new RegExp(grace.name!) }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByText('Claims received').waitFor();
+    googleSub = await subShown(page);
+  });
+
+  it('then with Facebook she is offered the link, proves it with Google, and the app sees the same account', async () => {
+    const context = await browser.newContext();
+    const page = await context.newPage();
+    await page.goto(demo.url);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Continue with Facebook (demo)' }).click();
+    await page.getByRole('button', { name: `Continue as ${DEMO_FACEBOOK_USERS[0]!.name}` }).click();
+    await page.getByRole('heading', { name: 'This email already has an account' }).waitFor();
+    await page.screenshot({ path: `${ARTIFACTS_DIR}link-offer.png` });
+    await page.getByRole('button', { name: 'Continue with Google (demo)' }).click();
+    await page.getByRole('button', { name: new RegExp(grace.name!) }).click();
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.getByText('Claims received').waitFor();
+    await page.screenshot({ path: `${ARTIFACTS_DIR}linked-signed-in.png` });
+    assert.equal(await subShown(page), googleSub);
+
+    await page.goto(new URL('/account', demo.doorman.url).href);
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    await page.screenshot({ path: `${ARTIFACTS_DIR}account-page.png`, fullPage: true });
+    const identities = page.locator('table').first();
+    assert.equal(await identities.locator('td', { hasText: /^Facebook \(demo\)$/ }).count(), 1);
+    assert.equal(await identities.locator('td', { hasText: /^Google \(demo\)$/ }).count(), 1);
+  });
+});
