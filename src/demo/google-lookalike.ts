@@ -34,11 +34,17 @@ export interface GoogleLookalike {
 }
 
 interface PendingRequest { clientId: string; redirectUri: string; state?: string; nonce?: string; challenge?: string; scope: string; expires: number }
-interface IssuedCode extends PendingRequest { user: LookalikeUser; used: boolean }
+interface IssuedCode extends PendingRequest { user: LookalikeUser }
 
 const CODE_TTL_MS = 60_000;
 
-export async function startGoogleLookalike(opts: { clients: LookalikeClient[]; users: LookalikeUser[]; port?: number }): Promise<GoogleLookalike> {
+export async function startGoogleLookalike(opts: {
+  clients: LookalikeClient[];
+  users: LookalikeUser[];
+  port?: number;
+  /** Sign this user in at once, without the account picker (an upstream that "answers at once", for the benchmark). */
+  autoApprove?: string;
+}): Promise<GoogleLookalike> {
   const { privateKey, publicKey } = await generateKeyPair('RS256');
   const kid = randomBytes(8).toString('hex');
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
@@ -110,6 +116,7 @@ export async function startGoogleLookalike(opts: { clients: LookalikeClient[]; u
       ...(p.get('nonce') ? { nonce: p.get('nonce')! } : {}),
       ...(p.get('code_challenge_method') === 'S256' && p.get('code_challenge') ? { challenge: p.get('code_challenge')! } : {}),
     });
+    if (opts.autoApprove) return decide(new URLSearchParams({ request: id, sub: opts.autoApprove }), res);
     const buttons = opts.users.map((u) =>
       `<button type="submit" name="sub" value="${escapeHtml(u.sub)}">${escapeHtml(u.name ?? u.sub)} &lt;${escapeHtml(u.email ?? 'no email')}&gt;</button>`).join('<br>');
     page(res, 200, `<h1>Choose an account</h1><p>to continue to Doorman (demo Google)</p>
@@ -128,7 +135,7 @@ export async function startGoogleLookalike(opts: { clients: LookalikeClient[]; u
       back.searchParams.set('error', 'access_denied');
     } else {
       const code = `4/0${randomBytes(24).toString('base64url')}`;
-      codes.set(code, { ...request, expires: Date.now() + CODE_TTL_MS, user, used: false });
+      codes.set(code, { ...request, expires: Date.now() + CODE_TTL_MS, user });
       back.searchParams.set('code', code);
       back.searchParams.set('scope', request.scope);
       // Google appends these to every successful callback; a client must ignore them.
@@ -153,8 +160,8 @@ export async function startGoogleLookalike(opts: { clients: LookalikeClient[]; u
     if (form.get('grant_type') !== 'authorization_code') return json(res, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' });
     const code = codes.get(form.get('code') ?? '');
     if (!code || code.clientId !== client.clientId || code.expires < Date.now()) return json(res, 400, { error: 'invalid_grant', error_description: 'Bad Request' });
-    if (code.used) return json(res, 400, { error: 'invalid_grant', error_description: 'Bad Request' });
-    code.used = true;
+    // Single use: a second exchange finds nothing (Google answers invalid_grant either way).
+    codes.delete(form.get('code')!);
     if (form.get('redirect_uri') !== code.redirectUri) return json(res, 400, { error: 'redirect_uri_mismatch', error_description: 'Bad Request' });
     if (code.challenge) {
       const verifier = form.get('code_verifier') ?? '';
