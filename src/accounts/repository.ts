@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
 import type { JsonObject, UpstreamIdentity } from '../upstreams/connector.ts';
@@ -11,6 +12,31 @@ export function findIdentity(tx: Tx, provider: string, subject: string) {
     where: { provider_subject: { provider, subject } },
     select: { id: true, accountId: true, account: { select: { disabledAt: true, retiredAt: true } } },
   });
+}
+
+/**
+ * The common sign-in, in one statement: an identity Doorman knows signs in again. Refreshes
+ * its profile and writes the audit row (`login`, or `login.refused` when its account is
+ * disabled or retired). Undefined when the identity is new, for the full decision path.
+ */
+export async function signInKnownIdentity(db: Db, identity: UpstreamIdentity, clientId: string | undefined, now: Date): Promise<{ accountId: string; blocked: boolean } | undefined> {
+  const c = identityColumns(identity);
+  const [row] = await db.$queryRaw<{ accountId: string; blocked: boolean }[]>`
+    WITH target AS (
+      SELECT i.id, i."accountId", (a."disabledAt" IS NOT NULL OR a."retiredAt" IS NOT NULL) AS blocked
+      FROM "Identity" i JOIN "Account" a ON a.id = i."accountId"
+      WHERE i.provider = ${identity.connectorId} AND i.subject = ${identity.subject}
+    ), refreshed AS (
+      UPDATE "Identity" SET email = ${c.email}, "emailVerified" = ${c.emailVerified}, profile = ${JSON.stringify(c.profile)}::jsonb, "lastLoginAt" = ${now}
+      WHERE id = (SELECT id FROM target WHERE NOT blocked)
+    ), audited AS (
+      INSERT INTO "AuditEvent" (id, type, "accountId", provider, subject, "clientId", detail, "createdAt")
+      SELECT ${randomUUID()}, CASE WHEN blocked THEN 'login.refused' ELSE 'login' END, "accountId", ${identity.connectorId}, ${identity.subject}, ${clientId ?? null},
+        CASE WHEN blocked THEN '{"reason":"account_disabled"}'::jsonb ELSE '{}'::jsonb END, ${now}
+      FROM target
+    )
+    SELECT "accountId", blocked FROM target`;
+  return row;
 }
 
 export function findAccountState(tx: Tx, accountId: string) {
@@ -92,14 +118,14 @@ export interface AccountProfile {
  * disabled or was retired by a merge.
  */
 export async function findAccountProfile(db: Db, accountId: string): Promise<AccountProfile | undefined> {
-  const account = await db.account.findUnique({
-    where: { id: accountId },
-    select: {
-      disabledAt: true,
-      retiredAt: true,
-      identities: { orderBy: [{ lastLoginAt: { sort: 'desc', nulls: 'last' } }], select: { email: true, emailVerified: true, profile: true } },
-    },
-  });
+  // One statement: oidc-provider asks for the account at the code, token and userinfo steps of every login.
+  const [account] = await db.$queryRaw<{ disabledAt: Date | null; retiredAt: Date | null; identities: { email: string | null; emailVerified: boolean; profile: unknown }[] }[]>`
+    SELECT a."disabledAt", a."retiredAt",
+      coalesce(json_agg(json_build_object('email', i.email, 'emailVerified', i."emailVerified", 'profile', i.profile)
+        ORDER BY i."lastLoginAt" DESC NULLS LAST) FILTER (WHERE i.id IS NOT NULL), '[]') AS identities
+    FROM "Account" a LEFT JOIN "Identity" i ON i."accountId" = a.id
+    WHERE a.id = ${accountId}
+    GROUP BY a.id`;
   if (!account || account.disabledAt || account.retiredAt) return undefined;
   const identity = account.identities[0];
   const profile = (identity?.profile ?? {}) as { name?: string; picture?: string; username?: string };

@@ -5,7 +5,7 @@ import type { UpstreamIdentity } from '../upstreams/connector.ts';
 import { decideLink, type LinkPolicy } from './linking.ts';
 import {
   addIdentityToAccount, createAccountWithIdentity, createPendingLink, deletePendingLink, findAccountState, findIdentity,
-  findLinkCandidates, findPendingLink, updateIdentityAtLogin,
+  findLinkCandidates, findPendingLink, signInKnownIdentity, updateIdentityAtLogin,
 } from './repository.ts';
 
 /**
@@ -27,7 +27,11 @@ export interface LoginContext {
 }
 
 /** A person came back from an upstream: find, create or (safely) link their account. */
-export function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, ctx: LoginContext): Promise<LoginOutcome> {
+export async function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, ctx: LoginContext): Promise<LoginOutcome> {
+  const known = await signInKnownIdentity(db, identity, ctx.clientId, new Date());
+  if (known) {
+    return known.blocked ? { kind: 'refused', reason: 'account_disabled' } : { kind: 'signed-in', accountId: known.accountId, created: false };
+  }
   return retryOnUniqueViolation(() => db.$transaction(async (tx): Promise<LoginOutcome> => {
     const now = new Date();
     const who = { provider: identity.connectorId, subject: identity.subject, ...(ctx.clientId ? { clientId: ctx.clientId } : {}) };

@@ -1,0 +1,55 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from '../src/free-port.ts';
+import { fullLogin } from './flows.ts';
+import { runLoad } from './load.ts';
+
+/**
+ * Where a server spends its CPU during logins: runs one server kind under --cpu-prof,
+ * drives the login flow, and prints self time by package and the hottest functions.
+ *   npm run bench:profile -- [doorman|bare-prisma|bare-pg] [seconds]
+ */
+const kind = process.argv[2] ?? 'doorman';
+const seconds = Number(process.argv[3] ?? 8);
+const base = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const url = new URL(base);
+url.searchParams.set('schema', `bench_profile_${Date.now().toString(36)}`);
+const dir = mkdtempSync(join(tmpdir(), 'doorman-prof-'));
+const server = new URL('./server.ts', import.meta.url).pathname;
+
+async function start(k: string, port: number, args: string[], profile: boolean, env: Record<string, string> = {}): Promise<ChildProcess> {
+  const child = fork(server, [k, String(port), ...args], {
+    execArgv: ['--import', 'tsx', ...(profile ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [])],
+    env: { ...process.env, DATABASE_URL: url.toString(), ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  await once(child, 'message');
+  return child;
+}
+
+const [serverPort, upstreamPort] = [await freePort(), await freePort()];
+const upstream = await start('upstream', upstreamPort, [], false, { DOORMAN_PORT: String(serverPort) });
+const target = await start(kind, serverPort, [`http://127.0.0.1:${upstreamPort}`], true);
+const result = await runLoad(() => fullLogin(`http://127.0.0.1:${serverPort}`).then(() => {}), 4, seconds);
+for (const child of [target, upstream]) {
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+
+interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }
+const profile = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!), 'utf8')) as { nodes: Node[] };
+const total = profile.nodes.reduce((n, x) => n + x.hitCount, 0);
+const byPackage = new Map<string, number>();
+const byFunction = new Map<string, number>();
+for (const n of profile.nodes) {
+  const u = n.callFrame.url;
+  const pkg = u.includes('node_modules/') ? u.split('node_modules/').pop()!.split('/').slice(0, u.includes('node_modules/@') ? 2 : 1).join('/')
+    : u.includes('/src/') ? `doorman ${u.split('/src/').pop()}` : u.startsWith('node:') ? u : n.callFrame.functionName ? '(native)' : `(${n.callFrame.functionName || 'idle/gc'})`;
+  byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + n.hitCount);
+  const fn = `${n.callFrame.functionName || '(anonymous)'} ${u.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`;
+  byFunction.set(fn, (byFunction.get(fn) ?? 0) + n.hitCount);
+}
+const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${(100 * v / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
+process.stdout.write(`${kind}: ${result.throughput.toFixed(1)} logins/s at concurrency 4 (${result.errors} errors)\n\nself time by package\n${top(byPackage, 20)}\n\nhottest functions\n${top(byFunction, 25)}\n`);
