@@ -1,29 +1,16 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser } from 'playwright-core';
-import { DEMO_USERS, startDemo, type Demo } from '../../src/demo/demo.ts';
-import { ARTIFACTS_DIR, launchChromium } from '../helpers/chromium.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { freePort } from '../../src/free-port.ts';
-import { testLog } from '../helpers/start-doorman.ts';
+import { DEMO_USERS, type Demo } from '../../src/demo/demo.ts';
+import { ARTIFACTS_DIR, startDemoWithChromium } from '../helpers/chromium.ts';
 
 /** What a person clicks, in a real browser. Screenshots land in test/artifacts/. */
 describe('when a person uses the demo in Chromium', () => {
-  let db: TestDatabase;
   let demo: Demo;
   let browser: Browser;
-  before(async () => {
-    mkdirSync(ARTIFACTS_DIR, { recursive: true });
-    db = await createTestDatabase();
-    demo = await startDemo({ port: await freePort(), env: { DATABASE_URL: db.url }, log: testLog });
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await demo?.close();
-    await db?.drop();
-  });
+  let close: () => Promise<void>;
+  before(async () => ({ demo, browser, close } = await startDemoWithChromium()));
+  after(() => close?.());
 
   it('then clicking through sign-in, the look-alike Google and consent lands in the app with the claims', async () => {
     const page = await browser.newPage();

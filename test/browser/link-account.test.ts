@@ -1,12 +1,8 @@
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
-import { DEMO_FACEBOOK_USERS, DEMO_USERS, startDemo, type Demo } from '../../src/demo/demo.ts';
-import { ARTIFACTS_DIR, launchChromium } from '../helpers/chromium.ts';
-import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
-import { freePort } from '../../src/free-port.ts';
-import { testLog } from '../helpers/start-doorman.ts';
+import { DEMO_FACEBOOK_USERS, DEMO_USERS, type Demo } from '../../src/demo/demo.ts';
+import { ARTIFACTS_DIR, startDemoWithChromium } from '../helpers/chromium.ts';
 
 /**
  * The prove-ownership link in a real browser: Grace has a Google-backed account; she then
@@ -14,22 +10,13 @@ import { testLog } from '../helpers/start-doorman.ts';
  * proves it with Google, and the app sees one account. Screenshots in test/artifacts/.
  */
 describe('when a person links Facebook to her account in Chromium', () => {
-  let db: TestDatabase;
   let demo: Demo;
   let browser: Browser;
+  let close: () => Promise<void>;
   let googleSub: string;
   const grace = DEMO_USERS[1]!;
-  before(async () => {
-    mkdirSync(ARTIFACTS_DIR, { recursive: true });
-    db = await createTestDatabase();
-    demo = await startDemo({ port: await freePort(), env: { DATABASE_URL: db.url }, log: testLog });
-    browser = await launchChromium();
-  });
-  after(async () => {
-    await browser?.close();
-    await demo?.close();
-    await db?.drop();
-  });
+  before(async () => ({ demo, browser, close } = await startDemoWithChromium()));
+  after(() => close?.());
 
   const subShown = async (page: Page) => JSON.parse((await page.locator('tr:has(th:text-is("sub")) td').textContent())!) as string;
 

@@ -1,5 +1,9 @@
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { chromium, type Browser } from 'playwright-core';
+import { startDemo, type Demo } from '../../src/demo/demo.ts';
+import { freePort } from '../../src/free-port.ts';
+import { createTestDatabase } from './db.ts';
+import { testLog } from './start-doorman.ts';
 
 /** Debian's Chromium driven by playwright-core (never a downloaded browser; see README "Tests"). */
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -15,3 +19,19 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 export const ARTIFACTS_DIR = new URL('../artifacts/', import.meta.url).pathname;
+
+/** The demo (on a fresh schema) and Chromium, for browser tests; `close` undoes both. */
+export async function startDemoWithChromium(): Promise<{ demo: Demo; browser: Browser; close(): Promise<void> }> {
+  mkdirSync(ARTIFACTS_DIR, { recursive: true });
+  const db = await createTestDatabase();
+  const demo = await startDemo({ port: await freePort(), env: { DATABASE_URL: db.url }, log: testLog });
+  const browser = await launchChromium();
+  return {
+    demo, browser,
+    close: async () => {
+      await browser.close();
+      await demo.close();
+      await db.drop();
+    },
+  };
+}
