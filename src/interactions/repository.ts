@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
 import type { JsonObject } from '../upstreams/connector.ts';
 
@@ -16,19 +15,12 @@ function hashState(state: string): string {
   return createHash('sha256').update(state).digest('base64url');
 }
 
+// Raw statements: both run on every login (see oidc/adapter.ts for why).
 export async function saveUpstreamTransaction(db: Db, state: string, tx: UpstreamTransaction, ttlSeconds: number): Promise<void> {
-  await db.upstreamTransaction.create({
-    data: {
-      stateHash: hashState(state),
-      purpose: tx.purpose,
-      interactionUid: 'interactionUid' in tx ? tx.interactionUid : null,
-      pendingLinkId: tx.purpose === 'link-proof' ? tx.pendingLinkId : null,
-      accountId: tx.purpose === 'account-link' ? tx.accountId : null,
-      connectorId: tx.connectorId,
-      payload: tx.payload as Prisma.InputJsonObject,
-      expiresAt: new Date(Date.now() + ttlSeconds * 1000),
-    },
-  });
+  await db.$executeRaw`
+    INSERT INTO "UpstreamTransaction" ("stateHash", purpose, "interactionUid", "pendingLinkId", "accountId", "connectorId", payload, "expiresAt")
+    VALUES (${hashState(state)}, ${tx.purpose}, ${'interactionUid' in tx ? tx.interactionUid : null}, ${tx.purpose === 'link-proof' ? tx.pendingLinkId : null},
+      ${tx.purpose === 'account-link' ? tx.accountId : null}, ${tx.connectorId}, ${JSON.stringify(tx.payload)}::jsonb, ${new Date(Date.now() + ttlSeconds * 1000)})`;
 }
 
 /**
@@ -37,10 +29,9 @@ export async function saveUpstreamTransaction(db: Db, state: string, tx: Upstrea
  */
 export async function takeUpstreamTransaction(db: Db, state: string): Promise<UpstreamTransaction | undefined> {
   // DELETE ... RETURNING: of two concurrent callbacks with one state, only one gets the row.
-  const row = await db.upstreamTransaction.delete({ where: { stateHash: hashState(state) } }).catch((err: unknown) => {
-    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2025') return undefined;
-    throw err;
-  });
+  const [row] = await db.$queryRaw<{ purpose: string; interactionUid: string | null; pendingLinkId: string | null; accountId: string | null; connectorId: string; payload: unknown; expiresAt: Date }[]>`
+    DELETE FROM "UpstreamTransaction" WHERE "stateHash" = ${hashState(state)}
+    RETURNING purpose, "interactionUid", "pendingLinkId", "accountId", "connectorId", payload, "expiresAt"`;
   if (!row || row.expiresAt <= new Date()) return undefined;
   const common = { connectorId: row.connectorId, payload: row.payload as JsonObject };
   if (row.purpose === 'account-link' && row.accountId) return { purpose: 'account-link', accountId: row.accountId, ...common };
