@@ -17,13 +17,16 @@ import { BENCH_CLIENTS } from './clients.ts';
  * (b) a minimal pg adapter, same machine, same database, same run. Starts and stops all it
  * measures; every load is bounded in time. Prints a table, writes bench/results/<time>.json.
  *   --seconds N (3)  --runs N (3)  --soak N (60)  --no-million  --quick (1 run of 2 s, no 1M, 10 s soak)
+ *   --soak-only [--soak-kind doorman|bare-prisma|bare-pg]: only a soak (with --soak N), to watch memory over a longer run
  */
 const { values: opts } = parseArgs({
   options: {
     seconds: { type: 'string', default: '3' }, runs: { type: 'string', default: '3' }, soak: { type: 'string', default: '60' },
     'no-million': { type: 'boolean', default: false }, quick: { type: 'boolean', default: false },
+    'soak-only': { type: 'boolean', default: false }, 'soak-kind': { type: 'string', default: 'doorman' },
   },
 });
+const SOAK_ONLY = opts['soak-only'];
 const SECONDS = opts.quick ? 2 : Number(opts.seconds);
 const RUNS = opts.quick ? 1 : Number(opts.runs);
 const SOAK = opts.quick ? 10 : Number(opts.soak);
@@ -139,6 +142,21 @@ async function main(): Promise<void> {
     const results: Record<string, Record<Scenario, Measured[]>> = {};
     const peaks: Record<string, number> = {};
 
+    if (SOAK_ONLY) {
+      const doormanUrl = schemaUrl('doorman');
+      const doormanPort = await freePort();
+      const upstream = await spawnServer('upstream', 'upstream', doormanUrl, { env: { DOORMAN_PORT: String(doormanPort) } });
+      servers.push(upstream);
+      const kind = opts['soak-kind'];
+      const doorman = await spawnServer(kind, kind, doormanUrl, { port: doormanPort, upstream: upstream.base });
+      servers.push(doorman);
+      const series: number[] = [];
+      const sampler = setInterval(() => { void doorman.stats().then((st) => series.push(Math.round(st.rss / 1024 / 1024))); }, 5000);
+      const soak = await runLoad(() => fullLogin(doorman.base).then(() => {}), 16, SOAK);
+      clearInterval(sampler);
+      process.stdout.write(`soak of ${kind}, ${SOAK} s: ${soak.throughput.toFixed(1)} logins/s, ${soak.errors} errors; RSS MB every 5 s: ${series.join(' ')}\n`);
+      return;
+    }
     process.stderr.write('baseline (b): bare oidc-provider, minimal pg adapter\n');
     const bare = await spawnServer('bare-pg', 'bare-pg', schemaUrl('pg'));
     results['baseline_b_pg'] = await runScenarios(bare);

@@ -41,11 +41,32 @@ export function upstreamCallbackUrl(config: Config, connectorId: string): URL {
 }
 
 /**
- * The browser-binding cookie for one upstream login. One cookie per state (named after a
- * prefix of it) so two logins in two tabs do not overwrite each other. RFC 9700 §4.7.1.
+ * The browser-binding cookie for upstream logins (RFC 9700 §4.7.1): one cookie, signed,
+ * holding the states of this browser's last few unfinished logins, so two tabs do not
+ * undo each other. (One cookie per state was tried: Koa's `cookies` caches a RegExp per
+ * cookie name for ever, and the soak benchmark showed the process growing ~15 KB a login.)
  */
-export function stateCookieName(state: string): string {
-  return `doorman.upstream.${state.slice(0, 12)}`;
+const STATE_COOKIE = 'doorman.upstream';
+const STATE_COOKIE_KEEPS = 4;
+// Path '/': the login routes (/interaction/...) add to it and the callback (/upstream/...) reads it.
+const stateCookieOptions = { path: '/', httpOnly: true, sameSite: 'lax', signed: true, overwrite: true } as const;
+
+function pendingStates(ctx: Context): string[] {
+  return (ctx.cookies.get(STATE_COOKIE, { signed: true }) ?? '').split('~').filter(Boolean);
+}
+
+export function rememberState(ctx: Context, state: string, ttlSeconds: number): void {
+  const states = [...pendingStates(ctx), state].slice(-STATE_COOKIE_KEEPS);
+  ctx.cookies.set(STATE_COOKIE, states.join('~'), { ...stateCookieOptions, maxAge: ttlSeconds * 1000 });
+}
+
+/** True when this browser started the login with `state`; forgets it either way. */
+export function takeState(ctx: Context, state: string): boolean {
+  const states = pendingStates(ctx);
+  const known = state !== '' && states.includes(state);
+  const rest = states.filter((s) => s !== state);
+  ctx.cookies.set(STATE_COOKIE, rest.length ? rest.join('~') : null, stateCookieOptions);
+  return known;
 }
 
 /** The interaction of this browser; its cookie (path /interaction/<uid>) proves the binding. */
@@ -85,9 +106,7 @@ export async function beginUpstreamLogin(broker: Broker, ctx: Context, connector
     throw new BrokerError(code, `cannot start login at ${connector.id}`, { status: 502, cause: err, retryUrl });
   }
   await saveUpstreamTransaction(broker.db, state, { ...purpose, connectorId: connector.id, payload: started.transaction }, ttlSeconds);
-  ctx.cookies.set(stateCookieName(state), state, {
-    path: '/upstream/', httpOnly: true, sameSite: 'lax', signed: true, maxAge: ttlSeconds * 1000, overwrite: true,
-  });
+  rememberState(ctx, state, ttlSeconds);
   ctx.status = 303;
   ctx.redirect(started.url.href);
 }

@@ -3,7 +3,7 @@ import { completeLinkProof, resolveUpstreamLogin } from '../accounts/service.ts'
 import { BrokerError } from '../errors.ts';
 import { finishAccountLink } from '../self-service/link.ts';
 import { UpstreamError, type UpstreamIdentity } from '../upstreams/connector.ts';
-import { remainingSeconds, stateCookieName, upstreamCallbackUrl, type Broker } from './broker.ts';
+import { remainingSeconds, takeState, upstreamCallbackUrl, type Broker } from './broker.ts';
 import { takeUpstreamTransaction } from './repository.ts';
 
 /**
@@ -14,11 +14,9 @@ import { takeUpstreamTransaction } from './repository.ts';
  */
 export async function handleUpstreamCallback(broker: Broker, ctx: Context): Promise<void> {
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
-  const cookie = state ? ctx.cookies.get(stateCookieName(state), { signed: true }) : undefined;
-  if (!state || cookie !== state) {
+  if (!takeState(ctx, state)) {
     throw new BrokerError('state_mismatch', 'callback state missing or not bound to this browser', { status: 400 });
   }
-  ctx.cookies.set(stateCookieName(state), null, { path: '/upstream/', signed: true });
   const transaction = await takeUpstreamTransaction(broker.db, state);
   if (!transaction) throw new BrokerError('login_expired', 'upstream transaction unknown, used or expired', { status: 400 });
   const retryUrl = transaction.purpose === 'account-link' ? '/account'

@@ -135,4 +135,19 @@ describe('when the app is first-party', () => {
     const tokens = await redeemCode(rp, back.url, req);
     assert.ok(tokens.refresh_token);
   });
+
+  it('then two logins started in two tabs of one browser both finish', async () => {
+    const browser = new Browser();
+    const tabs = [await buildAuthRequest(rp), await buildAuthRequest(rp)];
+    const callbacks: URL[] = [];
+    for (const req of tabs) {
+      const picker = await browser.submit(await browser.visit(req.url), '/upstream/google');
+      callbacks.push((await browser.submit(picker, '/decide', { sub: ALICE.sub }, `${s.doorman.url}/upstream/`)).url);
+    }
+    for (const [i, callback] of callbacks.entries()) {
+      const back = await browser.visit(callback, APP.redirectUri);
+      assert.ok(back.url.href.startsWith(APP.redirectUri), `tab ${i + 1}: ${back.body.slice(0, 300)}`);
+      assert.equal((await redeemCode(rp, back.url, tabs[i]!)).claims()!.email, undefined);
+    }
+  });
 });
