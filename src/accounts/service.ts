@@ -78,6 +78,11 @@ export async function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, c
   }));
 }
 
+/** An upstream refused by policy (hosted domain, organization): no identity was mapped, but the decision is logged. */
+export async function recordUpstreamRefusal(db: Db, provider: string, reason: string, clientId: string | undefined): Promise<void> {
+  await recordAudit(db, { type: 'login.refused', provider, reason, ...(clientId ? { clientId } : {}) });
+}
+
 export type ProofOutcome =
   | { kind: 'linked'; accountId: string }
   | { kind: 'refused'; reason: 'link_expired' | 'proof_mismatch' | 'account_disabled' };

@@ -7,7 +7,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 export type AuditEventInput = { actor?: string; clientId?: string } & (
   | { type: 'account.created'; accountId: string; provider: string; subject: string }
   | { type: 'login'; accountId: string; provider: string; subject: string }
-  | { type: 'login.refused'; accountId?: string; provider: string; subject: string; reason: string }
+  | { type: 'login.refused'; accountId?: string; provider: string; subject?: string; reason: string }
   | { type: 'link.offered'; accountId?: undefined; provider: string; subject: string; reason: string; candidates: string[] }
   | { type: 'link.refused'; accountId?: string; provider: string; subject: string; reason: string; candidates?: string[] }
   | { type: 'identity.linked'; accountId: string; provider: string; subject: string; how: 'auto' | 'proved' | 'self-service' | 'admin'; reason?: string; provedWith?: string; from?: string }

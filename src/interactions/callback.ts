@@ -1,5 +1,5 @@
 import type { Context } from 'koa';
-import { completeLinkProof, resolveUpstreamLogin } from '../accounts/service.ts';
+import { completeLinkProof, recordUpstreamRefusal, resolveUpstreamLogin } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { finishAccountLink } from '../self-service/link.ts';
 import { UpstreamError, type UpstreamIdentity } from '../upstreams/connector.ts';
@@ -37,6 +37,9 @@ export async function handleUpstreamCallback(broker: Broker, ctx: Context): Prom
     });
   } catch (err) {
     const code = err instanceof UpstreamError ? err.code : 'invalid_response';
+    if (code === 'domain_not_allowed' || code === 'org_not_allowed') {
+      await recordUpstreamRefusal(broker.db, connector.id, code, interaction?.params.client_id as string | undefined);
+    }
     throw new BrokerError(code, `upstream ${connector.id} login failed`, { status: code === 'denied' ? 403 : 502, cause: err, retryUrl });
   }
 

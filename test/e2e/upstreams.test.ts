@@ -156,6 +156,8 @@ describe('when GitHub is restricted to a team and its groups are prefixed', () =
     assertErrorPage(page, 502, 'org_not_allowed');
     assert.match(page.body, /not a member of an organization or team allowed/);
     assert.equal(await accountRowCount(s), before);
+    const audit = await s.db.query<{ type: string; provider: string; detail: { reason: string } }>(`SELECT type, provider, detail FROM "AuditEvent" WHERE type = 'login.refused'`);
+    assert.deepEqual(audit.map((e) => [e.provider, e.detail.reason]), [['github', 'org_not_allowed']]);
   });
 });
 
