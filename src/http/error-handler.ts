@@ -37,7 +37,7 @@ export function errorHandler(render: Render, log: Logger): Middleware {
       const code = known ? err.code : 'internal';
       const status = known ? err.status : 500;
       (status >= 500 ? log.error : log.warn)('request failed', {
-        code, path: ctx.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
+        errorCode: code, path: ctx.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
         cause: known && err.cause instanceof Error ? err.cause.message : undefined,
       });
       const words = MESSAGES[code] ?? { title: 'Something went wrong', text: 'Doorman could not complete this request. Please try again.' };

@@ -18,3 +18,14 @@ it('when any refusal or upstream error code reaches the error page, then it has 
     assert.notEqual(rendered.title, 'Something went wrong', `no words for ${code}`);
   }
 });
+
+it('when an error page is shown, then the log line keeps its code (not redacted) and no secret', async () => {
+  const lines: string[] = [];
+  const handler = errorHandler(() => {}, createLogger('debug', (l) => lines.push(l)));
+  await handler({ path: '/upstream/google/callback' } as never, async () => {
+    throw new BrokerError('misconfigured', 'upstream google login failed', { cause: new Error('code exchange: invalid_client') });
+  });
+  const entry = JSON.parse(lines[0]!) as Record<string, unknown>;
+  assert.equal(entry.errorCode, 'misconfigured');
+  assert.equal(entry.path, '/upstream/google/callback');
+});
