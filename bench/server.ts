@@ -37,6 +37,8 @@ async function start(): Promise<void> {
     case 'doorman': {
       const config = buildConfig({
         issuer, port, logLevel: 'error',
+        // Often enough that the soak shows expired rows going away, not only hidden.
+        database: { sweepIntervalSeconds: 20 },
         clients: BENCH_CLIENTS.map((c, i) => ({
           clientId: c.clientId, clientSecretEnv: `BENCH_SECRET_${i}`, redirectUris: [REDIRECT_URI], firstParty: true,
           grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],

@@ -19,8 +19,6 @@ import { openConnectors } from './upstreams/registry.ts';
 export interface AppDeps { config: Config; db: Db; log: Logger }
 export interface App { provider: Provider; close(): void }
 
-const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
-
 /** Composition root: wires every part together. Nothing here runs at import time. */
 export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const keys = await loadOrCreateKeys(db);
@@ -52,7 +50,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(createAccountRouter(broker).routes());
 
   const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
-  const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+  const timer = setInterval(sweep, config.database.sweepIntervalSeconds * 1000);
   timer.unref();
   return { provider, close: () => clearInterval(timer) };
 }

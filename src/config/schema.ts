@@ -47,6 +47,7 @@ export const configSchema = z.strictObject({
   database: z.strictObject({
     migrateOnStart: z.boolean().default(true).describe('Apply pending migrations at start (under an advisory lock). Set false to run `doorman migrate` yourself.'),
     embeddedDataDir: z.string().default('./data/postgres').describe('Data folder of the embedded PostgreSQL, used only when DATABASE_URL is unset.'),
+    sweepIntervalSeconds: z.number().int().min(5).default(600).describe('How often expired sessions, codes, tokens and pending logins are deleted (they stop working at expiry either way).'),
   }).prefault({}).describe('Storage. The connection string comes from env DATABASE_URL; without it Doorman runs an embedded PostgreSQL.'),
   ttl: z.strictObject({
     authorizationCode: z.number().int().positive().max(600).default(60).describe('Authorization code lifetime in seconds (RFC 9700 §4.2.1: short).'),
