@@ -1,3 +1,4 @@
+import type { Middleware } from 'koa';
 import Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/client.ts';
@@ -15,6 +16,11 @@ import { providerConfiguration } from './oidc/configuration.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { loadOrCreateKeys } from './oidc/keys.ts';
 import { openConnectors } from './upstreams/registry.ts';
+
+// Generic over the context so both plain middleware and @koa/router's (which adds params) fit.
+function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], middleware: (ctx: C, next: () => Promise<unknown>) => unknown): Middleware {
+  return (ctx, next) => (prefixes.some((p) => ctx.path.startsWith(p)) ? middleware(ctx as C, next) : next()) as Promise<unknown>;
+}
 
 export interface AppDeps { config: Config; db: Db; log: Logger }
 export interface App { provider: Provider; close(): void }
@@ -44,10 +50,12 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
 
   const broker = { provider, db, config, connectors, render, csrf: createCsrf(keys.cookieKeys), log };
   provider.use(securityHeaders);
-  provider.use(createAdminRouter({ provider, db, log }).routes());
-  provider.use(errorHandler(render, log));
-  provider.use(createInteractionRouter(broker).routes());
-  provider.use(createAccountRouter(broker).routes());
+  // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
+  // straight to oidc-provider without walking our routers.
+  provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
+  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account'], errorHandler(render, log)));
+  provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
+  provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
 
   const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
   const timer = setInterval(sweep, config.database.sweepIntervalSeconds * 1000);
