@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { freePort } from '../src/free-port.ts';
 import { fullLogin } from './flows.ts';
 import { runLoad } from './load.ts';
@@ -37,6 +38,10 @@ for (const child of [target, upstream]) {
   child.kill('SIGTERM');
   await once(child, 'exit');
 }
+const cleanup = new pg.Client({ connectionString: base });
+await cleanup.connect();
+await cleanup.query(`DROP SCHEMA IF EXISTS "${url.searchParams.get('schema')}" CASCADE`);
+await cleanup.end();
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }
 const profile = JSON.parse(readFileSync(join(dir, readdirSync(dir).find((f) => f.endsWith('.cpuprofile'))!), 'utf8')) as { nodes: Node[] };

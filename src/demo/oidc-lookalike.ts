@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import { freePort } from '../free-port.ts';
 import { escapeHtml } from './lookalike-http.ts';
 
@@ -21,6 +21,7 @@ export async function startOidcLookalike(opts: { clientId: string; clientSecret:
   const issuer = `http://${host}:${port}`;
 
   const provider = new Provider(issuer, {
+    adapter: memoryAdapter(),
     clients: [{ client_id: opts.clientId, client_secret: opts.clientSecret, redirect_uris: [opts.redirectUri], token_endpoint_auth_method: 'client_secret_post' }],
     jwks: { keys: [jwk] as never },
     cookies: { keys: [randomBytes(16).toString('hex')], names: { session: 'lookalike_session', interaction: 'lookalike_interaction', resume: 'lookalike_resume' } },
@@ -72,3 +73,32 @@ export async function startOidcLookalike(opts: { clientId: string; clientSecret:
     },
   };
 }
+
+/**
+ * The look-alike keeps its state in memory (a demo and test double; said here so
+ * oidc-provider does not warn the person running the demo about its default one).
+ */
+function memoryAdapter(): (model: string) => Adapter {
+  const rows = new Map<string, { payload: AdapterPayload; expires: number }>();
+  return (model) => {
+    const key = (id: string) => `${model}:${id}`;
+    const live = (id: string) => {
+      const row = rows.get(key(id));
+      return row && row.expires > Date.now() ? row.payload : undefined;
+    };
+    const findWhere = (field: 'uid' | 'userCode', value: string) => {
+      for (const [k, row] of rows) if (k.startsWith(`${model}:`) && row.payload[field] === value && row.expires > Date.now()) return row.payload;
+      return undefined;
+    };
+    return {
+      async upsert(id, payload, expiresIn) { rows.set(key(id), { payload, expires: Date.now() + (expiresIn ?? 3600) * 1000 }); },
+      async find(id) { return live(id); },
+      async findByUid(uid) { return findWhere('uid', uid); },
+      async findByUserCode(code) { return findWhere('userCode', code); },
+      async consume(id) { const p = live(id); if (p) p.consumed = Math.floor(Date.now() / 1000); },
+      async destroy(id) { rows.delete(key(id)); },
+      async revokeByGrantId(grantId) { for (const [k, row] of rows) if (row.payload.grantId === grantId) rows.delete(k); },
+    };
+  };
+}
+
