@@ -30,6 +30,8 @@ export interface GoogleLookalike {
   tokensIssued: number;
   /** When set, the token endpoint holds every request this long before answering. */
   tokenDelayMs: number;
+  /** Number of discovery documents served, for tests of the broker's caching. */
+  discoveryRequests: number;
   close(): Promise<void>;
 }
 
@@ -53,7 +55,7 @@ export async function startGoogleLookalike(opts: {
   const accessTokens = new Map<string, LookalikeUser>();
   let issuer = '';
 
-  const state: GoogleLookalike = { issuer: '', users: opts.users, tokensIssued: 0, tokenDelayMs: 0, close: async () => {} };
+  const state: GoogleLookalike = { issuer: '', users: opts.users, tokensIssued: 0, tokenDelayMs: 0, discoveryRequests: 0, close: async () => {} };
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => json(res, 500, { error: 'server_error', error_description: String(err) }));
@@ -64,6 +66,7 @@ export async function startGoogleLookalike(opts: {
     const route = `${req.method} ${url.pathname}`;
     switch (route) {
       case 'GET /.well-known/openid-configuration':
+        state.discoveryRequests++;
         return json(res, 200, {
           issuer,
           authorization_endpoint: `${issuer}/o/oauth2/v2/auth`,

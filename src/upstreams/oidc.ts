@@ -46,6 +46,7 @@ export const oidcSettingsSchema = z.strictObject({
 type GoogleSettings = WithSecret<z.infer<typeof googleSettingsSchema>>;
 type OidcSettings = WithSecret<z.infer<typeof oidcSettingsSchema>>;
 
+const DISCOVERY_TTL_MS = 24 * 60 * 60 * 1000;
 const transactionSchema = z.object({ nonce: z.string().min(1), codeVerifier: z.string().min(43) });
 const DEFAULT_CLAIMS = claimNamesSchema.parse({});
 
@@ -58,9 +59,16 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
   const claimNames = settings.type === 'oidc' ? settings.claims : DEFAULT_CLAIMS;
   const timeout = settings.timeoutMs / 1000;
   let discovered: Promise<oidc.Configuration> | undefined;
+  let discoveredAt = 0;
 
-  /** Lazy and cached: Doorman starts while an upstream is down, and retries discovery after a failure. */
+  /**
+   * Lazy and cached for a day: Doorman starts while an upstream is down, retries discovery
+   * after a failure, and picks up a provider's changed endpoints without a restart. (Its
+   * JWKS is refreshed by openid-client whenever a token names an unknown key.)
+   */
   const configuration = (): Promise<oidc.Configuration> => {
+    if (discovered && Date.now() - discoveredAt > DISCOVERY_TTL_MS) discovered = undefined;
+    if (!discovered) discoveredAt = Date.now();
     discovered ??= oidc.discovery(issuer, settings.clientId, undefined, oidc.ClientSecretPost(settings.clientSecret), {
       timeout,
       execute: [oidc.enableNonRepudiationChecks, ...(insecure ? [oidc.allowInsecureRequests] : [])],

@@ -4,10 +4,12 @@ import { after, before, describe, it } from 'node:test';
 import { buildConfig, type UpstreamSettings } from '../../src/config/load.ts';
 import type { FacebookLookalike } from '../../src/demo/facebook-lookalike.ts';
 import type { GithubLookalike } from '../../src/demo/github-lookalike.ts';
+import type { GoogleLookalike } from '../../src/demo/google-lookalike.ts';
 import { listenOnLoopback } from '../../src/demo/lookalike-http.ts';
 import { UpstreamError, type UpstreamConnector } from '../../src/upstreams/connector.ts';
 import { openConnectors } from '../../src/upstreams/registry.ts';
 import { Browser } from '../helpers/browser.ts';
+import { GOOGLE_CLIENT, startFakeGoogle } from '../fakes/fake-google.ts';
 import { FACEBOOK_APP, FB_MARK, GITHUB_CLIENT, OAUTH2_CLIENT, OCTOCAT, startFakeFacebook, startFakeGithub } from '../fakes/fake-upstreams.ts';
 
 /**
@@ -127,6 +129,24 @@ describe('generic OAuth2 connector', () => {
     assert.equal(identity.subject, 'octocat');
     assert.equal(identity.email, 'octocat');
     assert.equal(identity.emailVerified, false, 'site_admin is absent, so not true');
+  });
+});
+
+describe('Google connector discovery', () => {
+  let google: GoogleLookalike;
+  before(async () => { google = await startFakeGoogle([`${ISSUER}/upstream/google/callback`]); });
+  after(() => google.close());
+
+  it('when logins follow each other, then discovery is fetched once a day, not once a login', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: Date.now() });
+    const connector = connectorFor({ id: 'google', type: 'google', clientId: GOOGLE_CLIENT.clientId, clientSecretEnv: 'S', issuer: google.issuer }, { S: GOOGLE_CLIENT.clientSecret });
+    const start = () => connector.startLogin({ redirectUri: REDIRECT('google'), state: 's' });
+    await start();
+    await start();
+    assert.equal(google.discoveryRequests, 1);
+    t.mock.timers.tick(25 * 60 * 60 * 1000);
+    await start();
+    assert.equal(google.discoveryRequests, 2);
   });
 });
 
