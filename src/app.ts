@@ -12,7 +12,7 @@ import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
 import type { Logger } from './log.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
-import { providerConfiguration } from './oidc/configuration.ts';
+import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { loadOrCreateKeys } from './oidc/keys.ts';
 import { openConnectors } from './upstreams/registry.ts';
@@ -48,7 +48,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.proxy = config.trustProxy;
   provider.on('server_error', (_ctx, err) => log.error('provider error', { error: err }));
 
-  const broker = { provider, db, config, connectors, render, csrf: createCsrf(keys.cookieKeys), log };
+  const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log };
   provider.use(securityHeaders);
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.

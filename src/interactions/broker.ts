@@ -18,6 +18,8 @@ export interface Broker {
   db: Db;
   config: Config;
   connectors: Map<string, UpstreamConnector>;
+  /** Clients that skip consent (oidc/configuration.ts firstPartyClientIds, the one definition). */
+  firstParty: ReadonlySet<string>;
   render: Render;
   csrf: Csrf;
   log: Logger;

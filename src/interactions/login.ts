@@ -7,14 +7,13 @@ import { grantConsent } from './consent.ts';
 export async function showInteraction(broker: Broker, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(broker, ctx);
   const { uid, prompt, params } = interaction;
-  const client = broker.config.clients.find((c) => c.clientId === params.client_id);
   const base = { uid, clientName: clientDisplayName(broker.config, params.client_id), csrf: broker.csrf.tokenFor(uid) };
   if (prompt.name === 'login') {
     const connectors = connectorsForClient(broker, params.client_id).map((c) => ({ id: c.id, displayName: c.displayName }));
     broker.render(ctx, 'login', { title: 'Sign in', connectors, ...base });
     return;
   }
-  if (client?.firstParty) {
+  if (broker.firstParty.has(String(params.client_id))) {
     return finish(broker, ctx, await grantConsent(broker.provider, interaction));
   }
   const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };

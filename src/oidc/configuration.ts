@@ -16,7 +16,7 @@ export interface ProviderDeps {
 /** oidc-provider settings that differ from its defaults, each with the reason. */
 export function providerConfiguration(deps: ProviderDeps): Configuration {
   const { config, keys } = deps;
-  const firstParty = new Set([ACCOUNT_CLIENT_ID, ...config.clients.filter((c) => c.firstParty).map((c) => c.clientId)]);
+  const firstParty = firstPartyClientIds(config);
   return {
     adapter: deps.adapter,
     clients: [...config.clients.map(toClientMetadata), accountClientMetadata(config.issuer)],
@@ -63,6 +63,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     loadExistingGrant: (ctx) => loadGrant(ctx, firstParty),
     renderError: async (ctx, out) => deps.renderError(ctx, out),
   };
+}
+
+/** Apps whose grants need no consent page: those marked firstParty, and Doorman's own Account page. */
+export function firstPartyClientIds(config: Config): ReadonlySet<string> {
+  return new Set([ACCOUNT_CLIENT_ID, ...config.clients.filter((c) => c.firstParty).map((c) => c.clientId)]);
 }
 
 /**
