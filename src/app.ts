@@ -15,6 +15,7 @@ import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { loadOrCreateKeys } from './oidc/keys.ts';
+import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { openConnectors } from './upstreams/registry.ts';
 
 // Generic over the context so both plain middleware and @koa/router's (which adds params) fit.
@@ -46,6 +47,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { title: 'Signed out', clientName: clientName(ctx.oidc.client?.clientId) }),
   }));
   provider.proxy = config.trustProxy;
+  treatConsumeRacesAsReplays(provider);
   provider.on('server_error', (_ctx, err) => log.error('provider error', { error: err }));
 
   const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log };

@@ -118,7 +118,10 @@ function authenticateAdmin({ provider, db }: { provider: Provider; db: Db }): Mi
     const match = /^Bearer ([\w.~+/-]+=*)$/i.exec(ctx.get('authorization'));
     if (!match) throw new ApiError(401, 'invalid_token', 'a bearer token is required', { 'WWW-Authenticate': 'Bearer realm="doorman-admin"' });
     const token = await provider.AccessToken.find(match[1]!);
-    if (!token?.accountId) throw new ApiError(401, 'invalid_token', 'the token is unknown, expired or revoked', challenge('invalid_token'));
+    // As userinfo and introspection do: a token saved while its grant was being revoked
+    // (the winner of a code or refresh race, oidc/token-policy.ts) outlives the revocation.
+    const grant = token?.grantId ? await provider.Grant.find(token.grantId) : undefined;
+    if (!token?.accountId || !grant) throw new ApiError(401, 'invalid_token', 'the token is unknown, expired or revoked', challenge('invalid_token'));
     if (!token.scopes.has('admin')) throw new ApiError(403, 'insufficient_scope', 'the token lacks the admin scope', challenge('insufficient_scope'));
     const account = await findAccountState(db, token.accountId);
     if (!account?.admin || account.disabledAt || account.retiredAt) throw new ApiError(403, 'forbidden', 'the token\'s account is not an admin');

@@ -33,6 +33,8 @@ const clientSchema = z.strictObject({
     .describe('Ids of the upstreams this app\'s users may sign in with; the login page shows only these. Default: all.'),
   allowSignup: z.boolean().default(true).describe('A first sign-in through this app may create a new Doorman account.'),
   adminApi: z.boolean().default(false).describe('The app may ask for the `admin` scope, whose access tokens (of accounts with the admin role) call the admin API.'),
+  canIntrospect: z.array(z.string()).default([])
+    .describe('Client ids whose access tokens this client may introspect (it is a resource server for their tokens). Every client may introspect its own tokens; no client sees another client\'s refresh tokens, and the rest are answered `active: false`. Needs a confidential client.'),
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
 
@@ -70,6 +72,7 @@ export const configSchema = z.strictObject({
   seen(cfg.clients.map((c, i) => ({ key: c.clientId, path: ['clients', i, 'clientId'] })), 'clientId');
   seen(cfg.upstreams.map((u, i) => ({ key: u.id, path: ['upstreams', i, 'id'] })), 'upstream id');
   const upstreamIds = new Set(cfg.upstreams.map((u) => u.id));
+  const clientIds = new Set(cfg.clients.map((c) => c.clientId));
   cfg.upstreams.forEach((u, i) => {
     if ((u.clientSecretEnv === undefined) === (u.clientSecretFile === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'clientSecretEnv'], message: 'set exactly one of clientSecretEnv and clientSecretFile' });
@@ -79,6 +82,12 @@ export const configSchema = z.strictObject({
     c.upstreams?.forEach((id, j) => {
       if (!upstreamIds.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreams', j], message: `no upstream with id "${id}"` });
     });
+    c.canIntrospect.forEach((id, j) => {
+      if (!clientIds.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'canIntrospect', j], message: `no client with clientId "${id}"` });
+    });
+    if (!c.clientSecretEnv && c.canIntrospect.length) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'canIntrospect'], message: 'introspecting other clients\' tokens needs a confidential client (set clientSecretEnv)' });
+    }
     if (!c.clientSecretEnv && c.grantTypes.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'grantTypes'], message: 'client_credentials needs a confidential client (set clientSecretEnv)' });
     }

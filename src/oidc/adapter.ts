@@ -10,6 +10,10 @@ import type { Db } from '../db/client.ts';
  *  - `find*` resolve to undefined when the row is missing or expired (expiry is checked
  *    here, so a row not yet swept by `deleteExpiredOidcRows` never comes back);
  *  - a consumed row comes back with `consumed` (epoch seconds) set;
+ *  - `consume` marks a row consumed only if it is not yet, in one statement, and throws
+ *    `ConsumeRaceLostError` otherwise: oidc-provider checks `consumed` after `find` and
+ *    consumes later, so two requests with one code or refresh token can both pass its
+ *    check; the database decides which one used it (token-policy.ts handles the loser);
  *  - `revokeByGrantId` removes this model's rows of that grant (oidc-provider calls it
  *    once per model);
  *  - `expiresIn` is absent for models that never expire.
@@ -61,7 +65,9 @@ class PrismaAdapter implements Adapter {
   }
 
   async consume(id: string): Promise<void> {
-    await this.#db.$executeRaw`UPDATE "OidcModel" SET "consumedAt" = ${new Date()} WHERE model = ${this.#model} AND id = ${id}`;
+    const updated = await this.#db.$executeRaw`UPDATE "OidcModel" SET "consumedAt" = ${new Date()}
+      WHERE model = ${this.#model} AND id = ${id} AND "consumedAt" IS NULL`;
+    if (updated === 0) throw new ConsumeRaceLostError(this.#model);
   }
 
   async destroy(id: string): Promise<void> {
@@ -80,6 +86,19 @@ class PrismaAdapter implements Adapter {
 }
 
 type Row = { payload: AdapterPayload; consumedAt: Date | null };
+
+/**
+ * `consume` found the row already consumed (or gone, e.g. revoked meanwhile): another
+ * request used this code or token first.
+ */
+export class ConsumeRaceLostError extends Error {
+  readonly model: string;
+  constructor(model: string) {
+    super(`${model} was consumed by another request first`);
+    this.name = 'ConsumeRaceLostError';
+    this.model = model;
+  }
+}
 
 /**
  * Ends everything oidc-provider holds for an account: sessions, grants (consents), codes,

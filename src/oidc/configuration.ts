@@ -2,6 +2,7 @@ import type { Adapter, ClientMetadata, Configuration, FindAccount, KoaContextWit
 import type { Config, ClientSettings } from '../config/load.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from '../self-service/session.ts';
 import type { ProviderKeys } from './keys.ts';
+import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -36,8 +37,8 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     pkce: { required: () => true },
     features: {
       devInteractions: { enabled: false }, // our own login pages in src/interactions
-      revocation: { enabled: true },
-      introspection: { enabled: true },
+      revocation: { enabled: true, allowedPolicy: revocationPolicy },
+      introspection: { enabled: true, allowedPolicy: introspectionPolicy(config) },
       clientCredentials: { enabled: true },
       userinfo: { enabled: true },
       rpInitiatedLogout: {

@@ -6,7 +6,7 @@ import type { Adapter } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { createDb, type Db } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { createPrismaAdapter, deleteExpiredOidcRows } from '../../src/oidc/adapter.ts';
+import { ConsumeRaceLostError, createPrismaAdapter, deleteExpiredOidcRows } from '../../src/oidc/adapter.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { testLog } from '../helpers/start-doorman.ts';
 
@@ -136,5 +136,46 @@ describe('PrismaAdapter expiry', () => {
     assert.equal(await adapter.find('old'), undefined);
     assert.equal(await deleteExpiredOidcRows(pdb), 1);
     assert.deepEqual((await t.query<{ id: string }>('SELECT id FROM "OidcModel"')).map((r) => r.id), ['fresh']);
+  });
+});
+
+/**
+ * Beyond the reference: MemoryAdapter lets a second consume through, ours refuses it, so
+ * that of two requests holding the same code or refresh token only one can use it
+ * (token-policy.ts turns the refusal into invalid_grant and a revoked grant).
+ */
+describe('PrismaAdapter consume', () => {
+  let t: TestDatabase;
+  let pdb: Db;
+  before(async () => {
+    t = await createTestDatabase();
+    await migrate(t.url, testLog);
+    pdb = createDb(t.url, 10);
+  });
+  after(async () => {
+    await pdb.$disconnect();
+    await t.drop();
+  });
+
+  it('when several consumes of one row run at once, then exactly one succeeds and the others throw ConsumeRaceLostError', async () => {
+    const adapter = createPrismaAdapter(pdb)('RefreshToken');
+    for (let round = 0; round < 20; round++) {
+      await adapter.upsert(`rt-${round}`, { grantId: 'g' } as never, 60);
+      const results = await Promise.allSettled(Array.from({ length: 5 }, () => adapter.consume(`rt-${round}`)));
+      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1, `round ${round}`);
+      for (const r of results) if (r.status === 'rejected') assert.ok(r.reason instanceof ConsumeRaceLostError, String(r.reason));
+    }
+  });
+
+  it('when a consumed or missing row is consumed, then it throws ConsumeRaceLostError and the first consume time stays', async () => {
+    const adapter = createPrismaAdapter(pdb)('AuthorizationCode');
+    await adapter.upsert('code', { grantId: 'g' } as never, 60);
+    await adapter.consume('code');
+    // Moved back in time so that an overwrite by the second consume would show.
+    await t.query(`UPDATE "OidcModel" SET "consumedAt" = "consumedAt" - interval '5 seconds' WHERE id = 'code'`);
+    const consumedAt = (await adapter.find('code') as { consumed: number }).consumed;
+    await assert.rejects(adapter.consume('code'), ConsumeRaceLostError);
+    assert.equal((await adapter.find('code') as { consumed: number }).consumed, consumedAt);
+    await assert.rejects(adapter.consume('never-stored'), ConsumeRaceLostError);
   });
 });

@@ -39,13 +39,15 @@ export interface Scenario {
  * The usual arrangement: a fresh schema, the fake Google (upstream `google`), the other
  * fakes named in `with` (upstream ids `github`, `facebook`, `oidc`, and `oauth2`, a
  * generic OAuth2 upstream aimed at the GitHub fake), and Doorman with one confidential
- * client (APP). `upstreams` overrides fields of any upstream by id.
+ * client (APP). `upstreams` overrides fields of any upstream by id. `otherClients` adds
+ * clients beside APP; the `clientSecret` of one reaches Doorman through the environment.
  */
 export async function startScenario(opts: {
   upstream?: Record<string, unknown>;
   upstreams?: Partial<Record<ExtraUpstream | 'google', Record<string, unknown>>>;
   with?: ExtraUpstream[];
   client?: Record<string, unknown>;
+  otherClients?: ({ clientId: string; clientSecret?: string } & Record<string, unknown>)[];
   db?: TestDatabase;
 } = {}): Promise<Scenario> {
   const db = opts.db ?? await createTestDatabase();
@@ -70,13 +72,17 @@ export async function startScenario(opts: {
       scopes: ['read:user'], timeoutMs: 2000, ...over('oauth2'),
     });
   }
+  const secretEnv = (clientId: string) => `${clientId.toUpperCase().replace(/\W/g, '_')}_SECRET`;
+  const otherClients = (opts.otherClients ?? []).map(({ clientSecret, ...c }) => (clientSecret ? { ...c, clientSecretEnv: secretEnv(c.clientId) } : c));
+  const otherSecrets = Object.fromEntries((opts.otherClients ?? []).flatMap((c) => (c.clientSecret ? [[secretEnv(c.clientId), c.clientSecret]] : [])));
   const doorman = await startTestDoorman(db.url, {
     clients: [{
       clientId: APP.clientId, name: 'Team Wiki', clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri],
       postLogoutRedirectUris: [APP.postLogout], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], ...opts.client,
-    }],
+    }, ...otherClients],
     upstreams,
   } as ConfigInput, {
+    ...otherSecrets,
     WIKI_SECRET: APP.clientSecret, GOOGLE_SECRET: GOOGLE_CLIENT.clientSecret, GITHUB_SECRET: GITHUB_CLIENT.clientSecret,
     OAUTH2_SECRET: OAUTH2_CLIENT.clientSecret, FACEBOOK_SECRET: FACEBOOK_APP.appSecret, OIDC_SECRET: OIDC_CLIENT.clientSecret,
   }, port);

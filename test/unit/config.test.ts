@@ -62,6 +62,14 @@ describe('config', () => {
       ['clients[0].grantTypes: client_credentials needs a confidential client (set clientSecretEnv)']);
   });
 
+  it('when canIntrospect names an unknown client or belongs to a public client, then the key is named', () => {
+    const spa = { clientId: 'spa', redirectUris: ['https://spa.example.com/cb'] };
+    assert.deepEqual(problems({ clients: [{ ...client, canIntrospect: ['spa', 'wikki'] }, { ...spa, canIntrospect: ['wiki'] }] }), [
+      'clients[0].canIntrospect[1]: no client with clientId "wikki"',
+      'clients[1].canIntrospect: introspecting other clients\' tokens needs a confidential client (set clientSecretEnv)',
+    ]);
+  });
+
   it('when a secret comes from a file, then it is read and trimmed; a missing file is named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'doorman-secret-'));
     writeFileSync(join(dir, 'gh'), 'file-secret\n');
