@@ -2,7 +2,9 @@ import type { Middleware } from 'koa';
 import Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/client.ts';
+import { isDatabaseUnavailable } from './db/outage.ts';
 import { createCsrf } from './http/csrf.ts';
+import { answerDatabaseOutages, renderDatabaseOutage } from './http/database-outage.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -37,19 +39,28 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     keys,
     adapter: createPrismaAdapter(db),
     findAccount: createFindAccount(db),
-    renderError: (ctx, out) => render(ctx, 'error', {
-      title: 'Sign-in request refused',
-      text: out.error_description ?? 'The app sent a request Doorman cannot accept.',
-      code: out.error,
-    }, ctx.status >= 400 ? ctx.status : 400),
+    // Only the app's own mistakes (bad redirect_uri, unknown client, ...) are "refused";
+    // a failure on Doorman's side says so, and a database outage asks for a retry.
+    renderError: (ctx, out, err) => {
+      if (isDatabaseUnavailable(err)) return renderDatabaseOutage(render, ctx, ctx.method === 'GET' ? ctx.originalUrl : undefined);
+      if (out.error === 'server_error') {
+        return render(ctx, 'error', { title: 'Something went wrong', text: 'Doorman could not complete this request. Please try again in a moment.', code: out.error }, 500);
+      }
+      return render(ctx, 'error', {
+        title: 'Sign-in request refused',
+        text: out.error_description ?? 'The app sent a request Doorman cannot accept.',
+        code: out.error,
+      }, ctx.status >= 400 ? ctx.status : 400);
+    },
     renderLogout: (ctx, form) => render(ctx, 'logout', { title: 'Sign out', form, clientName: clientName(ctx.oidc.client?.clientId) }),
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { title: 'Signed out', clientName: clientName(ctx.oidc.client?.clientId) }),
   }));
   provider.proxy = config.trustProxy;
-  provider.on('server_error', (_ctx, err) => log.error('provider error', { error: err }));
+  provider.on('server_error', (_ctx, err) => log.error(isDatabaseUnavailable(err) ? 'database unavailable' : 'provider error', { error: err }));
 
-  const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log };
+  const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, callbackPurposes: {} };
   provider.use(securityHeaders);
+  provider.use(answerDatabaseOutages(provider));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));

@@ -128,7 +128,7 @@ describe('when a hosted domain is required', () => {
     const browser = new Browser();
     const { callback } = await reachCallback(s, browser, OUTSIDER.sub);
     const page = await browser.visit(callback);
-    assertErrorPage(page, 502, 'domain_not_allowed');
+    assertErrorPage(page, 403, 'domain_not_allowed');
     assert.match(page.body, /does not belong to an organisation allowed/);
     assert.equal(await accountRowCount(s), 0);
   });
@@ -154,7 +154,7 @@ describe('when the upstream is misconfigured or hangs', () => {
       const { callback } = await reachCallback(s, browser, ALICE.sub);
       const started = Date.now();
       const page = await browser.visit(callback);
-      assertErrorPage(page, 502, 'timeout');
+      assertErrorPage(page, 504, 'timeout');
       assert.ok(Date.now() - started < 4000, 'answered before the upstream did');
       assert.equal(await accountRowCount(s), 0);
     } finally {
