@@ -188,13 +188,15 @@ class OtherIssuerForm extends Error {
 async function refuseOtherIssuerForm(issuer: string, res: Response): Promise<void> {
   const schemeless = issuer.replace(/^https?:\/\//, '');
   if (!res.ok || schemeless === issuer) return;
-  const body = await res.clone().json().catch(() => undefined) as { id_token?: unknown } | undefined;
-  if (typeof body?.id_token !== 'string') return;
+  // A failed read (the login's deadline) propagates; a malformed answer is openid-client's to report.
+  const text = await res.clone().text();
   let iss: unknown;
   try {
-    iss = (JSON.parse(Buffer.from(body.id_token.split('.')[1] ?? '', 'base64url').toString()) as { iss?: unknown }).iss;
+    const idToken = (JSON.parse(text) as { id_token?: unknown }).id_token;
+    if (typeof idToken !== 'string') return;
+    iss = (JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString()) as { iss?: unknown }).iss;
   } catch {
-    return; // openid-client reports the malformed token
+    return;
   }
   if (iss === schemeless) throw new OtherIssuerForm(schemeless, res);
 }

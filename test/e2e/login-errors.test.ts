@@ -46,6 +46,16 @@ describe('when the upstream callback is not what Doorman sent for', () => {
     assert.equal(await accountRowCount(s), 0);
   });
 
+  it('then a callback tried in another browser is burnt: the browser that started it cannot use it afterwards', async () => {
+    const browser = new Browser();
+    const { callback } = await reachCallback(s, browser, ALICE.sub);
+    const issued = s.google.tokensIssued;
+    assertErrorPage(await new Browser().visit(callback), 400, 'state_mismatch');
+    assertErrorPage(await browser.visit(callback), 400, 'login_expired');
+    assert.equal(s.google.tokensIssued, issued, 'the code was never redeemed');
+    assert.equal(await accountRowCount(s), 0);
+  });
+
   it('then a replayed callback, even with the state cookie, is refused and the code is not redeemed twice', async () => {
     const browser = new Browser();
     const { callback } = await reachCallback(s, browser, ALICE.sub);
