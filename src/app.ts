@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import Provider from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/client.ts';
 import { isDatabaseUnavailable } from './db/outage.ts';
@@ -43,6 +43,9 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     // a failure on Doorman's side says so, and a database outage asks for a retry.
     renderError: (ctx, out, err) => {
       if (isDatabaseUnavailable(err)) return renderDatabaseOutage(render, ctx, ctx.method === 'GET' ? ctx.originalUrl : undefined);
+      if (err instanceof errors.SessionNotFound) {
+        return render(ctx, 'error', { title: 'Sign-in expired', text: 'This sign-in took too long or was already finished. Please go back to the app and sign in again.', code: out.error }, 400);
+      }
       if (out.error === 'server_error') {
         return render(ctx, 'error', { title: 'Something went wrong', text: 'Doorman could not complete this request. Please try again in a moment.', code: out.error }, 500);
       }

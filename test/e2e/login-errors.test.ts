@@ -198,6 +198,17 @@ describe('when an app sends a bad authorization request', () => {
     assert.equal(page.status, 400);
     assert.equal(page.headers.get('location'), null);
     assert.match(page.body, /invalid_client/);
+    assert.match(page.body, /Sign-in request refused/, 'the app\'s mistake is called one');
+  });
+
+  it('then resuming a sign-in this browser does not hold says it expired, not that the app was refused', async () => {
+    const rp = await discoverDoorman(s.doorman.url);
+    const login = await new Browser().visit((await buildAuthRequest(rp)).url);
+    const uid = /\/interaction\/([^/?]+)/.exec(login.url.pathname)![1]!;
+    const page = await new Browser().request(new URL(`/auth/${uid}`, s.doorman.url));
+    assert.equal(page.status, 400);
+    assert.match(page.body, /Sign-in expired/);
+    assert.doesNotMatch(page.body, /refused/i);
   });
 
   it('then a redirect_uri that is not registered exactly gets an error page and no redirect', async () => {
@@ -207,6 +218,7 @@ describe('when an app sends a bad authorization request', () => {
     assert.equal(page.status, 400);
     assert.equal(page.headers.get('location'), null);
     assert.match(page.body, /redirect_uri/);
+    assert.match(page.body, /Sign-in request refused/);
   });
 
   it('then a request without PKCE is refused back to the app', async () => {
