@@ -1,10 +1,10 @@
 import type { Middleware } from 'koa';
-import Provider, { errors } from 'oidc-provider';
+import Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/client.ts';
 import { isDatabaseUnavailable } from './db/outage.ts';
 import { createCsrf } from './http/csrf.ts';
-import { answerDatabaseOutages, renderDatabaseOutage } from './http/database-outage.ts';
+import { answerDatabaseOutages, renderProviderError } from './http/provider-errors.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -39,22 +39,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     keys,
     adapter: createPrismaAdapter(db),
     findAccount: createFindAccount(db),
-    // Only the app's own mistakes (bad redirect_uri, unknown client, ...) are "refused";
-    // a failure on Doorman's side says so, and a database outage asks for a retry.
-    renderError: (ctx, out, err) => {
-      if (isDatabaseUnavailable(err)) return renderDatabaseOutage(render, ctx, ctx.method === 'GET' ? ctx.originalUrl : undefined);
-      if (err instanceof errors.SessionNotFound) {
-        return render(ctx, 'error', { title: 'Sign-in expired', text: 'This sign-in took too long or was already finished. Please go back to the app and sign in again.', code: out.error }, 400);
-      }
-      if (out.error === 'server_error') {
-        return render(ctx, 'error', { title: 'Something went wrong', text: 'Doorman could not complete this request. Please try again in a moment.', code: out.error }, 500);
-      }
-      return render(ctx, 'error', {
-        title: 'Sign-in request refused',
-        text: out.error_description ?? 'The app sent a request Doorman cannot accept.',
-        code: out.error,
-      }, ctx.status >= 400 ? ctx.status : 400);
-    },
+    renderError: renderProviderError(render),
     renderLogout: (ctx, form) => render(ctx, 'logout', { title: 'Sign out', form, clientName: clientName(ctx.oidc.client?.clientId) }),
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { title: 'Signed out', clientName: clientName(ctx.oidc.client?.clientId) }),
   }));
