@@ -2,7 +2,9 @@ import type { Middleware } from 'koa';
 import Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
 import type { Db } from './db/client.ts';
+import { isDatabaseUnavailable } from './db/outage.ts';
 import { createCsrf } from './http/csrf.ts';
+import { answerDatabaseOutages, renderProviderError } from './http/provider-errors.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
@@ -38,20 +40,17 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     keys,
     adapter: createPrismaAdapter(db),
     findAccount: createFindAccount(db),
-    renderError: (ctx, out) => render(ctx, 'error', {
-      title: 'Sign-in request refused',
-      text: out.error_description ?? 'The app sent a request Doorman cannot accept.',
-      code: out.error,
-    }, ctx.status >= 400 ? ctx.status : 400),
+    renderError: renderProviderError(render),
     renderLogout: (ctx, form) => render(ctx, 'logout', { title: 'Sign out', form, clientName: clientName(ctx.oidc.client?.clientId) }),
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { title: 'Signed out', clientName: clientName(ctx.oidc.client?.clientId) }),
   }));
   provider.proxy = config.trustProxy;
   treatConsumeRacesAsReplays(provider);
-  provider.on('server_error', (_ctx, err) => log.error('provider error', { error: err }));
+  provider.on('server_error', (_ctx, err) => log.error(isDatabaseUnavailable(err) ? 'database unavailable' : 'provider error', { error: err }));
 
-  const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log };
+  const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, callbackPurposes: {} };
   provider.use(securityHeaders);
+  provider.use(answerDatabaseOutages(provider));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));

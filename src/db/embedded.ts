@@ -13,11 +13,11 @@ export interface EmbeddedDatabase { url: string; stop(): Promise<void> }
  * DATABASE_URL. It listens on loopback only, on a free port (5432 is often taken by a
  * local Postgres), with a generated password kept beside the data folder.
  */
-export async function startEmbeddedPostgres(dataDir: string, log: Logger): Promise<EmbeddedDatabase> {
+export async function startEmbeddedPostgres(dataDir: string, log: Logger, opts: { port?: number } = {}): Promise<EmbeddedDatabase> {
   const databaseDir = resolve(dataDir);
   await mkdir(dirname(databaseDir), { recursive: true });
   const password = await readOrCreatePassword(join(dirname(databaseDir), `${basename(databaseDir)}.password`));
-  const port = await freePort();
+  const port = opts.port ?? await freePort();
   const pg = new EmbeddedPostgres({
     databaseDir,
     port,

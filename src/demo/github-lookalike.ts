@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { escapeHtml, json, listenOnLoopback, page, readBody } from './lookalike-http.ts';
+import { applyFault, escapeHtml, json, listenOnLoopback, page, readBody, type LookalikeFault } from './lookalike-http.ts';
 
 /**
  * A stand-in for GitHub (web flow + REST API) on loopback, with GitHub's quirks:
@@ -29,6 +29,8 @@ export interface GithubLookalike {
   tokensIssued: number;
   /** Answer the token request form-encoded even when JSON is asked for (some OAuth2 servers do). */
   alwaysFormEncoded: boolean;
+  /** Misbehaviour per path (`/login/oauth/access_token`, `/api/v3/user`, ...), for tests of error pages. */
+  faults: Record<string, LookalikeFault>;
   close(): Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export async function startGithubLookalike(opts: { clients: { clientId: string; 
   const pending = new Map<string, Omit<Grant, 'user' | 'used' | 'expires'> & { state: string }>();
   const codes = new Map<string, Grant>();
   const tokens = new Map<string, { user: GithubUser; scopes: string[] }>();
-  const state: GithubLookalike = { baseUrl: '', users: opts.users, tokenDelayMs: 0, tokensIssued: 0, alwaysFormEncoded: false, close: async () => {} };
+  const state: GithubLookalike = { baseUrl: '', users: opts.users, tokenDelayMs: 0, tokensIssued: 0, alwaysFormEncoded: false, faults: {}, close: async () => {} };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => json(res, 500, { message: String(err) }));
@@ -46,6 +48,7 @@ export async function startGithubLookalike(opts: { clients: { clientId: string; 
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', state.baseUrl);
+    if (await applyFault(state.faults, url.pathname, res)) return;
     if (url.pathname.startsWith('/api/v3/')) return api(req, url, res);
     switch (`${req.method} ${url.pathname}`) {
       case 'GET /login/oauth/authorize': return authorize(url.searchParams, res);

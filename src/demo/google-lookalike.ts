@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { escapeHtml, json, listenOnLoopback, page, readBody } from './lookalike-http.ts';
+import { applyFault, escapeHtml, json, listenOnLoopback, page, readBody, type LookalikeFault } from './lookalike-http.ts';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 
 /**
@@ -32,6 +32,13 @@ export interface GoogleLookalike {
   tokenDelayMs: number;
   /** Number of discovery documents served, for tests of the broker's caching. */
   discoveryRequests: number;
+  /**
+   * The `iss` put in ID tokens; default the issuer URL. Google documents `accounts.google.com`
+   * as a second form, so tests set the issuer without its scheme here.
+   */
+  idTokenIssuer: string | undefined;
+  /** Misbehaviour per path (`/token`, `/oauth2/v3/certs`, ...), for tests of error pages. */
+  faults: Record<string, LookalikeFault>;
   close(): Promise<void>;
 }
 
@@ -55,7 +62,7 @@ export async function startGoogleLookalike(opts: {
   const accessTokens = new Map<string, LookalikeUser>();
   let issuer = '';
 
-  const state: GoogleLookalike = { issuer: '', users: opts.users, tokensIssued: 0, tokenDelayMs: 0, discoveryRequests: 0, close: async () => {} };
+  const state: GoogleLookalike = { issuer: '', users: opts.users, tokensIssued: 0, tokenDelayMs: 0, discoveryRequests: 0, idTokenIssuer: undefined, faults: {}, close: async () => {} };
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => json(res, 500, { error: 'server_error', error_description: String(err) }));
@@ -64,6 +71,7 @@ export async function startGoogleLookalike(opts: {
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', issuer);
     const route = `${req.method} ${url.pathname}`;
+    if (await applyFault(state.faults, url.pathname, res)) return;
     switch (route) {
       case 'GET /.well-known/openid-configuration':
         state.discoveryRequests++;
@@ -175,7 +183,7 @@ export async function startGoogleLookalike(opts: {
     const accessToken = `ya29.${randomBytes(32).toString('base64url')}`;
     accessTokens.set(accessToken, code.user);
     state.tokensIssued++;
-    const idToken = await signIdToken(privateKey, kid, issuer, client.clientId, code, accessToken);
+    const idToken = await signIdToken(privateKey, kid, state.idTokenIssuer ?? issuer, client.clientId, code, accessToken);
     json(res, 200, { access_token: accessToken, expires_in: 3599, scope: code.scope, token_type: 'Bearer', id_token: idToken });
   }
 

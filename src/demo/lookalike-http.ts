@@ -38,3 +38,31 @@ export function page(res: ServerResponse, status: number, html: string, title = 
 export function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
+
+/**
+ * Ways a look-alike endpoint can misbehave (quirk switches for tests), keyed by path:
+ * an answer with any status and body (a 503 HTML page, garbage with a 500), headers
+ * followed by a body that never ends, or the right answer, late.
+ */
+export type LookalikeFault =
+  | { kind: 'answer'; status: number; contentType: string; body: string }
+  | { kind: 'stall-body' }
+  | { kind: 'slow'; delayMs: number };
+
+/** Applies the fault set for this path, if any; true when it has answered the request itself. */
+export async function applyFault(faults: Record<string, LookalikeFault>, pathname: string, res: ServerResponse): Promise<boolean> {
+  const fault = faults[pathname];
+  if (!fault) return false;
+  switch (fault.kind) {
+    case 'answer':
+      res.writeHead(fault.status, { 'Content-Type': fault.contentType }).end(fault.body);
+      return true;
+    case 'stall-body':
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+      res.write('{"access_token":"');
+      return true;
+    case 'slow':
+      await new Promise((ok) => setTimeout(ok, fault.delayMs));
+      return false;
+  }
+}

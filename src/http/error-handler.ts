@@ -1,6 +1,8 @@
 import type { Middleware } from 'koa';
+import { isDatabaseUnavailable } from '../db/outage.ts';
 import { BrokerError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import { renderDatabaseOutage } from './database-outage.ts';
 import type { Render } from './render.ts';
 
 /** Plain words for each error code a person can meet. */
@@ -11,7 +13,7 @@ const MESSAGES: Record<string, { title: string; text: string }> = {
   interaction_expired: { title: 'Sign-in expired', text: 'This sign-in took too long. Please go back to the app and sign in again.' },
   state_mismatch: { title: 'Sign-in could not be verified', text: 'This response does not belong to a sign-in started in this browser. Please start again from the app.' },
   timeout: { title: 'Identity provider not responding', text: 'The identity provider did not answer in time. Please try again, or choose another way to sign in.' },
-  unavailable: { title: 'Identity provider unreachable', text: 'The identity provider could not be reached. Please try again later, or choose another way to sign in.' },
+  unavailable: { title: 'Identity provider unavailable', text: 'The identity provider is having trouble or could not be reached. Please try again later, or choose another way to sign in.' },
   misconfigured: { title: 'Sign-in is misconfigured', text: 'The identity provider refused Doorman\'s request. This needs your administrator; please tell them the time of this error.' },
   invalid_response: { title: 'Sign-in could not be verified', text: 'The identity provider sent an answer that failed Doorman\'s checks. Please try again.' },
   domain_not_allowed: { title: 'Account not allowed', text: 'This account does not belong to an organisation allowed to sign in here. Please choose another account.' },
@@ -33,6 +35,11 @@ export function errorHandler(render: Render, log: Logger): Middleware {
     try {
       await next();
     } catch (err) {
+      if (isDatabaseUnavailable(err)) {
+        log.error('database unavailable', { errorCode: 'temporarily_unavailable', path: ctx.path, error: err instanceof Error ? `${err.name}: ${err.message.trim().split('\n').pop()}` : String(err) });
+        // A GET can simply be repeated; after a form post, the way back is the page it came from.
+        return renderDatabaseOutage(render, ctx, ctx.method === 'GET' ? ctx.originalUrl : err instanceof BrokerError ? err.retryUrl : undefined);
+      }
       const known = err instanceof BrokerError;
       const code = known ? err.code : 'internal';
       const status = known ? err.status : 500;

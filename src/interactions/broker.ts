@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
+import { isDatabaseUnavailable } from '../db/outage.ts';
 import { BrokerError } from '../errors.ts';
 import { ACCOUNT_CLIENT_ID } from '../self-service/session.ts';
 import type { Config } from '../config/load.ts';
@@ -9,7 +10,8 @@ import type { Db } from '../db/client.ts';
 import type { Csrf } from '../http/csrf.ts';
 import type { Render } from '../http/render.ts';
 import type { Logger } from '../log.ts';
-import { UpstreamError, type UpstreamConnector } from '../upstreams/connector.ts';
+import { UpstreamError, type UpstreamConnector, type UpstreamErrorCode } from '../upstreams/connector.ts';
+import type { CallbackPurposes } from './callback.ts';
 import { saveUpstreamTransaction, type UpstreamPurpose } from './repository.ts';
 
 /** What the interaction handlers need; built once in app.ts. */
@@ -23,6 +25,8 @@ export interface Broker {
   render: Render;
   csrf: Csrf;
   log: Logger;
+  /** What the upstream callback does for each purpose; each feature registers its own (callback.ts). */
+  callbackPurposes: CallbackPurposes;
 }
 
 /** The name people see for an app: its configured name, or for the Account page, what it is. */
@@ -62,13 +66,14 @@ export function rememberState(ctx: Context, state: string, ttlSeconds: number): 
   ctx.cookies.set(STATE_COOKIE, states.join('~'), { ...stateCookieOptions, maxAge: ttlSeconds * 1000 });
 }
 
-/** True when this browser started the login with `state`; forgets it either way. */
-export function takeState(ctx: Context, state: string): boolean {
-  const states = pendingStates(ctx);
-  const known = state !== '' && states.includes(state);
-  const rest = states.filter((s) => s !== state);
+/** True when this browser started the login with `state`. */
+export function isStateOfThisBrowser(ctx: Context, state: string): boolean {
+  return state !== '' && pendingStates(ctx).includes(state);
+}
+
+export function forgetState(ctx: Context, state: string): void {
+  const rest = pendingStates(ctx).filter((s) => s !== state);
   ctx.cookies.set(STATE_COOKIE, rest.length ? rest.join('~') : null, stateCookieOptions);
-  return known;
 }
 
 /** The interaction of this browser; its cookie (path /interaction/<uid>) proves the binding. */
@@ -78,6 +83,8 @@ export async function loadInteraction(broker: Broker, ctx: Context) {
     if (interaction.uid !== ctx.params.uid) throw new Error('interaction cookie does not match the URL');
     return interaction;
   } catch (err) {
+    // oidc-provider reports a missing interaction and a database it cannot reach alike, by throwing.
+    if (isDatabaseUnavailable(err)) throw err;
     throw new BrokerError('interaction_expired', 'interaction not found for this browser', { status: 400, cause: err });
   }
 }
@@ -104,13 +111,25 @@ export async function beginUpstreamLogin(broker: Broker, ctx: Context, connector
   try {
     started = await connector.startLogin({ redirectUri: upstreamCallbackUrl(broker.config, connector.id), state });
   } catch (err) {
-    const code = err instanceof UpstreamError ? err.code : 'unavailable';
-    throw new BrokerError(code, `cannot start login at ${connector.id}`, { status: 502, cause: err, retryUrl });
+    throw upstreamFailure(err instanceof UpstreamError ? err : new UpstreamError(connector.id, 'unavailable', String(err), { cause: err }), 'start', retryUrl);
   }
   await saveUpstreamTransaction(broker.db, state, { ...purpose, connectorId: connector.id, payload: started.transaction }, ttlSeconds);
   rememberState(ctx, state, ttlSeconds);
   ctx.status = 303;
   ctx.redirect(started.url.href);
+}
+
+/**
+ * HTTP status of each upstream failure's page: the person's or a policy's "no" is 403
+ * (logged at warn), an upstream that does not answer in time 504, any other upstream
+ * trouble 502 (logged at error, for monitoring).
+ */
+const UPSTREAM_STATUS: Partial<Record<UpstreamErrorCode, number>> = {
+  denied: 403, domain_not_allowed: 403, org_not_allowed: 403, expired: 400, timeout: 504,
+};
+
+export function upstreamFailure(err: UpstreamError, step: string, retryUrl: string | undefined): BrokerError {
+  return new BrokerError(err.code, `upstream ${err.connectorId}: ${step} failed`, { status: UPSTREAM_STATUS[err.code] ?? 502, cause: err, retryUrl });
 }
 
 /** Seconds left before the interaction expires, capped by the configured interaction TTL. */

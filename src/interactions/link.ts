@@ -1,7 +1,10 @@
 import type { Context } from 'koa';
 import { findPendingLinkForInteraction, listIdentities } from '../accounts/repository.ts';
+import { completeLinkProof } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { assertCsrf, beginUpstreamLogin, connectorsForClient, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
+import type { PurposeOpener } from './callback.ts';
+import { findCallbackInteraction, interactionClientId, signIn } from './sign-in.ts';
 
 /**
  * The offer to link a first-time identity to the existing account with the same email.
@@ -40,3 +43,19 @@ export async function startLinkProof(broker: Broker, ctx: Context): Promise<void
   if (!connector) throw new BrokerError('unknown_upstream', `${ctx.params.connectorId} cannot prove this link`, { status: 404, retryUrl });
   await beginUpstreamLogin(broker, ctx, connector, { purpose: 'link-proof', interactionUid: interaction.uid, pendingLinkId: pending.id }, remainingSeconds(broker, interaction.exp), retryUrl);
 }
+
+/** Purpose `link-proof`: the person signed in with one of the account's identities; link and sign in. */
+export const openLinkProof: PurposeOpener<'link-proof'> = async (broker, transaction) => {
+  const interaction = await findCallbackInteraction(broker, transaction.interactionUid);
+  const clientId = interactionClientId(interaction);
+  const retryUrl = `/interaction/${interaction.uid}/link`;
+  return {
+    retryUrl,
+    clientId,
+    async finish(ctx, identity) {
+      const proof = await completeLinkProof(broker.db, transaction.pendingLinkId, identity, clientId);
+      if (proof.kind === 'refused') throw new BrokerError(proof.reason, 'link proof refused', { status: 403, retryUrl });
+      return signIn(broker, ctx, interaction, proof.accountId);
+    },
+  };
+};

@@ -1,10 +1,11 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Broker } from './broker.ts';
-import { handleUpstreamCallback } from './callback.ts';
+import { handleUpstreamCallback, registerCallbackPurpose } from './callback.ts';
 import { confirmConsent } from './consent.ts';
-import { showLinkOffer, startLinkProof } from './link.ts';
+import { openLinkProof, showLinkOffer, startLinkProof } from './link.ts';
 import { abortInteraction, showInteraction, startUpstreamLogin } from './login.ts';
+import { openSignIn } from './sign-in.ts';
 
 /**
  * Doorman's own pages; everything else (/auth, /token, /me, /session/end, ...) is oidc-provider's.
@@ -20,6 +21,8 @@ import { abortInteraction, showInteraction, startUpstreamLogin } from './login.t
 export function createInteractionRouter(broker: Broker): Router {
   const router = new Router();
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  registerCallbackPurpose(broker, 'login', openSignIn);
+  registerCallbackPurpose(broker, 'link-proof', openLinkProof);
   router.get('/interaction/:uid', (ctx) => showInteraction(broker, ctx));
   router.post('/interaction/:uid/upstream/:connectorId', form, (ctx) => startUpstreamLogin(broker, ctx));
   router.post('/interaction/:uid/consent', form, (ctx) => confirmConsent(broker, ctx));

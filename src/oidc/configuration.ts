@@ -9,7 +9,7 @@ export interface ProviderDeps {
   keys: ProviderKeys;
   adapter: (model: string) => Adapter;
   findAccount: FindAccount;
-  renderError: (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }) => void;
+  renderError: (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, err: unknown) => void;
   renderLogout: (ctx: KoaContextWithOIDC, form: string) => void;
   renderLoggedOut: (ctx: KoaContextWithOIDC) => void;
 }
@@ -62,7 +62,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     loadExistingGrant: (ctx) => loadGrant(ctx, firstParty),
-    renderError: async (ctx, out) => deps.renderError(ctx, out),
+    renderError: async (ctx, out, err) => deps.renderError(ctx, out, err),
   };
 }
 

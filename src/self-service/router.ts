@@ -5,6 +5,8 @@ import { findAccountState, listIdentities, recentEvents } from '../accounts/repo
 import { unlinkIdentity } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { beginUpstreamLogin, type Broker } from '../interactions/broker.ts';
+import { registerCallbackPurpose } from '../interactions/callback.ts';
+import { openAccountLink } from './link.ts';
 import { currentSession, redirectToSignIn, takeSignInState } from './session.ts';
 
 /**
@@ -29,6 +31,7 @@ const EVENT_WORDS: Record<string, string> = {
 export function createAccountRouter(broker: Broker): Router {
   const router = new Router();
   const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+  registerCallbackPurpose(broker, 'account-link', openAccountLink);
 
   const requireSession = async (ctx: Context) => {
     const session = await currentSession(broker.provider, ctx);

@@ -23,7 +23,9 @@ export interface UpstreamConnector {
   /**
    * Completes the login from the callback URL (state already checked by the broker):
    * exchanges the code, validates what the upstream returned, and normalizes it.
-   * Throws UpstreamError for every failure; never returns a partial identity.
+   * Settles within the upstream's `timeoutMs`: one deadline for all its calls (http.ts).
+   * Throws UpstreamError for every failure ('timeout' when the deadline passed, also
+   * mid-body; 'unavailable' for any 5xx); never returns a partial identity.
    */
   finishLogin(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject }): Promise<UpstreamIdentity>;
 }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { z } from 'zod';
 import type { JsonObject, UpstreamConnector, UpstreamIdentity } from './connector.ts';
-import { getJson, type UpstreamHttp } from './http.ts';
+import { getJson, startDeadline } from './http.ts';
 import { createCodeFlow } from './oauth2-code.ts';
 import { httpUrl, upstreamBaseShape, type WithSecret } from './settings.ts';
 
@@ -30,7 +30,6 @@ const meSchema = z.looseObject({
 
 export function openFacebookConnector(settings: FacebookSettings): UpstreamConnector {
   const graph = `${settings.graphUrl.replace(/\/$/, '')}/${settings.graphVersion}`;
-  const http: UpstreamHttp = { connectorId: settings.id, timeoutMs: settings.timeoutMs };
   const flow = createCodeFlow({
     connectorId: settings.id,
     authorizationEndpoint: `${settings.dialogUrl.replace(/\/$/, '')}/${settings.graphVersion}/dialog/oauth`,
@@ -50,13 +49,14 @@ export function openFacebookConnector(settings: FacebookSettings): UpstreamConne
     startLogin: ({ redirectUri, state }) => flow.start({ redirectUri, state, scope: settings.scopes.join(',') }),
 
     async finishLogin(input) {
-      const token = await flow.finish(input);
+      const call = startDeadline(settings.id, settings.timeoutMs);
+      const token = await flow.finish(input, call.signal);
       const url = new URL(`${graph}/me`);
       url.searchParams.set('fields', 'id,name,email,picture');
       // appsecret_proof: Graph calls prove they come from the app's server, not a stolen token's holder.
       // https://developers.facebook.com/docs/graph-api/securing-requests#appsecret_proof
       url.searchParams.set('appsecret_proof', createHmac('sha256', settings.clientSecret).update(token).digest('hex'));
-      const me = await getJson(http, url, meSchema, { authorization: `Bearer ${token}` });
+      const me = await getJson(call, url, meSchema, { authorization: `Bearer ${token}` });
       const identity: UpstreamIdentity = {
         connectorId: settings.id,
         subject: me.id,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
-import { getJson, type UpstreamHttp } from './http.ts';
+import { getJson, startDeadline, type UpstreamCall } from './http.ts';
 import { createCodeFlow } from './oauth2-code.ts';
 import { httpUrl, upstreamBaseShape, type WithSecret } from './settings.ts';
 
@@ -44,7 +44,6 @@ export function openGithubConnector(settings: GithubSettings): UpstreamConnector
   const apiUrl = (settings.apiUrl ?? (new URL(base).host === 'github.com' ? 'https://api.github.com' : `${base}/api/v3`)).replace(/\/$/, '');
   const wantsGroups = settings.loadGroups || settings.allowedOrganizations.length > 0;
   const scope = ['read:user', 'user:email', ...(wantsGroups ? ['read:org'] : [])].join(' ');
-  const http: UpstreamHttp = { connectorId: settings.id, timeoutMs: settings.timeoutMs };
   const flow = createCodeFlow({
     connectorId: settings.id,
     authorizationEndpoint: `${base}/login/oauth/authorize`,
@@ -57,7 +56,7 @@ export function openGithubConnector(settings: GithubSettings): UpstreamConnector
     fixTokenResponse: reportErrorsAsErrors,
   });
 
-  const api = <T extends z.ZodType>(path: string, schema: T, token: string) => getJson(http, new URL(`${apiUrl}${path}`), schema, {
+  const api = <T extends z.ZodType>(call: UpstreamCall, path: string, schema: T, token: string) => getJson(call, new URL(`${apiUrl}${path}`), schema, {
     authorization: `Bearer ${token}`,
     accept: 'application/vnd.github+json',
     'x-github-api-version': '2022-11-28',
@@ -71,12 +70,13 @@ export function openGithubConnector(settings: GithubSettings): UpstreamConnector
     startLogin: ({ redirectUri, state }) => flow.start({ redirectUri, state, scope }),
 
     async finishLogin(input) {
-      const token = await flow.finish(input);
-      const user = await api('/user', userSchema, token);
+      const call = startDeadline(settings.id, settings.timeoutMs);
+      const token = await flow.finish(input, call.signal);
+      const user = await api(call, '/user', userSchema, token);
       // /user shows only the public email, and never whether it is verified: ask /user/emails.
-      const emails = await api('/user/emails', emailsSchema, token);
+      const emails = await api(call, '/user/emails', emailsSchema, token);
       const primary = emails.find((e) => e.primary);
-      const groups = wantsGroups ? await loadGroups(token) : [];
+      const groups = wantsGroups ? await loadGroups(call, token) : [];
       if (settings.allowedOrganizations.length && !settings.allowedOrganizations.some((g) => groups.includes(g))) {
         throw new UpstreamError(settings.id, 'org_not_allowed', `${user.login} is in none of ${settings.allowedOrganizations.join(', ')}`);
       }
@@ -97,11 +97,11 @@ export function openGithubConnector(settings: GithubSettings): UpstreamConnector
     },
   };
 
-  async function loadGroups(token: string): Promise<string[]> {
+  async function loadGroups(call: UpstreamCall, token: string): Promise<string[]> {
     // One page of 100 each: more than 100 organizations or teams per person is not supported yet.
     const [orgs, teams] = await Promise.all([
-      api('/user/orgs?per_page=100', orgsSchema, token),
-      api('/user/teams?per_page=100', teamsSchema, token),
+      api(call, '/user/orgs?per_page=100', orgsSchema, token),
+      api(call, '/user/teams?per_page=100', teamsSchema, token),
     ]);
     return [...orgs.map((o) => o.login), ...teams.map((t) => `${t.organization.login}:${t.slug}`)];
   }

@@ -3,45 +3,87 @@ import type { z } from 'zod';
 import { UpstreamError } from './connector.ts';
 
 /**
- * The one way connectors call an upstream API: a time limit on every call (a hung
- * upstream must not hang the person's browser), JSON parsed and checked against a zod
- * schema before use, and every failure mapped to an UpstreamError code.
+ * The one way connectors call an upstream: one deadline per login (`timeoutMs` bounds
+ * the whole callback, every call of it together, so three slow calls cannot add up to
+ * three times the limit), JSON parsed and checked against a zod schema before use, and
+ * every failure mapped to an UpstreamError code.
  */
-export interface UpstreamHttp {
+export interface UpstreamCall {
   connectorId: string;
-  timeoutMs: number;
+  /** Aborts every request of this login when the deadline passes (headers and body alike). */
+  signal: AbortSignal;
 }
 
-export async function getJson<T extends z.ZodType>(http: UpstreamHttp, url: URL, schema: T, headers: Record<string, string> = {}): Promise<z.infer<T>> {
+export function startDeadline(connectorId: string, timeoutMs: number): UpstreamCall {
+  return { connectorId, signal: AbortSignal.timeout(timeoutMs) };
+}
+
+/** `fetch` bound to the login's deadline, for openid-client's customFetch and our own calls. */
+export function fetchWithin(signal: AbortSignal) {
+  return (url: string | URL, init: RequestInit = {}): Promise<Response> =>
+    fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, signal]) : signal });
+}
+
+/** Waits for `work` (say, a shared discovery) no longer than the login's deadline. */
+export function withinDeadline<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
+}
+
+export async function getJson<T extends z.ZodType>(call: UpstreamCall, url: URL, schema: T, headers: Record<string, string> = {}): Promise<z.infer<T>> {
   let res: Response;
+  let text: string;
   try {
-    res = await fetch(url, { headers: { accept: 'application/json', ...headers }, signal: AbortSignal.timeout(http.timeoutMs) });
+    res = await fetchWithin(call.signal)(url, { headers: { accept: 'application/json', ...headers } });
+    // Read under the same deadline: an upstream that sends headers and then stalls is a timeout.
+    text = await res.text();
   } catch (err) {
-    throw networkError(http.connectorId, err, `GET ${url.pathname}`);
+    throw networkError(call.connectorId, err, `GET ${url.pathname}`);
   }
-  const text = await res.text().catch(() => '');
   if (!res.ok) {
     const code = res.status === 401 || res.status === 403 ? 'misconfigured' : res.status >= 500 ? 'unavailable' : 'invalid_response';
-    throw new UpstreamError(http.connectorId, code, `GET ${url.pathname}: HTTP ${res.status} ${text.slice(0, 200)}`);
+    throw new UpstreamError(call.connectorId, code, `GET ${url.pathname}: HTTP ${res.status} ${text.slice(0, 200)}`);
   }
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
-    throw new UpstreamError(http.connectorId, 'invalid_response', `GET ${url.pathname}: not JSON`);
+    throw new UpstreamError(call.connectorId, 'invalid_response', `GET ${url.pathname}: not JSON`);
   }
   const parsed = schema.safeParse(body);
   if (!parsed.success) {
-    throw new UpstreamError(http.connectorId, 'invalid_response', `GET ${url.pathname}: unexpected body: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new UpstreamError(call.connectorId, 'invalid_response', `GET ${url.pathname}: unexpected body: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
   }
   return parsed.data;
 }
 
-export function networkError(connectorId: string, err: unknown, step: string): UpstreamError {
-  const e = err as { name?: string; message?: string; cause?: { name?: string } };
-  if (e.name === 'TimeoutError' || e.name === 'AbortError' || e.cause?.name === 'TimeoutError') {
-    return new UpstreamError(connectorId, 'timeout', `${step}: no answer in time`, { cause: err });
+/** `err` and its causes, outermost first (openid-client nests a timeout two causes deep). */
+function causes(err: unknown): unknown[] {
+  const chain: unknown[] = [];
+  for (let e = err; e !== undefined && e !== null && chain.length < 8; e = (e as { cause?: unknown }).cause) chain.push(e);
+  return chain;
+}
+
+function isTimeout(err: unknown): boolean {
+  return causes(err).some((e) => ['TimeoutError', 'AbortError'].includes((e as { name?: string }).name ?? '') || (e as { code?: string }).code === 'OAUTH_TIMEOUT');
+}
+
+/** HTTP status of the upstream answer an error is about, when it carries one. */
+function upstreamStatus(err: unknown): number | undefined {
+  for (const e of causes(err)) {
+    if (e instanceof Response) return e.status;
+    if (e instanceof oidc.ResponseBodyError) return e.status;
   }
+  return undefined;
+}
+
+export function networkError(connectorId: string, err: unknown, step: string): UpstreamError {
+  if (isTimeout(err)) return new UpstreamError(connectorId, 'timeout', `${step}: no answer in time`, { cause: err });
+  const e = err as { message?: string };
   return new UpstreamError(connectorId, 'unavailable', `${step}: ${e.message ?? String(err)}`, { cause: err });
 }
 
@@ -50,14 +92,19 @@ export function toUpstreamError(connectorId: string, err: unknown, step: string)
   if (err instanceof UpstreamError) return err;
   const e = err as { name?: string; code?: string; error?: string; error_description?: string; message?: string };
   const detail = `${step}: ${e.error ?? e.code ?? e.name}: ${e.error_description ?? e.message ?? ''}`.trim();
+  if (isTimeout(err)) return new UpstreamError(connectorId, 'timeout', `${step}: no answer in time`, { cause: err });
   if (err instanceof oidc.AuthorizationResponseError) {
-    return new UpstreamError(connectorId, e.error === 'access_denied' ? 'denied' : 'misconfigured', detail, { cause: err });
-  }
-  if (err instanceof oidc.ResponseBodyError) {
-    const code = e.error === 'invalid_grant' ? 'expired' : e.error === 'access_denied' ? 'denied' : 'misconfigured';
+    const code = e.error === 'access_denied' ? 'denied' : e.error === 'temporarily_unavailable' || e.error === 'server_error' ? 'unavailable' : 'misconfigured';
     return new UpstreamError(connectorId, code, detail, { cause: err });
   }
-  const network = networkError(connectorId, err, step);
-  if (network.code === 'timeout' || (e.name === 'TypeError' && /fetch failed/.test(e.message ?? ''))) return network;
+  // A 5xx is the upstream having trouble, whatever its body (HTML, garbage or an OAuth error).
+  const status = upstreamStatus(err);
+  if (status !== undefined && status >= 500) return new UpstreamError(connectorId, 'unavailable', `${detail} (HTTP ${status})`, { cause: err });
+  if (err instanceof oidc.ResponseBodyError) {
+    const code = e.error === 'invalid_grant' ? 'expired' : e.error === 'access_denied' ? 'denied'
+      : e.error === 'temporarily_unavailable' || e.error === 'server_error' ? 'unavailable' : 'misconfigured';
+    return new UpstreamError(connectorId, code, detail, { cause: err });
+  }
+  if (causes(err).some((c) => c instanceof TypeError && /fetch failed/.test(c.message))) return networkError(connectorId, err, step);
   return new UpstreamError(connectorId, 'invalid_response', detail, { cause: err });
 }

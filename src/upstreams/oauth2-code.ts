@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { isLoopbackHost } from '../config/schema.ts';
 import { UpstreamError, type JsonObject } from './connector.ts';
-import { toUpstreamError } from './http.ts';
+import { fetchWithin, toUpstreamError } from './http.ts';
 
 /**
  * The authorization code leg shared by the plain-OAuth2 connectors (GitHub, Facebook,
@@ -27,8 +27,8 @@ const transactionSchema = z.object({ codeVerifier: z.string().optional() });
 
 export interface CodeFlow {
   start(input: { redirectUri: URL; state: string; scope: string; params?: Record<string, string> }): Promise<{ url: URL; transaction: JsonObject }>;
-  /** Verifies the callback and redeems the code; resolves to the access token. */
-  finish(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject }): Promise<string>;
+  /** Verifies the callback and redeems the code within the login's deadline; resolves to the access token. */
+  finish(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject }, signal: AbortSignal): Promise<string>;
 }
 
 export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
@@ -39,23 +39,30 @@ export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
     }
   }
   const auth = o.tokenAuth === 'client_secret_basic' ? oidc.ClientSecretBasic(o.clientSecret) : oidc.ClientSecretPost(o.clientSecret);
-  // No issuer: these upstreams are not OIDC, so there is no `iss` to check anywhere.
-  const config = new oidc.Configuration({ issuer: new URL(o.authorizationEndpoint).origin, authorization_endpoint: o.authorizationEndpoint, token_endpoint: o.tokenEndpoint },
-    o.clientId, undefined, auth);
-  config.timeout = o.timeoutMs / 1000;
-  if ([o.authorizationEndpoint, o.tokenEndpoint].some((u) => new URL(u).protocol === 'http:')) oidc.allowInsecureRequests(config);
-  if (o.fixTokenResponse) {
-    const fix = o.fixTokenResponse;
-    config[oidc.customFetch] = async (url, options) => {
-      const res = await fetch(url, options as RequestInit);
-      return url === o.tokenEndpoint ? fix(res) : res;
-    };
-  }
+  const insecure = [o.authorizationEndpoint, o.tokenEndpoint].some((u) => new URL(u).protocol === 'http:');
+  /** One per login: its requests share that login's deadline (a Configuration is cheap; these upstreams have no JWKS). */
+  const configuration = (signal?: AbortSignal) => {
+    // No issuer: these upstreams are not OIDC, so there is no `iss` to check anywhere.
+    const config = new oidc.Configuration({ issuer: new URL(o.authorizationEndpoint).origin, authorization_endpoint: o.authorizationEndpoint, token_endpoint: o.tokenEndpoint },
+      o.clientId, undefined, auth);
+    config.timeout = o.timeoutMs / 1000;
+    if (insecure) oidc.allowInsecureRequests(config);
+    if (signal) {
+      const fetchNow = fetchWithin(signal);
+      const fix = o.fixTokenResponse;
+      config[oidc.customFetch] = async (url, options) => {
+        const res = await fetchNow(url, options as RequestInit);
+        return fix && url === o.tokenEndpoint ? fix(res) : res;
+      };
+    }
+    return config;
+  };
+  const startConfig = configuration();
 
   return {
     async start({ redirectUri, state, scope, params = {} }) {
       const codeVerifier = o.pkce ? oidc.randomPKCECodeVerifier() : undefined;
-      const url = oidc.buildAuthorizationUrl(config, {
+      const url = oidc.buildAuthorizationUrl(startConfig, {
         redirect_uri: redirectUri.href,
         response_type: 'code',
         scope,
@@ -67,10 +74,10 @@ export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
       return { url, transaction };
     },
 
-    async finish({ callbackUrl, redirectUri, transaction }) {
+    async finish({ callbackUrl, redirectUri, transaction }, signal) {
       const { codeVerifier } = transactionSchema.parse(transaction);
       try {
-        const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+        const tokens = await oidc.authorizationCodeGrant(configuration(signal), callbackUrl, {
           expectedState: callbackUrl.searchParams.get('state') ?? undefined,
           ...(codeVerifier ? { pkceCodeVerifier: codeVerifier } : {}),
           idTokenExpected: false,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
-import { getJson, type UpstreamHttp } from './http.ts';
+import { getJson, startDeadline } from './http.ts';
 import { createCodeFlow } from './oauth2-code.ts';
 import { claimAt, httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
@@ -32,7 +32,6 @@ export const oauth2SettingsSchema = z.strictObject({
 type OAuth2Settings = WithSecret<z.infer<typeof oauth2SettingsSchema>>;
 
 export function openOAuth2Connector(settings: OAuth2Settings): UpstreamConnector {
-  const http: UpstreamHttp = { connectorId: settings.id, timeoutMs: settings.timeoutMs };
   const flow = createCodeFlow({
     connectorId: settings.id,
     authorizationEndpoint: settings.authorizationUrl,
@@ -53,8 +52,9 @@ export function openOAuth2Connector(settings: OAuth2Settings): UpstreamConnector
     startLogin: ({ redirectUri, state }) => flow.start({ redirectUri, state, scope: settings.scopes.join(settings.scopeSeparator) }),
 
     async finishLogin(input) {
-      const token = await flow.finish(input);
-      const profile = await getJson(http, new URL(settings.userinfoUrl), z.record(z.string(), z.unknown()), { authorization: `Bearer ${token}` });
+      const call = startDeadline(settings.id, settings.timeoutMs);
+      const token = await flow.finish(input, call.signal);
+      const profile = await getJson(call, new URL(settings.userinfoUrl), z.record(z.string(), z.unknown()), { authorization: `Bearer ${token}` });
       const subject = stringClaim(profile, names.subject);
       if (!subject) throw new UpstreamError(settings.id, 'invalid_response', `userinfo has no ${names.subject}`);
       const email = stringClaim(profile, names.email)?.toLowerCase();

@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { isLoopbackHost } from '../config/schema.ts';
 import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
-import { toUpstreamError } from './http.ts';
+import { fetchWithin, startDeadline, toUpstreamError, withinDeadline } from './http.ts';
 import { httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
 /**
@@ -82,6 +82,28 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     return discovered;
   };
 
+  let jwksCache: oidc.ExportedJWKSCache | undefined;
+  /**
+   * One Configuration per login, so that its requests (token, JWKS, userinfo) share the
+   * login's deadline; the JWKS cache is carried from one login to the next. With
+   * `replayToken`, the token endpoint is not called again: that answer is used.
+   */
+  const loginConfiguration = (metadata: oidc.ServerMetadata, signal: AbortSignal, replayToken?: Response): oidc.Configuration => {
+    const config = new oidc.Configuration(metadata, settings.clientId, undefined, oidc.ClientSecretPost(settings.clientSecret));
+    config.timeout = timeout;
+    oidc.enableNonRepudiationChecks(config);
+    if (insecure) oidc.allowInsecureRequests(config);
+    if (jwksCache) oidc.setJwksCache(config, jwksCache);
+    const fetchNow = fetchWithin(signal);
+    config[oidc.customFetch] = async (url, options) => {
+      if (replayToken && url === metadata.token_endpoint) return replayToken;
+      const res = await fetchNow(url, options as RequestInit);
+      if (settings.type === 'google' && url === metadata.token_endpoint) await refuseOtherIssuerForm(metadata.issuer, res);
+      return res;
+    };
+    return config;
+  };
+
   return {
     id: settings.id,
     type: settings.type,
@@ -107,17 +129,33 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
 
     async finishLogin({ callbackUrl, redirectUri, transaction }) {
       const { nonce, codeVerifier } = transactionSchema.parse(transaction);
-      const config = await configuration();
+      const call = startDeadline(settings.id, settings.timeoutMs);
       let claims: Record<string, unknown>;
       try {
-        const tokens = await oidc.authorizationCodeGrant(config, callbackUrl, {
+        const metadata: oidc.ServerMetadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
+        const grant = (config: oidc.Configuration, url: URL) => oidc.authorizationCodeGrant(config, url, {
           pkceCodeVerifier: codeVerifier,
           expectedNonce: nonce,
           expectedState: callbackUrl.searchParams.get('state') ?? undefined,
           idTokenExpected: true,
         }, { redirect_uri: redirectUri.href });
+        let config = loginConfiguration(metadata, call.signal);
+        let tokens;
+        try {
+          tokens = await grant(config, callbackUrl);
+        } catch (err) {
+          const other = settings.type === 'google' ? otherIssuerForm(err) : undefined;
+          if (!other) throw err;
+          // The same token response, validated by openid-client against the issuer form it names.
+          // The callback's own `iss` parameter, if any, was checked against the discovered form above.
+          config = loginConfiguration({ ...metadata, issuer: other.issuer }, call.signal, other.response);
+          const url = new URL(callbackUrl);
+          url.searchParams.delete('iss');
+          tokens = await grant(config, url);
+        }
+        jwksCache = oidc.getJwksCache(config) ?? jwksCache;
         claims = { ...tokens.claims() };
-        if (settings.type === 'oidc' && settings.userinfo && config.serverMetadata().userinfo_endpoint) {
+        if (settings.type === 'oidc' && settings.userinfo && metadata.userinfo_endpoint) {
           // expectedSubject: userinfo of another user must not be merged in (OIDC Core §5.3.2).
           const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
           claims = { ...userinfo, ...claims };
@@ -131,6 +169,43 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       return toIdentity(settings, claimNames, claims);
     },
   };
+}
+
+/**
+ * Google documents two forms of `iss` in its ID tokens, `https://accounts.google.com` and
+ * `accounts.google.com` (https://developers.google.com/identity/openid-connect/openid-connect#validatinganidtoken),
+ * while its discovery names only the first and openid-client compares exactly (OIDC Core
+ * §3.1.3.7 step 2). For `type: google` the scheme-less form of the discovered issuer is
+ * accepted too, nothing else: the token endpoint's answer is looked at (unverified) only
+ * to choose which of the two forms openid-client then validates it against.
+ */
+class OtherIssuerForm extends Error {
+  constructor(readonly issuer: string, readonly response: Response) {
+    super(`ID token issued as ${issuer}`);
+  }
+}
+
+async function refuseOtherIssuerForm(issuer: string, res: Response): Promise<void> {
+  const schemeless = issuer.replace(/^https?:\/\//, '');
+  if (!res.ok || schemeless === issuer) return;
+  // A failed read (the login's deadline) propagates; a malformed answer is openid-client's to report.
+  const text = await res.clone().text();
+  let iss: unknown;
+  try {
+    const idToken = (JSON.parse(text) as { id_token?: unknown }).id_token;
+    if (typeof idToken !== 'string') return;
+    iss = (JSON.parse(Buffer.from(idToken.split('.')[1] ?? '', 'base64url').toString()) as { iss?: unknown }).iss;
+  } catch {
+    return;
+  }
+  if (iss === schemeless) throw new OtherIssuerForm(schemeless, res);
+}
+
+function otherIssuerForm(err: unknown): OtherIssuerForm | undefined {
+  for (let e = err, depth = 0; e && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof OtherIssuerForm) return e;
+  }
+  return undefined;
 }
 
 function toIdentity(settings: GoogleSettings | OidcSettings, names: z.infer<typeof claimNamesSchema>, claims: Record<string, unknown>): UpstreamIdentity {

@@ -10,7 +10,7 @@ export const upstreamBaseShape = {
   clientId: z.string().min(1).describe('OAuth client id (app id) issued by the upstream.'),
   clientSecretEnv: envVarName.optional().describe('Name of the environment variable holding the upstream client secret.'),
   clientSecretFile: z.string().optional().describe('Path of a file holding the upstream client secret (a Docker or Kubernetes secret); instead of clientSecretEnv.'),
-  timeoutMs: z.number().int().positive().max(60_000).default(10_000).describe('Time limit for each call to the upstream, in milliseconds.'),
+  timeoutMs: z.number().int().positive().max(60_000).default(10_000).describe('Time limit for one login at the upstream, in milliseconds: all its calls at the callback (token, keys, userinfo, API calls) together.'),
   groupsPrefix: z.string().default('').describe('Prefix put before this upstream\'s groups in the `groups` claim, e.g. `github:`.'),
   autoLink: z.boolean().default(false).describe('Link a first-time identity to the existing account with the same email without asking, but only when this upstream AND the account\'s identity both say the email is verified. Off: the person is offered to link and must prove ownership of the account.'),
   allowSignup: z.boolean().default(true).describe('A first sign-in with this upstream may create a new account. Off: only identities already linked (by a person or an admin) may sign in.'),

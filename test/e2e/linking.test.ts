@@ -164,7 +164,7 @@ describe('the Account page', () => {
     const page = await browser.visit(accountUrl());
     const authorize = await browser.submit(page, '/account/link/github');
     const refused = await browser.submit(authorize, '/login/oauth/authorize', { login: OCTOCAT.login });
-    assertErrorPage(refused, 409, 'identity_in_use');
+    assertErrorPage(refused, 403, 'identity_in_use');
     assert.deepEqual(await identitiesOf(s, octo), ['github']);
   });
 

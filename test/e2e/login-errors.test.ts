@@ -46,6 +46,16 @@ describe('when the upstream callback is not what Doorman sent for', () => {
     assert.equal(await accountRowCount(s), 0);
   });
 
+  it('then a callback tried in another browser is burnt: the browser that started it cannot use it afterwards', async () => {
+    const browser = new Browser();
+    const { callback } = await reachCallback(s, browser, ALICE.sub);
+    const issued = s.google.tokensIssued;
+    assertErrorPage(await new Browser().visit(callback), 400, 'state_mismatch');
+    assertErrorPage(await browser.visit(callback), 400, 'login_expired');
+    assert.equal(s.google.tokensIssued, issued, 'the code was never redeemed');
+    assert.equal(await accountRowCount(s), 0);
+  });
+
   it('then a replayed callback, even with the state cookie, is refused and the code is not redeemed twice', async () => {
     const browser = new Browser();
     const { callback } = await reachCallback(s, browser, ALICE.sub);
@@ -128,7 +138,7 @@ describe('when a hosted domain is required', () => {
     const browser = new Browser();
     const { callback } = await reachCallback(s, browser, OUTSIDER.sub);
     const page = await browser.visit(callback);
-    assertErrorPage(page, 502, 'domain_not_allowed');
+    assertErrorPage(page, 403, 'domain_not_allowed');
     assert.match(page.body, /does not belong to an organisation allowed/);
     assert.equal(await accountRowCount(s), 0);
   });
@@ -154,7 +164,7 @@ describe('when the upstream is misconfigured or hangs', () => {
       const { callback } = await reachCallback(s, browser, ALICE.sub);
       const started = Date.now();
       const page = await browser.visit(callback);
-      assertErrorPage(page, 502, 'timeout');
+      assertErrorPage(page, 504, 'timeout');
       assert.ok(Date.now() - started < 4000, 'answered before the upstream did');
       assert.equal(await accountRowCount(s), 0);
     } finally {
@@ -188,6 +198,17 @@ describe('when an app sends a bad authorization request', () => {
     assert.equal(page.status, 400);
     assert.equal(page.headers.get('location'), null);
     assert.match(page.body, /invalid_client/);
+    assert.match(page.body, /Sign-in request refused/, 'the app\'s mistake is called one');
+  });
+
+  it('then resuming a sign-in this browser does not hold says it expired, not that the app was refused', async () => {
+    const rp = await discoverDoorman(s.doorman.url);
+    const login = await new Browser().visit((await buildAuthRequest(rp)).url);
+    const uid = /\/interaction\/([^/?]+)/.exec(login.url.pathname)![1]!;
+    const page = await new Browser().request(new URL(`/auth/${uid}`, s.doorman.url));
+    assert.equal(page.status, 400);
+    assert.match(page.body, /Sign-in expired/);
+    assert.doesNotMatch(page.body, /refused/i);
   });
 
   it('then a redirect_uri that is not registered exactly gets an error page and no redirect', async () => {
@@ -197,6 +218,7 @@ describe('when an app sends a bad authorization request', () => {
     assert.equal(page.status, 400);
     assert.equal(page.headers.get('location'), null);
     assert.match(page.body, /redirect_uri/);
+    assert.match(page.body, /Sign-in request refused/);
   });
 
   it('then a request without PKCE is refused back to the app', async () => {

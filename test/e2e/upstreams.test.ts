@@ -125,7 +125,7 @@ describe('when every kind of upstream is configured', () => {
       const browser = new Browser();
       const started = Date.now();
       const page = await chooseUpstream(browser, await browser.visit((await buildAuthRequest(rp)).url), 'github', OCTOCAT.login);
-      assertErrorPage(page, 502, 'timeout');
+      assertErrorPage(page, 504, 'timeout');
       assert.ok(Date.now() - started < 4500);
       const { userinfo } = await signInThrough(rp, new Browser(), 'google', ALICE.sub);
       assert.equal(userinfo.email, 'alice@example.com');
@@ -153,7 +153,7 @@ describe('when GitHub is restricted to a team and its groups are prefixed', () =
     const before = await accountRowCount(s);
     const browser = new Browser();
     const page = await chooseUpstream(browser, await browser.visit((await buildAuthRequest(rp)).url), 'github', NEWBIE.login);
-    assertErrorPage(page, 502, 'org_not_allowed');
+    assertErrorPage(page, 403, 'org_not_allowed');
     assert.match(page.body, /not a member of an organization or team allowed/);
     assert.equal(await accountRowCount(s), before);
     const audit = await s.db.query<{ type: string; provider: string; detail: { reason: string } }>(`SELECT type, provider, detail FROM "AuditEvent" WHERE type = 'login.refused'`);

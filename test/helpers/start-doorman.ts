@@ -4,7 +4,7 @@ import type { FacebookLookalike } from '../../src/demo/facebook-lookalike.ts';
 import type { GithubLookalike } from '../../src/demo/github-lookalike.ts';
 import type { GoogleLookalike } from '../../src/demo/google-lookalike.ts';
 import type { OidcLookalike } from '../../src/demo/oidc-lookalike.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type Logger } from '../../src/log.ts';
 import { startDoorman, type RunningDoorman } from '../../src/server.ts';
 import { GOOGLE_CLIENT, startFakeGoogle } from '../fakes/fake-google.ts';
 import { FACEBOOK_APP, GITHUB_CLIENT, OAUTH2_CLIENT, OIDC_CLIENT, startFakeFacebook, startFakeGithub, startFakeOidcIssuer } from '../fakes/fake-upstreams.ts';
@@ -16,10 +16,10 @@ export const APP = { clientId: 'wiki', clientSecret: 'wiki-secret-0123456789', r
 export const testLog = createLogger(process.env.DOORMAN_TEST_LOG ? 'debug' : 'silent');
 
 /** Starts Doorman in-process on a free loopback port, with `config` merged over a test default. */
-export async function startTestDoorman(databaseUrl: string, config: ConfigInput, env: Record<string, string> = {}, port?: number): Promise<RunningDoorman & { config: Config }> {
+export async function startTestDoorman(databaseUrl: string, config: ConfigInput, env: Record<string, string> = {}, port?: number, log: Logger = testLog): Promise<RunningDoorman & { config: Config }> {
   const listenPort = port ?? await freePort();
   const cfg = buildConfig({ issuer: `http://127.0.0.1:${listenPort}`, ...config, port: listenPort }, { DATABASE_URL: databaseUrl, ...env });
-  const doorman = await startDoorman(cfg, testLog, '127.0.0.1');
+  const doorman = await startDoorman(cfg, log, '127.0.0.1');
   return { ...doorman, config: cfg };
 }
 
@@ -49,6 +49,10 @@ export async function startScenario(opts: {
   client?: Record<string, unknown>;
   otherClients?: ({ clientId: string; clientSecret?: string } & Record<string, unknown>)[];
   db?: TestDatabase;
+  /** Doorman's database, when not a fresh schema of the shared test server (its owner drops it). */
+  databaseUrl?: string;
+  /** Where Doorman logs (default: silent unless DOORMAN_TEST_LOG). */
+  log?: Logger;
 } = {}): Promise<Scenario> {
   const db = opts.db ?? await createTestDatabase();
   const port = await freePort();
@@ -75,7 +79,7 @@ export async function startScenario(opts: {
   const secretEnv = (clientId: string) => `${clientId.toUpperCase().replace(/\W/g, '_')}_SECRET`;
   const otherClients = (opts.otherClients ?? []).map(({ clientSecret, ...c }) => (clientSecret ? { ...c, clientSecretEnv: secretEnv(c.clientId) } : c));
   const otherSecrets = Object.fromEntries((opts.otherClients ?? []).flatMap((c) => (c.clientSecret ? [[secretEnv(c.clientId), c.clientSecret]] : [])));
-  const doorman = await startTestDoorman(db.url, {
+  const doorman = await startTestDoorman(opts.databaseUrl ?? db.url, {
     clients: [{
       clientId: APP.clientId, name: 'Team Wiki', clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri],
       postLogoutRedirectUris: [APP.postLogout], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], ...opts.client,
@@ -85,7 +89,7 @@ export async function startScenario(opts: {
     ...otherSecrets,
     WIKI_SECRET: APP.clientSecret, GOOGLE_SECRET: GOOGLE_CLIENT.clientSecret, GITHUB_SECRET: GITHUB_CLIENT.clientSecret,
     OAUTH2_SECRET: OAUTH2_CLIENT.clientSecret, FACEBOOK_SECRET: FACEBOOK_APP.appSecret, OIDC_SECRET: OIDC_CLIENT.clientSecret,
-  }, port);
+  }, port, opts.log);
   return {
     db, google, github, facebook, oidcIssuer, doorman,
     close: async () => {

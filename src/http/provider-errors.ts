@@ -1,0 +1,52 @@
+import type { Middleware } from 'koa';
+import type Provider from 'oidc-provider';
+import { errors, type KoaContextWithOIDC } from 'oidc-provider';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/outage.ts';
+import { renderDatabaseOutage } from './database-outage.ts';
+import type { Render } from './render.ts';
+
+/**
+ * oidc-provider's error page (its `renderError`: /auth, /session/end, ...). Only the
+ * app's own mistakes (unknown client, unregistered redirect_uri, ...) are a "refused"
+ * request; a sign-in that is gone says it expired, a failure on Doorman's side says so,
+ * and a database outage asks for a retry.
+ */
+export function renderProviderError(render: Render) {
+  return (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, err: unknown): void => {
+    if (isDatabaseUnavailable(err)) return renderDatabaseOutage(render, ctx, ctx.method === 'GET' ? ctx.originalUrl : undefined);
+    if (err instanceof errors.SessionNotFound) {
+      return render(ctx, 'error', { title: 'Sign-in expired', text: 'This sign-in took too long or was already finished. Please go back to the app and sign in again.', code: out.error }, 400);
+    }
+    if (out.error === 'server_error') {
+      return render(ctx, 'error', { title: 'Something went wrong', text: 'Doorman could not complete this request. Please try again in a moment.', code: out.error }, 500);
+    }
+    render(ctx, 'error', {
+      title: 'Sign-in request refused',
+      text: out.error_description ?? 'The app sent a request Doorman cannot accept.',
+      code: out.error,
+    }, ctx.status >= 400 ? ctx.status : 400);
+  };
+}
+
+/**
+ * oidc-provider's JSON endpoints (/token, /me, /token/introspection, ...) answer any
+ * unexpected error with 500 `server_error`; when that error was a database outage this
+ * turns it into 503 `temporarily_unavailable` with Retry-After (the error code RFC 6749
+ * §4.1.2.1 defines for exactly this). Its HTML pages go through renderError instead.
+ */
+export function answerDatabaseOutages(provider: Provider): Middleware {
+  const outages = new WeakSet<object>();
+  provider.on('server_error', (ctx: object, err: unknown) => {
+    if (isDatabaseUnavailable(err)) outages.add(ctx);
+  });
+  return async (ctx, next) => {
+    await next();
+    if (!outages.has(ctx)) return;
+    ctx.set('Retry-After', String(DATABASE_RETRY_AFTER_SECONDS));
+    const body = ctx.body as { error?: unknown } | undefined;
+    if (body && typeof body === 'object' && !Buffer.isBuffer(body) && body.error === 'server_error') {
+      ctx.status = 503;
+      ctx.body = { error: 'temporarily_unavailable', error_description: 'the authorization server is temporarily unavailable; retry later' };
+    }
+  };
+}

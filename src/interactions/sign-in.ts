@@ -1,0 +1,59 @@
+import type { Context } from 'koa';
+import { resolveUpstreamLogin } from '../accounts/service.ts';
+import { BrokerError } from '../errors.ts';
+import { remainingSeconds, type Broker } from './broker.ts';
+import type { OpenedPurpose, PurposeOpener } from './callback.ts';
+
+type Interaction = InstanceType<Broker['provider']['Interaction']>;
+
+/** The interaction an upstream login was started for; gone means the person took too long. */
+export async function findCallbackInteraction(broker: Broker, uid: string): Promise<Interaction> {
+  const interaction = await broker.provider.Interaction.find(uid);
+  if (!interaction) throw new BrokerError('interaction_expired', 'interaction gone before the upstream answered', { status: 400 });
+  return interaction;
+}
+
+export function interactionClientId(interaction: Interaction): string | undefined {
+  return typeof interaction.params.client_id === 'string' ? interaction.params.client_id : undefined;
+}
+
+/** Purpose `login`: map the identity to an account (or offer to link one), then sign in. */
+export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): Promise<OpenedPurpose> => {
+  const interaction = await findCallbackInteraction(broker, transaction.interactionUid);
+  const clientId = interactionClientId(interaction);
+  const retryUrl = `/interaction/${interaction.uid}`;
+  return {
+    retryUrl,
+    clientId,
+    async finish(ctx, identity) {
+      const upstream = broker.config.upstreams.find((u) => u.id === identity.connectorId)!;
+      const client = broker.config.clients.find((c) => c.clientId === clientId);
+      const outcome = await resolveUpstreamLogin(broker.db, identity, {
+        clientId,
+        interactionUid: interaction.uid,
+        policy: { autoLink: upstream.autoLink, allowSignup: upstream.allowSignup && (client?.allowSignup ?? true) },
+        offerTtlSeconds: remainingSeconds(broker, interaction.exp),
+      });
+      if (outcome.kind === 'refused') throw new BrokerError(outcome.reason, 'account refused', { status: 403, retryUrl });
+      if (outcome.kind === 'offer-link') {
+        ctx.status = 303;
+        ctx.redirect(`/interaction/${interaction.uid}/link`);
+        return;
+      }
+      return signIn(broker, ctx, interaction, outcome.accountId);
+    },
+  };
+};
+
+/**
+ * What provider.interactionResult does, minus its cookie lookup: that cookie's path is
+ * /interaction/<uid>, so it never reaches the callback URL. The resume cookie still binds
+ * the browser when it follows returnTo.
+ */
+export async function signIn(broker: Broker, ctx: Context, interaction: Interaction, accountId: string): Promise<void> {
+  broker.log.info('signed in', { accountId, interaction: interaction.uid });
+  interaction.result = { login: { accountId, amr: ['fed'] } };
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
+  ctx.status = 303;
+  ctx.redirect(interaction.returnTo);
+}
