@@ -136,7 +136,8 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
 function toIdentity(settings: GoogleSettings | OidcSettings, names: z.infer<typeof claimNamesSchema>, claims: Record<string, unknown>): UpstreamIdentity {
   const subject = stringClaim(claims, names.subject);
   if (!subject) throw new UpstreamError(settings.id, 'invalid_response', `no ${names.subject} claim`);
-  const email = stringClaim(claims, names.email)?.toLowerCase();
+  // As sent: the comparison rule lives in accounts/email.ts (toLowerCase here once let U+212A K pass for k).
+  const email = stringClaim(claims, names.email);
   // Only the JSON boolean true counts: some providers send "true" strings or nothing at all.
   const verified = settings.type === 'oidc' && settings.trustEmail ? true : claims[names.emailVerified] === true;
   const identity: UpstreamIdentity = {
