@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { z } from 'zod';
+import { lowerAscii } from '../accounts/email.ts';
 import { isLoopbackHost } from '../config/schema.ts';
 import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
 import { toUpstreamError } from './http.ts';
@@ -149,7 +150,7 @@ function toIdentity(settings: GoogleSettings | OidcSettings, names: z.infer<type
   };
   const name = stringClaim(claims, names.name);
   const picture = stringClaim(claims, names.picture);
-  const username = stringClaim(claims, names.username) ?? email?.split('@')[0];
+  const username = stringClaim(claims, names.username) ?? (email ? lowerAscii(email.split('@')[0]!) : undefined);
   if (email) identity.email = email;
   if (name) identity.name = name;
   if (picture) identity.picture = picture;

@@ -105,7 +105,7 @@ describe('when one person signs in through Google, then Facebook, then GitHub, a
     const dialog = await browser.submit(account, '/account/link/facebook');
     assert.match((await browser.submit(dialog, '/dialog/oauth', { user: FB_ALICE.id })).body, /was linked to your account/);
     const expected = profileClaims(viaGoogle);
-    assert.deepEqual(expected, { sub: viaGoogle.sub, email: 'alice@example.com', email_verified: true, name: ALICE.name, picture: ALICE.picture, preferred_username: 'Alice' });
+    assert.deepEqual(expected, { sub: viaGoogle.sub, email: 'alice@example.com', email_verified: true, name: ALICE.name, picture: ALICE.picture, preferred_username: 'alice' });
 
     const viaFacebook = (await signInThrough(rp, new Browser(), 'facebook', FB_ALICE.id)).userinfo;
     assert.deepEqual(profileClaims(viaFacebook), expected, 'Facebook\'s unverified copy of the address and its name change nothing');
