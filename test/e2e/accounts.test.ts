@@ -33,7 +33,7 @@ describe('when an attacker\'s verified address differs from Kim\'s only by a KEL
   let rp: oidc.Configuration;
   let kim: string;
   before(async () => {
-    s = await startScenario({ with: ['oidc'], client: { firstParty: true }, upstreams: { oidc: { autoLink: true }, google: { autoLink: true } } });
+    s = await startScenario({ with: ['oidc'], client: { firstParty: true, adminApi: true }, upstreams: { oidc: { autoLink: true }, google: { autoLink: true } } });
     rp = await discoverDoorman(s.doorman.url);
     kim = (await signInThrough(rp, new Browser(), 'oidc', KIM.sub)).tokens.claims()!.sub;
   });
@@ -55,6 +55,20 @@ describe('when an attacker\'s verified address differs from Kim\'s only by a KEL
   it('then Kim\'s own claims are untouched', async () => {
     const { userinfo } = await signInThrough(rp, new Browser(), 'oidc', KIM.sub);
     assert.deepEqual([userinfo.sub, userinfo.email, userinfo.email_verified], [kim, 'kim@example.com', true]);
+  });
+
+  it('then an admin searching for Kim\'s address finds only Kim, and pasting the look-alike finds only the attacker', async () => {
+    const attacker = (await signInThrough(rp, new Browser(), 'oidc', KELVIN.sub)).userinfo.sub;
+    await s.db.query('UPDATE "Account" SET admin = true WHERE id = $1', [kim]);
+    const admin = await signInThrough(rp, new Browser(), 'oidc', KIM.sub, {}, { scope: 'openid admin' });
+    const search = async (q: string) => {
+      const res = await fetch(new URL(`/admin/api/accounts?q=${encodeURIComponent(q)}`, s.doorman.url), { headers: { authorization: `Bearer ${admin.tokens.access_token}` } });
+      assert.equal(res.status, 200);
+      return ((await res.json()) as { accounts: { id: string }[] }).accounts.map((a) => a.id);
+    };
+    assert.deepEqual(await search('KIM@Example.com'), [kim]);
+    assert.deepEqual(await search('kim@example'), [kim]);
+    assert.deepEqual(await search('\u212Aim@example.com'), [attacker]);
   });
 
   it('then one address written as a Unicode domain and as punycode is the same address, and links', async () => {
