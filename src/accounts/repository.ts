@@ -19,13 +19,15 @@ export function findIdentity(tx: Tx, provider: string, subject: string) {
 /**
  * The common sign-in, in one statement: an identity Doorman knows signs in again. Refreshes
  * its profile and writes the audit row (`login`, or `login.refused` when its account is
- * disabled or retired); an account without a primary email adopts this identity's, if
- * verified (audited as `account.email`). Undefined when the identity is new, for the full
- * decision path.
+ * disabled or retired). When no other identity of the account vouches for its primary
+ * email (none yet, or the address changed upstream) and this one's address is verified,
+ * that address becomes primary (audited as `account.email`). Undefined when the identity
+ * is new, for the full decision path.
  */
 export async function signInKnownIdentity(db: Db, identity: UpstreamIdentity, clientId: string | undefined, now: Date): Promise<{ accountId: string; blocked: boolean } | undefined> {
   const c = identityColumns(identity);
   const adoptable = c.emailVerified ? c.emailCanonical : null;
+  // Every CTE sees the rows as they were before the statement, hence `i.id <> target.id`.
   const [row] = await db.$queryRaw<{ accountId: string; blocked: boolean }[]>`
     WITH target AS (
       SELECT i.id, i."accountId", (a."disabledAt" IS NOT NULL OR a."retiredAt" IS NOT NULL) AS blocked
@@ -36,9 +38,12 @@ export async function signInKnownIdentity(db: Db, identity: UpstreamIdentity, cl
         profile = ${JSON.stringify(c.profile)}::jsonb, "lastLoginAt" = ${now}
       WHERE id = (SELECT id FROM target WHERE NOT blocked)
     ), adopted AS (
-      UPDATE "Account" SET email = ${adoptable}::text
-      WHERE id = (SELECT "accountId" FROM target WHERE NOT blocked) AND email IS NULL AND ${adoptable}::text IS NOT NULL
-      RETURNING id
+      UPDATE "Account" a SET email = ${adoptable}::text
+      FROM "Account" old, target
+      WHERE a.id = target."accountId" AND old.id = a.id AND NOT target.blocked
+        AND ${adoptable}::text IS NOT NULL AND old.email IS DISTINCT FROM ${adoptable}::text
+        AND NOT EXISTS (SELECT 1 FROM "Identity" v WHERE v."accountId" = a.id AND v.id <> target.id AND v."emailVerified" AND v."emailCanonical" = old.email)
+      RETURNING a.id, old.email AS previous
     ), audited AS (
       INSERT INTO "AuditEvent" (id, type, "accountId", provider, subject, "clientId", detail, "createdAt")
       SELECT ${randomUUID()}, CASE WHEN blocked THEN 'login.refused' ELSE 'login' END, "accountId", ${identity.connectorId}, ${identity.subject}, ${clientId ?? null},
@@ -46,7 +51,7 @@ export async function signInKnownIdentity(db: Db, identity: UpstreamIdentity, cl
       FROM target
       UNION ALL
       SELECT ${randomUUID()}, 'account.email', id, ${identity.connectorId}, ${identity.subject}, ${clientId ?? null},
-        jsonb_build_object('email', ${adoptable}::text, 'previous', NULL, 'how', 'first_verified'), ${now}::timestamp(3)
+        jsonb_build_object('email', ${adoptable}::text, 'previous', previous, 'how', 'adopted'), ${now}::timestamp(3)
       FROM adopted
     )
     SELECT "accountId", blocked FROM target`;
@@ -116,12 +121,6 @@ export function listIdentities(db: Db | Tx, accountId: string) {
 export async function findPrimaryEmail(db: Db | Tx, accountId: string): Promise<string | null | undefined> {
   const row = await db.account.findUnique({ where: { id: accountId }, select: { email: true } });
   return row ? row.email : undefined;
-}
-
-/** Sets the primary email when the account has none yet; true when it did. */
-export async function setPrimaryEmailIfNone(tx: Tx, accountId: string, canonical: string): Promise<boolean> {
-  const { count } = await tx.account.updateMany({ where: { id: accountId, email: null }, data: { email: canonical } });
-  return count === 1;
 }
 
 export async function setPrimaryEmail(tx: Tx, accountId: string, canonical: string | null): Promise<void> {

@@ -6,7 +6,7 @@ import { canonicalEmail } from './email.ts';
 import { decideLink, type LinkPolicy } from './linking.ts';
 import {
   adoptableEmail, addIdentityToAccount, createAccountWithIdentity, createPendingLink, deletePendingLink, findAccountState, findIdentity,
-  findLinkCandidates, findPendingLink, findPrimaryEmail, findVerifiedEmails, setPrimaryEmail, setPrimaryEmailIfNone, signInKnownIdentity,
+  findLinkCandidates, findPendingLink, findPrimaryEmail, findVerifiedEmails, setPrimaryEmail, signInKnownIdentity,
   updateIdentityAtLogin,
 } from './repository.ts';
 
@@ -46,7 +46,7 @@ export async function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, c
         return { kind: 'refused', reason: 'account_disabled' };
       }
       await updateIdentityAtLogin(tx, existing.id, identity, now);
-      await adoptEmailIfNone(tx, existing.accountId, identity);
+      await adoptEmailIfUnvouched(tx, existing.accountId, identity);
       await recordAudit(tx, { type: 'login', accountId: existing.accountId, ...who });
       return { kind: 'signed-in', accountId: existing.accountId, created: false };
     }
@@ -73,7 +73,7 @@ export async function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, c
         }
         await addIdentityToAccount(tx, decision.accountId, identity, now);
         await recordAudit(tx, { type: 'identity.linked', accountId: decision.accountId, how: 'auto', reason: 'both_emails_verified', ...who });
-        await adoptEmailIfNone(tx, decision.accountId, identity);
+        await adoptEmailIfUnvouched(tx, decision.accountId, identity);
         await recordAudit(tx, { type: 'login', accountId: decision.accountId, ...who });
         return { kind: 'signed-in', accountId: decision.accountId, created: false };
       }
@@ -121,7 +121,7 @@ export function completeLinkProof(db: Db, pendingLinkId: string, proof: Upstream
     await addIdentityToAccount(tx, proved.accountId, pending.identity, now);
     await deletePendingLink(tx, pending.id);
     await recordAudit(tx, { type: 'identity.linked', accountId: proved.accountId, how: 'proved', provedWith: proof.connectorId, ...linking });
-    await adoptEmailIfNone(tx, proved.accountId, pending.identity);
+    await adoptEmailIfUnvouched(tx, proved.accountId, pending.identity);
     await recordAudit(tx, { type: 'login', accountId: proved.accountId, ...linking });
     return { kind: 'linked', accountId: proved.accountId };
   });
@@ -150,7 +150,7 @@ export function linkToSignedInAccount(db: Db, accountId: string, identity: Upstr
     }
     await addIdentityToAccount(tx, accountId, identity, new Date());
     await recordAudit(tx, { type: 'identity.linked', accountId, how: 'self-service', ...who });
-    await adoptEmailIfNone(tx, accountId, identity);
+    await adoptEmailIfUnvouched(tx, accountId, identity);
     return { kind: 'linked' };
   });
 }
@@ -193,12 +193,17 @@ export function choosePrimaryEmail(db: Db, accountId: string, address: string, a
   });
 }
 
-/** An account without a primary email adopts this identity's, if its upstream verified it. */
-export async function adoptEmailIfNone(tx: Tx, accountId: string, identity: UpstreamIdentity): Promise<void> {
+/**
+ * When no identity of the account vouches for its primary email (it has none yet, or the
+ * address changed upstream), this identity's verified address takes its place.
+ */
+export async function adoptEmailIfUnvouched(tx: Tx, accountId: string, identity: UpstreamIdentity): Promise<void> {
   const email = adoptableEmail(identity);
-  if (email && await setPrimaryEmailIfNone(tx, accountId, email)) {
-    await recordAudit(tx, { type: 'account.email', accountId, email, previous: null, how: 'first_verified', provider: identity.connectorId, subject: identity.subject });
-  }
+  if (!email) return;
+  const previous = (await findPrimaryEmail(tx, accountId)) ?? null;
+  if (previous === email || (previous && (await findVerifiedEmails(tx, accountId)).includes(previous))) return;
+  await setPrimaryEmail(tx, accountId, email);
+  await recordAudit(tx, { type: 'account.email', accountId, email, previous, how: 'adopted', provider: identity.connectorId, subject: identity.subject });
 }
 
 /**

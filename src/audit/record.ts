@@ -12,7 +12,7 @@ export type AuditEventInput = { actor?: string; clientId?: string } & (
   | { type: 'link.refused'; accountId?: string; provider: string; subject: string; reason: string; candidates?: string[] }
   | { type: 'identity.linked'; accountId: string; provider: string; subject: string; how: 'auto' | 'proved' | 'self-service' | 'admin'; reason?: string; provedWith?: string; from?: string }
   | { type: 'identity.unlinked'; accountId: string; provider: string; subject: string }
-  | { type: 'account.email'; accountId: string; provider?: string; subject?: string; email: string; previous: string | null; how: 'first_verified' | 'self-service' | 'admin' | 'reconciled' }
+  | { type: 'account.email'; accountId: string; provider?: string; subject?: string; email: string; previous: string | null; how: 'adopted' | 'self-service' | 'admin' | 'reconciled' }
   /** A verified address arrived that other accounts only claimed (unverified): she got her own account; an admin may look. */
   | { type: 'email.collision'; accountId: string; provider: string; subject: string; reason: 'unverified_elsewhere'; unverifiedHolders: string[] }
   | { type: 'account.merged'; accountId: string; provider?: undefined; subject?: undefined; retired: string; movedIdentities: number }

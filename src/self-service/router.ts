@@ -53,6 +53,7 @@ export function createAccountRouter(broker: Broker): Router {
       listIdentities(broker.db, session.accountId), recentEvents(broker.db, session.accountId, 10), findPrimaryEmail(broker.db, session.accountId),
     ]);
     const linked = new Set(identities.map((i) => i.provider));
+    const emailChoices = verifiedEmails(identities);
     const name = (id: string) => broker.connectors.get(id)?.displayName ?? id;
     broker.render(ctx, 'account', {
       title: 'Your account',
@@ -61,7 +62,8 @@ export function createAccountRouter(broker: Broker): Router {
       identities: identities.map((i) => ({ ...i, providerName: name(i.provider), lastUsed: i.lastLoginAt?.toISOString().slice(0, 16).replace('T', ' ') ?? 'never' })),
       canUnlink: identities.length > 1,
       primaryEmail: primaryEmail ?? null,
-      emailChoices: verifiedEmails(identities),
+      emailChoices,
+      canChooseEmail: emailChoices.some((e) => e !== primaryEmail),
       linkable: [...broker.connectors.values()].filter((c) => !linked.has(c.id)).map((c) => ({ id: c.id, displayName: c.displayName })),
       events: events.map((e) => ({
         what: EVENT_WORDS[e.type] ?? e.type,

@@ -166,6 +166,17 @@ describe('when a person chooses the email her apps see', () => {
     assert.equal((await signInThrough(rp, new Browser(), 'google', ALICE.sub)).userinfo.email, 'octocat@github.example');
   });
 
+  it('then, once no identity vouches for her primary email (it changed upstream), her next verified sign-in supplies it', async () => {
+    const { login } = await aliceWithTwoAddresses();
+    const alice = login.tokens.claims()!.sub;
+    await s.db.query('UPDATE "Account" SET email = $2 WHERE id = $1', [alice, 'gone@example.com']);
+    assert.deepEqual([(await userinfoOf(login)).email, (await userinfoOf(login)).email_verified], ['gone@example.com', false]);
+    await signInThrough(rp, new Browser(), 'google', ALICE.sub);
+    assert.deepEqual([(await userinfoOf(login)).email, (await userinfoOf(login)).email_verified], ['alice@example.com', true]);
+    const [event] = await s.db.query<{ detail: Record<string, unknown> }>(`SELECT detail FROM "AuditEvent" WHERE type = 'account.email' AND "accountId" = $1 AND detail->>'previous' = 'gone@example.com'`, [alice]);
+    assert.deepEqual(event?.detail, { email: 'alice@example.com', previous: 'gone@example.com', how: 'adopted' });
+  });
+
   it('then an address none of her identities verified is refused, and nothing changes', async () => {
     const { browser, accountPage, login } = await aliceWithTwoAddresses();
     const csrf = /name="csrf" value="([^"]+)"/.exec(accountPage.body)![1]!;
