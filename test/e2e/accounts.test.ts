@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { assertErrorPage } from '../helpers/assertions.ts';
@@ -21,6 +23,18 @@ async function providersOf(s: Scenario, accountId: string): Promise<string[]> {
 async function auditOf(s: Scenario, provider: string, subject: string) {
   return s.db.query<{ type: string; accountId: string | null; detail: Record<string, unknown> }>(
     'SELECT type, "accountId", detail FROM "AuditEvent" WHERE provider = $1 AND subject = $2 ORDER BY "createdAt", type', [provider, subject]);
+}
+/** Runs the real `doorman accounts` CLI against the scenario's database. */
+async function cli(s: Scenario, ...args: string[]): Promise<{ code: number; out: string }> {
+  try {
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'src/cli/doorman.ts', 'accounts', ...args], {
+      cwd: new URL('../..', import.meta.url).pathname, env: { PATH: process.env.PATH, DATABASE_URL: s.db.url, DOORMAN_LOG_LEVEL: 'error' },
+    });
+    return { code: 0, out: stdout };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, out: e.stdout + e.stderr };
+  }
 }
 /** The claims an app sees at userinfo, without the token-specific parts. */
 function profileClaims(userinfo: oidc.UserInfoResponse) {
@@ -209,5 +223,15 @@ describe('when a person chooses the email her apps see', () => {
     assert.equal((await userinfoOf(login)).email, 'octocat@github.example');
     const [event] = await s.db.query<{ actor: string }>(`SELECT actor FROM "AuditEvent" WHERE type = 'account.email' AND detail->>'how' = 'admin' AND "accountId" = $1`, [alice]);
     assert.equal(event?.actor, `account:${alice}`);
+  });
+
+  it('then `doorman accounts set-email` sets it from the server, among the same verified addresses', async () => {
+    const { login } = await aliceWithTwoAddresses();
+    const alice = login.tokens.claims()!.sub;
+    const refused = await cli(s, 'set-email', alice, 'old@github.example');
+    assert.deepEqual([refused.code, refused.out.trim()], [3, 'refused: email_not_verified']);
+    const done = await cli(s, 'set-email', alice, 'OCTOCAT@github.example');
+    assert.equal(done.code, 0, done.out);
+    assert.equal((await userinfoOf(login)).email, 'octocat@github.example');
   });
 });
