@@ -27,7 +27,7 @@ const EVENT_WORDS: Record<string, string> = {
   login: 'Signed in', 'account.created': 'Account created', 'identity.linked': 'Sign-in method linked',
   'identity.unlinked': 'Sign-in method removed', 'login.refused': 'Sign-in refused', 'link.refused': 'Link refused',
   'account.merged': 'Another account merged into this one', 'account.disabled': 'Account disabled', 'account.enabled': 'Account enabled',
-  'account.email': 'Email changed',
+  'account.email': 'Email changed', 'email.collision': 'Another account claims your email without having verified it (your administrator can see it)',
 };
 
 export function createAccountRouter(broker: Broker): Router {
