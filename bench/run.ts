@@ -109,9 +109,9 @@ async function seedAccounts(db: pg.Client, total: number): Promise<void> {
   const from = Number(rows[0]!.n) + 1;
   if (from > total) return;
   // Accounts and identities as a real deployment has them: one Google identity each.
-  await db.query(`INSERT INTO "Account" (id) SELECT 'seed-' || g FROM generate_series($1::int, $2::int) g`, [from, total]);
-  await db.query(`INSERT INTO "Identity" (id, provider, subject, "accountId", email, "emailVerified", profile, "lastLoginAt")
-    SELECT 'seed-identity-' || g, 'google', 'seed-' || g, 'seed-' || g, 'seed' || g || '@example.com', true, '{"groups":[]}', now()
+  await db.query(`INSERT INTO "Account" (id, email) SELECT 'seed-' || g, 'seed' || g || '@example.com' FROM generate_series($1::int, $2::int) g`, [from, total]);
+  await db.query(`INSERT INTO "Identity" (id, provider, subject, "accountId", email, "emailCanonical", "emailVerified", profile, "lastLoginAt")
+    SELECT 'seed-identity-' || g, 'google', 'seed-' || g, 'seed-' || g, 'seed' || g || '@example.com', 'seed' || g || '@example.com', true, '{"groups":[]}', now()
     FROM generate_series($1::int, $2::int) g`, [from, total]);
   await db.query('ANALYZE "Account"; ANALYZE "Identity"');
 }

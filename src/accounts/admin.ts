@@ -1,7 +1,9 @@
 import { recordAudit } from '../audit/record.ts';
 import type { Db } from '../db/client.ts';
 import { moveGrants, revokeEverythingOf } from '../oidc/adapter.ts';
+import { canonicalEmail, lowerAscii } from './email.ts';
 import { findAccountState, findIdentity, recentEvents } from './repository.ts';
+import { reconcilePrimaryEmail } from './service.ts';
 
 /**
  * What an admin can do to accounts, for the admin API and the CLI alike. Each action is
@@ -17,26 +19,36 @@ export interface AccountSummary {
   admin: boolean;
   retired: boolean;
   mergedIntoId: string | null;
-  identities: { id: string; provider: string; subject: string; email: string | null; emailVerified: boolean; lastLoginAt: Date | null }[];
+  /** The primary email apps see (canonical form). */
+  email: string | null;
+  /** `email`: as the upstream sent it; `emailCanonical`: the form compared, null when it has none. */
+  identities: { id: string; provider: string; subject: string; email: string | null; emailCanonical: string | null; emailVerified: boolean; lastLoginAt: Date | null }[];
 }
 
 const summarySelect = {
-  id: true, createdAt: true, disabledAt: true, admin: true, retiredAt: true, mergedIntoId: true,
-  identities: { select: { id: true, provider: true, subject: true, email: true, emailVerified: true, lastLoginAt: true }, orderBy: { createdAt: 'asc' as const } },
+  id: true, createdAt: true, disabledAt: true, admin: true, retiredAt: true, mergedIntoId: true, email: true,
+  identities: { select: { id: true, provider: true, subject: true, email: true, emailCanonical: true, emailVerified: true, lastLoginAt: true }, orderBy: { createdAt: 'asc' as const } },
 };
 
-function toSummary(a: { id: string; createdAt: Date; disabledAt: Date | null; admin: boolean; retiredAt: Date | null; mergedIntoId: string | null; identities: AccountSummary['identities'] }): AccountSummary {
-  return { id: a.id, createdAt: a.createdAt, disabled: a.disabledAt !== null, admin: a.admin, retired: a.retiredAt !== null, mergedIntoId: a.mergedIntoId, identities: a.identities };
+function toSummary(a: { id: string; createdAt: Date; disabledAt: Date | null; admin: boolean; retiredAt: Date | null; mergedIntoId: string | null; email: string | null; identities: AccountSummary['identities'] }): AccountSummary {
+  return { id: a.id, createdAt: a.createdAt, disabled: a.disabledAt !== null, admin: a.admin, retired: a.retiredAt !== null, mergedIntoId: a.mergedIntoId, email: a.email, identities: a.identities };
 }
 
-/** Accounts whose id, or an identity's email, subject or provider, matches `query`; newest first, paged by id cursor. */
+/**
+ * Accounts whose id, primary email, or an identity's email, subject or provider, matches
+ * `query`; newest first, paged by id cursor. Emails match by canonical form (a whole
+ * address, or part of one lowercased in ASCII only, ./email.ts), or by the exact
+ * characters an upstream sent, so an admin can also find a look-alike address by pasting it.
+ */
 export async function searchAccounts(db: Db, opts: { query?: string; limit: number; cursor?: string }): Promise<{ accounts: AccountSummary[]; nextCursor: string | null }> {
   const q = opts.query?.trim();
+  const canonical = q ? canonicalEmail(q) ?? lowerAscii(q) : undefined;
   const rows = await db.account.findMany({
     where: q ? {
       OR: [
         { id: q },
-        { identities: { some: { OR: [{ email: { contains: q.toLowerCase() } }, { subject: q }, { provider: q }] } } },
+        { email: { contains: canonical! } },
+        { identities: { some: { OR: [{ emailCanonical: { contains: canonical! } }, { email: { contains: q } }, { subject: q }, { provider: q }] } } },
       ],
     } : {},
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -70,11 +82,16 @@ export function adminLinkIdentity(db: Db, accountId: string, ref: { provider: st
       await tx.identity.update({ where: { id: existing.id }, data: { accountId } });
       await recordAudit(tx, { type: 'identity.unlinked', accountId: existing.accountId, provider: ref.provider, subject: ref.subject, actor });
       await recordAudit(tx, { type: 'identity.linked', accountId, provider: ref.provider, subject: ref.subject, how: 'admin', from: existing.accountId, actor });
+      await reconcilePrimaryEmail(tx, existing.accountId, actor);
+      await reconcilePrimaryEmail(tx, accountId, actor);
       return { kind: 'done', identityId: existing.id } as const;
     }
     // A pre-provisioned email is not verified by anyone until the upstream says so at sign-in.
     const row = await tx.identity.create({
-      data: { accountId, provider: ref.provider, subject: ref.subject, email: ref.email?.toLowerCase() ?? null, emailVerified: false, profile: { groups: [], raw: {} } },
+      data: {
+        accountId, provider: ref.provider, subject: ref.subject, email: ref.email ?? null, emailCanonical: ref.email ? canonicalEmail(ref.email) ?? null : null,
+        emailVerified: false, profile: { groups: [], raw: {} },
+      },
       select: { id: true },
     });
     await recordAudit(tx, { type: 'identity.linked', accountId, provider: ref.provider, subject: ref.subject, how: 'admin', actor });
@@ -99,6 +116,7 @@ export function mergeAccounts(db: Db, survivorId: string, retiredId: string, act
     await revokeEverythingOf(tx, retiredId);
     await tx.account.update({ where: { id: retiredId }, data: { retiredAt: new Date(), mergedIntoId: survivorId } });
     await recordAudit(tx, { type: 'account.merged', accountId: survivorId, retired: retiredId, movedIdentities, actor });
+    await reconcilePrimaryEmail(tx, survivorId, actor);
     await recordAudit(tx, { type: 'account.retired', accountId: retiredId, mergedInto: survivorId, actor });
     return { kind: 'done', movedIdentities } as const;
   });

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
 import type { JsonObject, UpstreamIdentity } from '../upstreams/connector.ts';
+import { canonicalEmail } from './email.ts';
 import type { LinkCandidate } from './linking.ts';
+import { composeProfile, type AccountProfile, type ProfileSource } from './profile.ts';
 
 /** Prisma access for accounts, identities and pending links; no rules live here. */
 type Tx = Prisma.TransactionClient;
@@ -17,23 +19,40 @@ export function findIdentity(tx: Tx, provider: string, subject: string) {
 /**
  * The common sign-in, in one statement: an identity Doorman knows signs in again. Refreshes
  * its profile and writes the audit row (`login`, or `login.refused` when its account is
- * disabled or retired). Undefined when the identity is new, for the full decision path.
+ * disabled or retired). When no other identity of the account vouches for its primary
+ * email (none yet, or the address changed upstream) and this one's address is verified,
+ * that address becomes primary (audited as `account.email`). Undefined when the identity
+ * is new, for the full decision path.
  */
 export async function signInKnownIdentity(db: Db, identity: UpstreamIdentity, clientId: string | undefined, now: Date): Promise<{ accountId: string; blocked: boolean } | undefined> {
   const c = identityColumns(identity);
+  const adoptable = c.emailVerified ? c.emailCanonical : null;
+  // Every CTE sees the rows as they were before the statement, hence `i.id <> target.id`.
   const [row] = await db.$queryRaw<{ accountId: string; blocked: boolean }[]>`
     WITH target AS (
       SELECT i.id, i."accountId", (a."disabledAt" IS NOT NULL OR a."retiredAt" IS NOT NULL) AS blocked
       FROM "Identity" i JOIN "Account" a ON a.id = i."accountId"
       WHERE i.provider = ${identity.connectorId} AND i.subject = ${identity.subject}
     ), refreshed AS (
-      UPDATE "Identity" SET email = ${c.email}, "emailVerified" = ${c.emailVerified}, profile = ${JSON.stringify(c.profile)}::jsonb, "lastLoginAt" = ${now}
+      UPDATE "Identity" SET email = ${c.email}, "emailCanonical" = ${c.emailCanonical}, "emailVerified" = ${c.emailVerified},
+        profile = ${JSON.stringify(c.profile)}::jsonb, "lastLoginAt" = ${now}
       WHERE id = (SELECT id FROM target WHERE NOT blocked)
+    ), adopted AS (
+      UPDATE "Account" a SET email = ${adoptable}::text
+      FROM "Account" old, target
+      WHERE a.id = target."accountId" AND old.id = a.id AND NOT target.blocked
+        AND ${adoptable}::text IS NOT NULL AND old.email IS DISTINCT FROM ${adoptable}::text
+        AND NOT EXISTS (SELECT 1 FROM "Identity" v WHERE v."accountId" = a.id AND v.id <> target.id AND v."emailVerified" AND v."emailCanonical" = old.email)
+      RETURNING a.id, old.email AS previous
     ), audited AS (
       INSERT INTO "AuditEvent" (id, type, "accountId", provider, subject, "clientId", detail, "createdAt")
       SELECT ${randomUUID()}, CASE WHEN blocked THEN 'login.refused' ELSE 'login' END, "accountId", ${identity.connectorId}, ${identity.subject}, ${clientId ?? null},
-        CASE WHEN blocked THEN '{"reason":"account_disabled"}'::jsonb ELSE '{}'::jsonb END, ${now}
+        CASE WHEN blocked THEN '{"reason":"account_disabled"}'::jsonb ELSE '{}'::jsonb END, ${now}::timestamp(3)
       FROM target
+      UNION ALL
+      SELECT ${randomUUID()}, 'account.email', id, ${identity.connectorId}, ${identity.subject}, ${clientId ?? null},
+        jsonb_build_object('email', ${adoptable}::text, 'previous', previous, 'how', 'adopted'), ${now}::timestamp(3)
+      FROM adopted
     )
     SELECT "accountId", blocked FROM target`;
   return row;
@@ -43,10 +62,10 @@ export function findAccountState(tx: Tx, accountId: string) {
   return tx.account.findUnique({ where: { id: accountId }, select: { id: true, disabledAt: true, retiredAt: true, admin: true } });
 }
 
-/** Live (not retired) accounts with an identity carrying this email, and whether any such identity is verified. */
-export async function findLinkCandidates(tx: Tx, email: string): Promise<LinkCandidate[]> {
+/** Live (not retired) accounts with an identity carrying this canonical email, and whether any such identity is verified. */
+export async function findLinkCandidates(tx: Tx, canonical: string): Promise<LinkCandidate[]> {
   const rows = await tx.identity.findMany({
-    where: { email, account: { retiredAt: null } },
+    where: { emailCanonical: canonical, account: { retiredAt: null } },
     select: { accountId: true, emailVerified: true },
   });
   const byAccount = new Map<string, boolean>();
@@ -59,13 +78,20 @@ function identityColumns(identity: UpstreamIdentity) {
   if (identity.name) profile.name = identity.name;
   if (identity.username) profile.username = identity.username;
   if (identity.picture) profile.picture = identity.picture;
-  return { email: identity.email ?? null, emailVerified: identity.emailVerified, profile };
+  const emailCanonical = identity.email ? canonicalEmail(identity.email) ?? null : null;
+  return { email: identity.email ?? null, emailCanonical, emailVerified: identity.emailVerified, profile };
 }
 
-/** Creates an account owning exactly this identity; returns the account id (the new `sub`). */
+/** The identity's email if it may become an account's primary email: verified, and in canonical form. */
+export function adoptableEmail(identity: UpstreamIdentity): string | undefined {
+  const c = identityColumns(identity);
+  return c.emailVerified && c.emailCanonical ? c.emailCanonical : undefined;
+}
+
+/** Creates an account owning exactly this identity (its verified email as primary); returns the account id (the new `sub`). */
 export async function createAccountWithIdentity(tx: Tx, identity: UpstreamIdentity, now: Date): Promise<string> {
   const account = await tx.account.create({
-    data: { identities: { create: { provider: identity.connectorId, subject: identity.subject, ...identityColumns(identity), lastLoginAt: now } } },
+    data: { email: adoptableEmail(identity) ?? null, identities: { create: { provider: identity.connectorId, subject: identity.subject, ...identityColumns(identity), lastLoginAt: now } } },
     select: { id: true },
   });
   return account.id;
@@ -88,8 +114,27 @@ export function listIdentities(db: Db | Tx, accountId: string) {
   return db.identity.findMany({
     where: { accountId },
     orderBy: [{ lastLoginAt: { sort: 'desc', nulls: 'last' } }, { createdAt: 'asc' }],
-    select: { id: true, provider: true, subject: true, email: true, emailVerified: true, lastLoginAt: true, createdAt: true },
+    select: { id: true, provider: true, subject: true, email: true, emailCanonical: true, emailVerified: true, lastLoginAt: true, createdAt: true },
   });
+}
+
+export async function findPrimaryEmail(db: Db | Tx, accountId: string): Promise<string | null | undefined> {
+  const row = await db.account.findUnique({ where: { id: accountId }, select: { email: true } });
+  return row ? row.email : undefined;
+}
+
+export async function setPrimaryEmail(tx: Tx, accountId: string, canonical: string | null): Promise<void> {
+  await tx.account.update({ where: { id: accountId }, data: { email: canonical } });
+}
+
+/** Canonical addresses the account's identities verified, oldest identity first. */
+export async function findVerifiedEmails(tx: Tx, accountId: string): Promise<string[]> {
+  const rows = await tx.identity.findMany({
+    where: { accountId, emailVerified: true, emailCanonical: { not: null } },
+    orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+    select: { emailCanonical: true },
+  });
+  return [...new Set(rows.map((r) => r.emailCanonical!))];
 }
 
 export function recentEvents(db: Db, accountId: string, limit: number) {
@@ -101,44 +146,23 @@ export function recentEvents(db: Db, accountId: string, limit: number) {
   });
 }
 
-export interface AccountProfile {
-  accountId: string;
-  email: string | null;
-  emailVerified: boolean;
-  name?: string;
-  picture?: string;
-  username?: string;
-  /** Union of the groups of all its identities (each already carrying its upstream's prefix). */
-  groups: string[];
-}
-
 /**
- * The profile an account shows to clients: that of its most recently used identity, and
- * the groups of all its identities. Undefined when the account does not exist, is
- * disabled or was retired by a merge.
+ * The profile an account shows to clients (rules in ./profile.ts). Undefined when the
+ * account does not exist, is disabled or was retired by a merge.
  */
 export async function findAccountProfile(db: Db, accountId: string): Promise<AccountProfile | undefined> {
-  // One statement: oidc-provider asks for the account at the code, token and userinfo steps of every login.
-  const [account] = await db.$queryRaw<{ disabledAt: Date | null; retiredAt: Date | null; identities: { email: string | null; emailVerified: boolean; profile: unknown }[] }[]>`
-    SELECT a."disabledAt", a."retiredAt",
-      coalesce(json_agg(json_build_object('email', i.email, 'emailVerified', i."emailVerified", 'profile', i.profile)
-        ORDER BY i."lastLoginAt" DESC NULLS LAST) FILTER (WHERE i.id IS NOT NULL), '[]') AS identities
+  // One statement: oidc-provider asks for the account at the code, token and userinfo steps
+  // of every login. Only the profile fields claims need leave the database, not the raw upstream profiles.
+  const [account] = await db.$queryRaw<{ disabledAt: Date | null; retiredAt: Date | null; email: string | null; identities: ProfileSource[] }[]>`
+    SELECT a."disabledAt", a."retiredAt", a.email,
+      coalesce(json_agg(json_build_object('email', i.email, 'emailCanonical', i."emailCanonical", 'emailVerified', i."emailVerified",
+        'name', i.profile->'name', 'picture', i.profile->'picture', 'username', i.profile->'username', 'groups', i.profile->'groups')
+        ORDER BY i."createdAt", i.id) FILTER (WHERE i.id IS NOT NULL), '[]') AS identities
     FROM "Account" a LEFT JOIN "Identity" i ON i."accountId" = a.id
     WHERE a.id = ${accountId}
     GROUP BY a.id`;
   if (!account || account.disabledAt || account.retiredAt) return undefined;
-  const identity = account.identities[0];
-  const profile = (identity?.profile ?? {}) as { name?: string; picture?: string; username?: string };
-  const groups = new Set(account.identities.flatMap((i) => ((i.profile as { groups?: string[] }).groups ?? [])));
-  return {
-    accountId,
-    groups: [...groups].sort(),
-    email: identity?.email ?? null,
-    emailVerified: identity?.emailVerified ?? false,
-    ...(profile.name ? { name: profile.name } : {}),
-    ...(profile.picture ? { picture: profile.picture } : {}),
-    ...(profile.username ? { username: profile.username } : {}),
-  };
+  return composeProfile(accountId, account.email, account.identities);
 }
 
 export interface PendingLinkRow { id: string; interactionUid: string; identity: UpstreamIdentity; candidates: string[] }

@@ -2,11 +2,15 @@ import { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
 import { recordAudit } from '../audit/record.ts';
 import type { UpstreamIdentity } from '../upstreams/connector.ts';
+import { canonicalEmail } from './email.ts';
 import { decideLink, type LinkPolicy } from './linking.ts';
 import {
-  addIdentityToAccount, createAccountWithIdentity, createPendingLink, deletePendingLink, findAccountState, findIdentity,
-  findLinkCandidates, findPendingLink, signInKnownIdentity, updateIdentityAtLogin,
+  adoptableEmail, addIdentityToAccount, createAccountWithIdentity, createPendingLink, deletePendingLink, findAccountState, findIdentity,
+  findLinkCandidates, findPendingLink, findPrimaryEmail, findVerifiedEmails, setPrimaryEmail, signInKnownIdentity,
+  updateIdentityAtLogin,
 } from './repository.ts';
+
+type Tx = Prisma.TransactionClient;
 
 /**
  * The account side of a sign-in, each decision written in one transaction with its audit
@@ -42,16 +46,22 @@ export async function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, c
         return { kind: 'refused', reason: 'account_disabled' };
       }
       await updateIdentityAtLogin(tx, existing.id, identity, now);
+      await adoptEmailIfUnvouched(tx, existing.accountId, identity);
       await recordAudit(tx, { type: 'login', accountId: existing.accountId, ...who });
       return { kind: 'signed-in', accountId: existing.accountId, created: false };
     }
 
-    const candidates = identity.email ? await findLinkCandidates(tx, identity.email) : [];
-    const decision = decideLink(identity, candidates, ctx.policy);
+    // Only the canonical form is compared (./email.ts): an address without one links to nothing and is offered nothing.
+    const email = identity.email ? canonicalEmail(identity.email) : undefined;
+    const candidates = email ? await findLinkCandidates(tx, email) : [];
+    const decision = decideLink({ email, emailVerified: identity.emailVerified }, candidates, ctx.policy);
     switch (decision.kind) {
       case 'create': {
         const accountId = await createAccountWithIdentity(tx, identity, now);
         await recordAudit(tx, { type: 'account.created', accountId, ...who });
+        if (decision.unverifiedHolders) {
+          await recordAudit(tx, { type: 'email.collision', accountId, reason: 'unverified_elsewhere', unverifiedHolders: decision.unverifiedHolders, ...who });
+        }
         await recordAudit(tx, { type: 'login', accountId, ...who });
         return { kind: 'signed-in', accountId, created: true };
       }
@@ -63,6 +73,7 @@ export async function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, c
         }
         await addIdentityToAccount(tx, decision.accountId, identity, now);
         await recordAudit(tx, { type: 'identity.linked', accountId: decision.accountId, how: 'auto', reason: 'both_emails_verified', ...who });
+        await adoptEmailIfUnvouched(tx, decision.accountId, identity);
         await recordAudit(tx, { type: 'login', accountId: decision.accountId, ...who });
         return { kind: 'signed-in', accountId: decision.accountId, created: false };
       }
@@ -110,6 +121,7 @@ export function completeLinkProof(db: Db, pendingLinkId: string, proof: Upstream
     await addIdentityToAccount(tx, proved.accountId, pending.identity, now);
     await deletePendingLink(tx, pending.id);
     await recordAudit(tx, { type: 'identity.linked', accountId: proved.accountId, how: 'proved', provedWith: proof.connectorId, ...linking });
+    await adoptEmailIfUnvouched(tx, proved.accountId, pending.identity);
     await recordAudit(tx, { type: 'login', accountId: proved.accountId, ...linking });
     return { kind: 'linked', accountId: proved.accountId };
   });
@@ -138,6 +150,7 @@ export function linkToSignedInAccount(db: Db, accountId: string, identity: Upstr
     }
     await addIdentityToAccount(tx, accountId, identity, new Date());
     await recordAudit(tx, { type: 'identity.linked', accountId, how: 'self-service', ...who });
+    await adoptEmailIfUnvouched(tx, accountId, identity);
     return { kind: 'linked' };
   });
 }
@@ -153,8 +166,57 @@ export function unlinkIdentity(db: Db, accountId: string, identityId: string, ac
     if (identities.length === 1) return { kind: 'refused', reason: 'last_identity' };
     await tx.identity.delete({ where: { id: identityId } });
     await recordAudit(tx, { type: 'identity.unlinked', accountId, provider: target.provider, subject: target.subject, ...(actor ? { actor } : {}) });
+    await reconcilePrimaryEmail(tx, accountId, actor);
     return { kind: 'unlinked' };
   });
+}
+
+export type PrimaryEmailOutcome = { kind: 'done'; email: string } | { kind: 'refused'; reason: 'account_not_found' | 'email_not_verified' };
+
+/**
+ * The person (or an admin, `actor`) chooses the email apps see, among the addresses the
+ * account's own identities verified: anything else would let an account claim an
+ * address nobody proved it owns.
+ */
+export function choosePrimaryEmail(db: Db, accountId: string, address: string, actor?: string): Promise<PrimaryEmailOutcome> {
+  return db.$transaction(async (tx): Promise<PrimaryEmailOutcome> => {
+    const account = await findAccountState(tx, accountId);
+    if (!account || account.retiredAt) return { kind: 'refused', reason: 'account_not_found' };
+    const email = canonicalEmail(address);
+    if (!email || !(await findVerifiedEmails(tx, accountId)).includes(email)) return { kind: 'refused', reason: 'email_not_verified' };
+    const previous = (await findPrimaryEmail(tx, accountId)) ?? null;
+    if (previous !== email) {
+      await setPrimaryEmail(tx, accountId, email);
+      await recordAudit(tx, { type: 'account.email', accountId, email, previous, how: actor ? 'admin' : 'self-service', ...(actor ? { actor } : {}) });
+    }
+    return { kind: 'done', email };
+  });
+}
+
+/**
+ * When no identity of the account vouches for its primary email (it has none yet, or the
+ * address changed upstream), this identity's verified address takes its place.
+ */
+export async function adoptEmailIfUnvouched(tx: Tx, accountId: string, identity: UpstreamIdentity): Promise<void> {
+  const email = adoptableEmail(identity);
+  if (!email) return;
+  const previous = (await findPrimaryEmail(tx, accountId)) ?? null;
+  if (previous === email || (previous && (await findVerifiedEmails(tx, accountId)).includes(previous))) return;
+  await setPrimaryEmail(tx, accountId, email);
+  await recordAudit(tx, { type: 'account.email', accountId, email, previous, how: 'adopted', provider: identity.connectorId, subject: identity.subject });
+}
+
+/**
+ * After identities left the account (unlink) or joined it (merge): when no identity
+ * verifies the primary email any more, or there is none, the first verified address
+ * becomes primary. With no verified address left, the old one stays (apps see it unverified).
+ */
+export async function reconcilePrimaryEmail(tx: Tx, accountId: string, actor?: string): Promise<void> {
+  const previous = (await findPrimaryEmail(tx, accountId)) ?? null;
+  const verified = await findVerifiedEmails(tx, accountId);
+  if ((previous && verified.includes(previous)) || verified.length === 0) return;
+  await setPrimaryEmail(tx, accountId, verified[0]!);
+  await recordAudit(tx, { type: 'account.email', accountId, email: verified[0]!, previous, how: 'reconciled', ...(actor ? { actor } : {}) });
 }
 
 async function retryOnUniqueViolation<T>(run: () => Promise<T>): Promise<T> {

@@ -5,7 +5,7 @@ import type Provider from 'oidc-provider';
 import { z } from 'zod';
 import { adminLinkIdentity, getAccount, mergeAccounts, searchAccounts, setAdmin, setDisabled, type AdminOutcome } from '../accounts/admin.ts';
 import { findAccountState } from '../accounts/repository.ts';
-import { unlinkIdentity } from '../accounts/service.ts';
+import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
 import type { Db } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 
@@ -23,6 +23,7 @@ import type { Logger } from '../log.ts';
  *   POST   /admin/api/accounts/:id/disable                disable: ends sessions, revokes grants and tokens
  *   POST   /admin/api/accounts/:id/enable
  *   PUT    /admin/api/accounts/:id/admin                  {admin: boolean}
+ *   PUT    /admin/api/accounts/:id/email                  {email}: primary email, among verified ones
  */
 export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger }): Router {
   const { db } = deps;
@@ -57,6 +58,10 @@ export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logge
     const body = parse(adminBodySchema, ctx.request.body);
     reply(ctx, await setAdmin(db, ctx.params.id!, body.admin, actor(ctx)));
   });
+  router.put('/accounts/:id/email', json, async (ctx) => {
+    const body = parse(emailBodySchema, ctx.request.body);
+    reply(ctx, await choosePrimaryEmail(db, ctx.params.id!, body.email, actor(ctx)));
+  });
   return router;
 }
 
@@ -68,6 +73,7 @@ const listQuerySchema = z.object({
 const linkBodySchema = z.strictObject({ provider: z.string().min(1).max(100), subject: z.string().min(1).max(255), email: z.email().optional() });
 const mergeBodySchema = z.strictObject({ from: z.string().min(1) });
 const adminBodySchema = z.strictObject({ admin: z.boolean() });
+const emailBodySchema = z.strictObject({ email: z.string().min(1).max(254) });
 
 class ApiError extends Error {
   constructor(readonly status: number, readonly error: string, description: string, readonly headers: Record<string, string> = {}) {

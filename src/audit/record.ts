@@ -12,6 +12,9 @@ export type AuditEventInput = { actor?: string; clientId?: string } & (
   | { type: 'link.refused'; accountId?: string; provider: string; subject: string; reason: string; candidates?: string[] }
   | { type: 'identity.linked'; accountId: string; provider: string; subject: string; how: 'auto' | 'proved' | 'self-service' | 'admin'; reason?: string; provedWith?: string; from?: string }
   | { type: 'identity.unlinked'; accountId: string; provider: string; subject: string }
+  | { type: 'account.email'; accountId: string; provider?: string; subject?: string; email: string; previous: string | null; how: 'adopted' | 'self-service' | 'admin' | 'reconciled' }
+  /** A verified address arrived that other accounts only claimed (unverified): she got her own account; an admin may look. */
+  | { type: 'email.collision'; accountId: string; provider: string; subject: string; reason: 'unverified_elsewhere'; unverifiedHolders: string[] }
   | { type: 'account.merged'; accountId: string; provider?: undefined; subject?: undefined; retired: string; movedIdentities: number }
   | { type: 'account.retired'; accountId: string; provider?: undefined; subject?: undefined; mergedInto: string }
   | { type: 'account.disabled' | 'account.enabled' | 'admin.granted' | 'admin.revoked'; accountId: string; provider?: undefined; subject?: undefined; revoked?: number }

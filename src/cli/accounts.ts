@@ -1,6 +1,6 @@
 import { userInfo } from 'node:os';
 import { adminLinkIdentity, getAccount, mergeAccounts, searchAccounts, setAdmin, setDisabled, type AdminOutcome } from '../accounts/admin.ts';
-import { unlinkIdentity } from '../accounts/service.ts';
+import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
 import type { Db } from '../db/client.ts';
 
 /**
@@ -14,7 +14,8 @@ export const ACCOUNTS_USAGE = `usage: doorman accounts <command>
   unlink <accountId> <identityId>                remove an identity (never the last)
   merge <survivorId> <retiredId>                 move identities, consents and audit; retire the other
   disable <accountId> | enable <accountId>       disabling ends sessions and revokes tokens
-  grant-admin <accountId> | revoke-admin <accountId>`;
+  grant-admin <accountId> | revoke-admin <accountId>
+  set-email <accountId> <email>                  the primary email apps see (one its identities verified)`;
 
 export async function runAccountsCommand(db: Db, args: string[], out: (line: string) => void): Promise<number> {
   const actor = `cli:${userInfo().username}`;
@@ -60,6 +61,11 @@ export async function runAccountsCommand(db: Db, args: string[], out: (line: str
       case 'enable': return done(await setDisabled(db, need(1)[0], false, actor), `enabled ${rest[0]}`);
       case 'grant-admin': return done(await setAdmin(db, need(1)[0], true, actor), `${rest[0]} is an admin`);
       case 'revoke-admin': return done(await setAdmin(db, need(1)[0], false, actor), `${rest[0]} is no longer an admin`);
+      case 'set-email': {
+        const [id, email] = need(2);
+        const outcome = await choosePrimaryEmail(db, id, email, actor);
+        return done(outcome, `${id} now shows ${outcome.kind === 'done' ? outcome.email : ''}`);
+      }
       default: throw new UsageError();
     }
   } catch (err) {

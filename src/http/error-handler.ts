@@ -22,6 +22,7 @@ const MESSAGES: Record<string, { title: string; text: string }> = {
   link_expired: { title: 'Link expired', text: 'This offer to link accounts has expired or was already used. Please sign in again from the app.' },
   signup_disabled: { title: 'No account for this sign-in', text: 'New accounts cannot be created this way here. Ask your administrator to link this sign-in method to your account.' },
   identity_in_use: { title: 'Already linked elsewhere', text: 'That sign-in method belongs to another Doorman account. An administrator can merge the two accounts.' },
+  email_not_verified: { title: 'Email not verified', text: 'Only an email that one of your sign-in methods has verified can be the one your apps see.' },
   last_identity: { title: 'Cannot remove it', text: 'This is your only way to sign in; link another one before removing it.' },
   account_disabled: { title: 'Account disabled', text: 'Your account has been disabled. Please contact your administrator.' },
   csrf: { title: 'Form expired', text: 'This form could not be verified. Please go back and try again.' },

@@ -1,8 +1,9 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context } from 'koa';
-import { findAccountState, listIdentities, recentEvents } from '../accounts/repository.ts';
-import { unlinkIdentity } from '../accounts/service.ts';
+import { verifiedEmails } from '../accounts/profile.ts';
+import { findAccountState, findPrimaryEmail, listIdentities, recentEvents } from '../accounts/repository.ts';
+import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { beginUpstreamLogin, type Broker } from '../interactions/broker.ts';
 import { registerCallbackPurpose } from '../interactions/callback.ts';
@@ -16,16 +17,19 @@ import { currentSession, redirectToSignIn, takeSignInState } from './session.ts'
  *   GET  /account/callback                 back from signing in
  *   POST /account/link/:connectorId        link another upstream (CSRF)
  *   POST /account/identities/:id/unlink    unlink one, never the last (CSRF)
+ *   POST /account/email                    choose the email apps see, among verified ones (CSRF)
  */
 const NOTICES: Record<string, string> = {
   linked: 'The sign-in method was linked to your account.',
   'already-linked': 'That sign-in method was already linked to your account.',
   unlinked: 'The sign-in method was removed from your account.',
+  'email-changed': 'Your apps now see this email.',
 };
 const EVENT_WORDS: Record<string, string> = {
   login: 'Signed in', 'account.created': 'Account created', 'identity.linked': 'Sign-in method linked',
   'identity.unlinked': 'Sign-in method removed', 'login.refused': 'Sign-in refused', 'link.refused': 'Link refused',
   'account.merged': 'Another account merged into this one', 'account.disabled': 'Account disabled', 'account.enabled': 'Account enabled',
+  'account.email': 'Email changed', 'email.collision': 'Another account claims your email without having verified it (your administrator can see it)',
 };
 
 export function createAccountRouter(broker: Broker): Router {
@@ -48,8 +52,11 @@ export function createAccountRouter(broker: Broker): Router {
   router.get('/account', async (ctx) => {
     const session = await requireSession(ctx);
     if (!session) return redirectToSignIn(broker.config.issuer, ctx);
-    const [identities, events] = await Promise.all([listIdentities(broker.db, session.accountId), recentEvents(broker.db, session.accountId, 10)]);
+    const [identities, events, primaryEmail] = await Promise.all([
+      listIdentities(broker.db, session.accountId), recentEvents(broker.db, session.accountId, 10), findPrimaryEmail(broker.db, session.accountId),
+    ]);
     const linked = new Set(identities.map((i) => i.provider));
+    const emailChoices = verifiedEmails(identities);
     const name = (id: string) => broker.connectors.get(id)?.displayName ?? id;
     broker.render(ctx, 'account', {
       title: 'Your account',
@@ -57,6 +64,9 @@ export function createAccountRouter(broker: Broker): Router {
       notice: NOTICES[String(ctx.query.notice)],
       identities: identities.map((i) => ({ ...i, providerName: name(i.provider), lastUsed: i.lastLoginAt?.toISOString().slice(0, 16).replace('T', ' ') ?? 'never' })),
       canUnlink: identities.length > 1,
+      primaryEmail: primaryEmail ?? null,
+      emailChoices,
+      canChooseEmail: emailChoices.some((e) => e !== primaryEmail),
       linkable: [...broker.connectors.values()].filter((c) => !linked.has(c.id)).map((c) => ({ id: c.id, displayName: c.displayName })),
       events: events.map((e) => ({
         what: EVENT_WORDS[e.type] ?? e.type,
@@ -91,6 +101,16 @@ export function createAccountRouter(broker: Broker): Router {
     if (outcome.kind === 'refused') throw new BrokerError(outcome.reason, 'unlink refused', { status: 409, retryUrl: '/account' });
     ctx.status = 303;
     ctx.redirect('/account?notice=unlinked');
+  });
+  router.post('/account/email', form, async (ctx) => {
+    const session = await requireSession(ctx);
+    if (!session) return redirectToSignIn(broker.config.issuer, ctx);
+    assertCsrf(ctx, session.uid);
+    const email = (ctx.request.body as Record<string, unknown> | undefined)?.email;
+    const outcome = await choosePrimaryEmail(broker.db, session.accountId, typeof email === 'string' ? email : '');
+    if (outcome.kind === 'refused') throw new BrokerError(outcome.reason, 'primary email refused', { status: 409, retryUrl: '/account' });
+    ctx.status = 303;
+    ctx.redirect('/account?notice=email-changed');
   });
   return router;
 }

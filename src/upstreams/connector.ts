@@ -35,6 +35,7 @@ export interface UpstreamIdentity {
   connectorId: string;
   /** The upstream's stable, never-reassigned user id (OIDC `sub`); never the email. */
   subject: string;
+  /** Exactly as the upstream sent it: never case-mapped here (accounts/email.ts owns comparison). */
   email?: string;
   /** True only when the upstream says so explicitly; linking safety depends on it. */
   emailVerified: boolean;

@@ -64,7 +64,7 @@ export function openFacebookConnector(settings: FacebookSettings): UpstreamConne
         groups: [],
         raw: me as JsonObject,
       };
-      if (me.email) identity.email = me.email.toLowerCase();
+      if (me.email) identity.email = me.email; // as sent; compared only in canonical form (accounts/email.ts)
       if (me.name) identity.name = me.name;
       if (me.picture?.data.url && !me.picture.data.is_silhouette) identity.picture = me.picture.data.url;
       return identity;

@@ -89,7 +89,7 @@ export function openGithubConnector(settings: GithubSettings): UpstreamConnector
         raw: user as JsonObject,
       };
       const email = primary?.email ?? user.email ?? undefined;
-      if (email) identity.email = email.toLowerCase();
+      if (email) identity.email = email; // as sent; compared only in canonical form (accounts/email.ts)
       if (!primary && email) identity.emailVerified = false;
       if (user.name) identity.name = user.name;
       if (user.avatar_url) identity.picture = user.avatar_url;

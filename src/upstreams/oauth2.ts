@@ -57,7 +57,7 @@ export function openOAuth2Connector(settings: OAuth2Settings): UpstreamConnector
       const profile = await getJson(call, new URL(settings.userinfoUrl), z.record(z.string(), z.unknown()), { authorization: `Bearer ${token}` });
       const subject = stringClaim(profile, names.subject);
       if (!subject) throw new UpstreamError(settings.id, 'invalid_response', `userinfo has no ${names.subject}`);
-      const email = stringClaim(profile, names.email)?.toLowerCase();
+      const email = stringClaim(profile, names.email); // as sent; compared only in canonical form (accounts/email.ts)
       const identity: UpstreamIdentity = {
         connectorId: settings.id,
         subject,

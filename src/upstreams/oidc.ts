@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { z } from 'zod';
+import { lowerAscii } from '../accounts/email.ts';
 import { isLoopbackHost } from '../config/schema.ts';
 import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
 import { fetchWithin, startDeadline, toUpstreamError, withinDeadline } from './http.ts';
@@ -211,7 +212,8 @@ function otherIssuerForm(err: unknown): OtherIssuerForm | undefined {
 function toIdentity(settings: GoogleSettings | OidcSettings, names: z.infer<typeof claimNamesSchema>, claims: Record<string, unknown>): UpstreamIdentity {
   const subject = stringClaim(claims, names.subject);
   if (!subject) throw new UpstreamError(settings.id, 'invalid_response', `no ${names.subject} claim`);
-  const email = stringClaim(claims, names.email)?.toLowerCase();
+  // As sent: the comparison rule lives in accounts/email.ts (toLowerCase here once let U+212A K pass for k).
+  const email = stringClaim(claims, names.email);
   // Only the JSON boolean true counts: some providers send "true" strings or nothing at all.
   const verified = settings.type === 'oidc' && settings.trustEmail ? true : claims[names.emailVerified] === true;
   const identity: UpstreamIdentity = {
@@ -223,7 +225,7 @@ function toIdentity(settings: GoogleSettings | OidcSettings, names: z.infer<type
   };
   const name = stringClaim(claims, names.name);
   const picture = stringClaim(claims, names.picture);
-  const username = stringClaim(claims, names.username) ?? email?.split('@')[0];
+  const username = stringClaim(claims, names.username) ?? (email ? lowerAscii(email.split('@')[0]!) : undefined);
   if (email) identity.email = email;
   if (name) identity.name = name;
   if (picture) identity.picture = picture;

@@ -45,3 +45,30 @@ describe('when Doorman applies its migrations', () => {
     await assert.rejects(migrate(db.url, testLog, files), /failed earlier/);
   });
 });
+
+describe('when the primary-email migration meets accounts made before it', () => {
+  let db: TestDatabase;
+  before(async () => { db = await createTestDatabase(); });
+  after(() => db.drop());
+
+  it('then each account\'s primary email is its first verified identity\'s, and only plain ASCII addresses get a canonical form', async () => {
+    const files = await readMigrations();
+    const at = files.findIndex((f) => f.name.endsWith('_primary_email'));
+    await migrate(db.url, testLog, files.slice(0, at));
+    await db.query(`INSERT INTO "Account" (id) VALUES ('A'), ('B'), ('C')`);
+    const identity = (id: string, account: string, email: string | null, verified: boolean, createdAt: string) => db.query(
+      `INSERT INTO "Identity" (id, provider, subject, "accountId", email, "emailVerified", profile, "createdAt") VALUES ($1, 'p', $1, $2, $3, $4, '{}', $5)`,
+      [id, account, email, verified, createdAt]);
+    await identity('a-facebook', 'A', 'alice@example.com', false, '2026-01-01');
+    await identity('a-github', 'A', 'octo@github.example', true, '2026-01-03');
+    await identity('a-google', 'A', 'alice@example.com', true, '2026-01-02');
+    await identity('b-idn', 'B', 'kim@bücher.example', true, '2026-01-01');
+    await identity('c-none', 'C', null, false, '2026-01-01');
+    await migrate(db.url, testLog, files);
+    assert.deepEqual(await db.query('SELECT id, email FROM "Account" ORDER BY id'), [{ id: 'A', email: 'alice@example.com' }, { id: 'B', email: null }, { id: 'C', email: null }]);
+    assert.deepEqual(await db.query('SELECT id, "emailCanonical" FROM "Identity" ORDER BY id'), [
+      { id: 'a-facebook', emailCanonical: 'alice@example.com' }, { id: 'a-github', emailCanonical: 'octo@github.example' },
+      { id: 'a-google', emailCanonical: 'alice@example.com' }, { id: 'b-idn', emailCanonical: null }, { id: 'c-none', emailCanonical: null },
+    ]);
+  });
+});

@@ -34,8 +34,15 @@ export const FB_MARK: FacebookUser = { id: '10160000000000001', name: 'Mark Exam
 export const FB_PHONE_ONLY: FacebookUser = { id: '10160000000000002', name: 'Phone Only' };
 /** An attacker whose Facebook account carries Alice's email (Facebook never says whether it is verified). */
 export const FB_MALLORY: FacebookUser = { id: '10160000000000666', name: 'Mallory', email: 'alice@example.com' };
+/** Alice's own Facebook account (Facebook never says the email is verified). */
+export const FB_ALICE: FacebookUser = { id: '10160000000000042', name: 'Alice on Facebook', email: 'alice@example.com' };
 
 export const DANA: OidcLookalikeUser = { sub: 'f3c1-dana', email: 'Dana@Corp.example', email_verified: true, name: 'Dana Corp', preferred_username: 'dana', groups: ['engineering', 'admins'] };
+export const KIM: OidcLookalikeUser = { sub: 'a7d2-kim', email: 'kim@example.com', email_verified: true, name: 'Kim Example', preferred_username: 'kim' };
+/** Issue #9: U+212A KELVIN SIGN, which toLowerCase turns into "k"; the upstream says it is verified. */
+export const KELVIN: OidcLookalikeUser = { sub: 'e666-kelvin', email: '\u212Aim@example.com', email_verified: true, name: 'Not Kim', preferred_username: 'notkim' };
+/** The same person as KIM_IDN_ASCII, at a domain given as a Unicode U-label. */
+export const KIM_IDN_UNICODE: OidcLookalikeUser = { sub: 'b1-kim-idn', email: 'Kim@b\u00fccher.example', email_verified: true, name: 'Kim Bücher' };
 
 export function startFakeGithub(doormanIssuer: string): Promise<GithubLookalike> {
   return startGithubLookalike({
@@ -48,10 +55,10 @@ export function startFakeGithub(doormanIssuer: string): Promise<GithubLookalike>
 }
 
 export function startFakeFacebook(doormanIssuer: string): Promise<FacebookLookalike> {
-  return startFacebookLookalike({ ...FACEBOOK_APP, redirectUri: `${doormanIssuer}/upstream/facebook/callback`, users: [FB_MARK, FB_PHONE_ONLY, FB_MALLORY] });
+  return startFacebookLookalike({ ...FACEBOOK_APP, redirectUri: `${doormanIssuer}/upstream/facebook/callback`, users: [FB_MARK, FB_PHONE_ONLY, FB_MALLORY, FB_ALICE] });
 }
 
 /** On 127.0.0.2: a host of its own, so its cookies and Doorman's live apart as on real sites. */
 export function startFakeOidcIssuer(doormanIssuer: string): Promise<OidcLookalike> {
-  return startOidcLookalike({ ...OIDC_CLIENT, redirectUri: `${doormanIssuer}/upstream/oidc/callback`, users: [DANA], host: '127.0.0.2' });
+  return startOidcLookalike({ ...OIDC_CLIENT, redirectUri: `${doormanIssuer}/upstream/oidc/callback`, users: [DANA, KIM, KELVIN, KIM_IDN_UNICODE], host: '127.0.0.2' });
 }

@@ -9,7 +9,7 @@ it('when any refusal or upstream error code reaches the error page, then it has 
   const codes: string[] = [
     ...UPSTREAM_ERROR_CODES,
     'login_expired', 'interaction_expired', 'state_mismatch', 'csrf', 'unknown_upstream',
-    'account_disabled', 'signup_disabled', 'proof_mismatch', 'link_expired', 'identity_in_use', 'last_identity',
+    'account_disabled', 'signup_disabled', 'proof_mismatch', 'link_expired', 'identity_in_use', 'last_identity', 'email_not_verified',
   ];
   for (const code of codes) {
     let rendered: Record<string, unknown> = {};
