@@ -35,6 +35,7 @@ export interface RateLimiters {
 
 /** The table created by prisma/migrations/20261122120000_rate_limits (model RateLimit). */
 const TABLE = 'RateLimit';
+const SWEEP_MS = 5 * 60_000;
 
 export function openRateLimiters(settings: RateLimitSettings, deps: { pool: pg.Pool; log: Logger }): RateLimiters {
   const warn = throttledWarn(deps.log);
@@ -46,19 +47,28 @@ export function openRateLimiters(settings: RateLimitSettings, deps: { pool: pg.P
     redis.on('error', (err: Error) => warn('rate limit store (Redis) error', err));
   }
   const names: RateLimitName[] = ['clientAuthFailuresPerIp', 'clientAuthFailuresPerClient', 'loginStartsPerIp', 'upstreamCallbacksPerIp', 'adminRequestsPerToken'];
-  const limits = new Map(names.map((name, i) => {
+  const stores = names.map((name) => {
     const { points, durationSeconds: duration } = settings[name];
-    // The key prefix keeps each limit's keys apart in the one table (or keyspace).
-    const options = { keyPrefix: name, points, duration };
+    // The key prefix keeps each limit's keys apart in the one table (or keyspace). Once a
+    // key is refused, this process keeps refusing it from memory until its window ends, so
+    // a flood costs the store one write per process, not one per request.
+    const options = { keyPrefix: name, points, duration, inMemoryBlockOnConsumed: points + 1 };
     const limiter: RateLimiterAbstract = redis
       ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true })
-      // Our migration made the table; one of the limiters deletes long-expired rows every 5 minutes.
-      : new RateLimiterPostgres({ ...options, storeClient: deps.pool, storeType: 'pool', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: i === 0 });
-    return [name, wrap(name, limiter, points, warn)] as const;
-  }));
+      // Our migration made the table; expired rows are swept below, on a timer `close` stops.
+      : new RateLimiterPostgres({ ...options, storeClient: deps.pool, storeType: 'pool', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: false });
+    return { name, limiter, points };
+  });
+  const limits = new Map(stores.map(({ name, limiter, points }) => [name, wrap(name, limiter, points, warn)]));
+  // Redis expires its keys itself. In Postgres an expired row is ignored and reset by the
+  // next count, so deleting it only keeps the table small (one DELETE serves every limit).
+  const sweeper = redis ? undefined : stores[0]!.limiter as unknown as { clearExpired(before: number): Promise<void> };
+  const sweep = sweeper ? setInterval(() => void sweeper.clearExpired(Date.now()), SWEEP_MS) : undefined;
+  sweep?.unref();
   return {
     limit: (name) => limits.get(name)!,
     close: async () => {
+      clearInterval(sweep);
       redis?.disconnect();
     },
   };

@@ -200,12 +200,14 @@ describe('when a person starts many sign-ins', () => {
     assertErrorPage(choice, 429, 'rate_limited');
   });
 
-  it('then upstream callbacks past the limit get a page with 429', async () => {
+  it('then upstream callbacks past the limit get a page with 429, and a flood after that writes nothing', async () => {
     await db.query('DELETE FROM "RateLimit"');
     const browser = new Browser();
     const callback = new URL('/upstream/google/callback?state=forged&code=x', doorman.url);
     for (let i = 0; i < 2; i++) assert.equal((await browser.request(callback)).status, 400);
-    assertErrorPage(await browser.request(callback), 429, 'rate_limited');
+    for (let i = 0; i < 5; i++) assertErrorPage(await browser.request(callback), 429, 'rate_limited');
+    const rows = await db.query<{ points: number }>('SELECT points FROM "RateLimit" WHERE key = $1', ['upstreamCallbacksPerIp:127.0.0.1']);
+    assert.deepEqual(rows.map((r) => r.points), [3], 'only the first refusal was counted in the store');
   });
 
   it('then discovery, JWKS and the login page touch no counter', async () => {
