@@ -231,6 +231,9 @@ describe('when a person starts many sign-ins', () => {
   });
 });
 
+/** The tests' Redis, as the README says: TEST_REDIS_URL, else the local service. */
+const TEST_REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
 describe('when the counters are in Redis', () => {
   let db: TestDatabase;
   before(async () => {
@@ -245,9 +248,9 @@ describe('when the counters are in Redis', () => {
   };
 
   it('then two processes share the count there', async () => {
-    const a = await start('redis://127.0.0.1:6379');
-    const b = await start('redis://127.0.0.1:6379', undefined, a.config.issuer);
-    const redis = new Redis('redis://127.0.0.1:6379');
+    const a = await start(TEST_REDIS_URL);
+    const b = await start(TEST_REDIS_URL, undefined, a.config.issuer);
+    const redis = new Redis(TEST_REDIS_URL);
     try {
       await redis.del('clientAuthFailuresPerClient:redis'); // left by an earlier run
       // A random /64 of the documentation prefix: other runs on the same Redis do not collide.
