@@ -55,7 +55,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log };
   provider.use(securityHeaders);
   const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
-  if (limiters) provider.use(createRateLimits({ limiters, provider, render, log, clientIds: new Set(config.clients.map((c) => c.clientId)) }));
+  if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));

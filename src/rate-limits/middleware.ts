@@ -3,7 +3,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Render } from '../http/render.ts';
 import type { Logger } from '../log.ts';
-import { claimedClientId } from './claimed-client-id.ts';
+import { claimedClientAuth, isFailedClientAuth, type ClientAuthClaim } from './claimed-client-auth.ts';
 import { ipKey } from './client-ip.ts';
 import type { Limit, RateLimiters, Verdict } from './limiters.ts';
 
@@ -12,7 +12,8 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  * consent, ...) passes with a few string comparisons and no store access.
  *
  *   POST /token, /token/introspection, /token/revocation   clientAuthFailuresPerIp + PerClient:
- *        checked before (a read), counted only when the answer is invalid_client
+ *        a wrong secret is counted before it is answered (one upsert each), a right one
+ *        only checked (a read); the right secret too is refused once over the limit
  *   GET|POST /auth                                          loginStartsPerIp (one upsert)
  *   POST /interaction/:uid/upstream/:id, .../link/:id,
  *        /account/link/:id                                  loginStartsPerIp
@@ -22,8 +23,8 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  * Refusals are 429 with Retry-After (RFC 6585 §4): OAuth-style JSON for apps and the admin
  * API, the error page for a person's browser.
  */
-export function createRateLimits(deps: { limiters: RateLimiters; provider: Provider; render: Render; log: Logger; clientIds: ReadonlySet<string> }): Middleware {
-  const { limiters, render, log, clientIds } = deps;
+export function createRateLimits(deps: { limiters: RateLimiters; provider: Provider; render: Render; log: Logger }): Middleware {
+  const { limiters, render, log } = deps;
   const clientAuthPaths = new Set(['token', 'introspection', 'revocation'].map((route) => deps.provider.pathFor(route)));
   const authorizationPath = deps.provider.pathFor('authorization');
   const loginStarts = limiters.limit('loginStartsPerIp');
@@ -56,26 +57,40 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
 
   const guardClientAuth = async (ctx: Context, next: Next) => {
     const ip = ipKey(ctx.ip);
-    let claimed: string | undefined;
+    let claim: ClientAuthClaim;
     try {
-      claimed = await claimedClientId(ctx);
+      claim = await claimedClientAuth(ctx);
     } catch {
       ctx.status = 400; // the body could not be read (the connection broke off)
       ctx.body = { error: 'invalid_request', error_description: 'failed to read the request body' };
       return;
     }
-    // Only configured clients get a per-client count, so made-up ids cannot fill the store.
-    const client = claimed !== undefined && clientIds.has(claimed) ? hashIfLong(claimed) : undefined;
-    const [byIp, byClient] = await Promise.all([failuresPerIp.check(ip), client ? failuresPerClient.check(client) : undefined]);
-    if (byIp.refusedForMs || byClient?.refusedForMs) {
+    // Static clients come from memory; an unknown id is not looked up in the database.
+    // Only known clients get a per-client count, so made-up ids cannot fill the store.
+    const client = claim.clientId === undefined ? undefined : await deps.provider.Client.find(claim.clientId);
+    const clientKey = client ? hashIfLong(client.clientId) : undefined;
+    const refuse = (byIp: Verdict, byClient: Verdict | undefined) => {
       const [limit, verdict] = (byClient?.refusedForMs ?? 0) > byIp.refusedForMs ? [failuresPerClient, byClient!] : [failuresPerIp, byIp];
-      return refuseJson(ctx, limit, verdict, 'too many failed client authentications');
+      refuseJson(ctx, limit, verdict, 'too many failed client authentications');
+    };
+
+    if (isFailedClientAuth(claim, client)) {
+      // A sure failure is counted first, atomically, so a burst sent at once cannot all
+      // pass a check made before any of them was counted. Under the limit, oidc-provider
+      // answers it (invalid_client) as usual.
+      const [byIp, byClient] = await Promise.all([failuresPerIp.consume(ip), clientKey ? failuresPerClient.consume(clientKey) : undefined]);
+      if (byIp.refusedForMs || byClient?.refusedForMs) return refuse(byIp, byClient);
+      return next();
     }
+    // Probably right: only a read, no write, on the hot path of every token request.
+    const [byIp, byClient] = await Promise.all([failuresPerIp.check(ip), clientKey ? failuresPerClient.check(clientKey) : undefined]);
+    if (byIp.refusedForMs || byClient?.refusedForMs) return refuse(byIp, byClient);
     await next();
     if (ctx.status === 401 && (ctx.body as { error?: unknown } | undefined)?.error === 'invalid_client') {
-      const [ipFull, clientFull] = await Promise.all([failuresPerIp.count(ip), client ? failuresPerClient.count(client) : false]);
+      // A failure the claim did not foretell (an expired secret, say): counted afterwards.
+      const [ipFull, clientFull] = await Promise.all([failuresPerIp.count(ip), clientKey ? failuresPerClient.count(clientKey) : false]);
       if (ipFull) log.warn('rate limit reached', { limit: failuresPerIp.name, ip: ctx.ip });
-      if (clientFull) log.warn('rate limit reached', { limit: failuresPerClient.name, clientId: claimed });
+      if (clientFull) log.warn('rate limit reached', { limit: failuresPerClient.name, clientId: claim.clientId });
     }
   };
 

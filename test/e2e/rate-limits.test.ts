@@ -19,7 +19,7 @@ import { APP, startTestDoorman } from '../helpers/start-doorman.ts';
 type Doorman = RunningDoorman & { config: Config };
 
 /** Confidential clients, one per test so that per-client counts do not mix. */
-const CLIENTS = ['solo', 'shared', 'spread', 'endpoints', 'proxy', 'direct', 'redis'] as const;
+const CLIENTS = ['solo', 'shared', 'spread', 'endpoints', 'proxy', 'direct', 'burst', 'redis'] as const;
 const secretOf = (clientId: string) => `${clientId}-secret-0123456789`;
 const clientsConfig = CLIENTS.map((clientId) => ({
   clientId, clientSecretEnv: `SECRET_${clientId.toUpperCase()}`, redirectUris: [APP.redirectUri], grantTypes: ['client_credentials' as const],
@@ -100,6 +100,17 @@ describe('when apps fail client authentication', () => {
     await db.query('UPDATE "RateLimit" SET expire = $2 WHERE key = $1', [`clientAuthFailuresPerIp:${ip}`, Date.now() - 1]);
     const res = await tokenRequest(first, 'solo', secretOf('solo'), ip);
     assert.equal(res.status, 200, await res.clone().text());
+  });
+
+  it('then a burst of wrong secrets sent at once gets no more answers than the limit', async () => {
+    const ip = freshIp();
+    const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => tokenRequest(i % 2 ? first : second, 'burst', `wrong-${i}`, ip)));
+    const statuses = answers.map((r) => r.status);
+    assert.ok(statuses.every((st) => st === 401 || st === 429), String(statuses));
+    // At most 3 answered: each was counted (atomically) before it was answered. Fewer when
+    // the per-client count (5), taken in another order, refused one the per-IP count let by.
+    const answered = statuses.filter((st) => st === 401).length;
+    assert.ok(answered >= 1 && answered <= 3, `${answered} answered`);
   });
 
   it('then two Doorman processes on one database share the count', async () => {
