@@ -39,6 +39,8 @@ async function start(): Promise<void> {
         issuer, port, logLevel: 'error',
         // Often enough that the soak shows expired rows going away, not only hidden.
         database: { sweepIntervalSeconds: 20 },
+        // Every benchmark login comes from 127.0.0.1: limits it never reaches, still counted, so their cost is measured.
+        rateLimits: { loginStartsPerIp: { points: 1e9, durationSeconds: 60 }, upstreamCallbacksPerIp: { points: 1e9, durationSeconds: 60 } },
         clients: BENCH_CLIENTS.map((c, i) => ({
           clientId: c.clientId, clientSecretEnv: `BENCH_SECRET_${i}`, redirectUris: [REDIRECT_URI], firstParty: true,
           grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],

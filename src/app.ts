@@ -1,7 +1,7 @@
 import type { Middleware } from 'koa';
 import Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
-import type { Db } from './db/client.ts';
+import { poolOf, type Db } from './db/client.ts';
 import { isDatabaseUnavailable } from './db/outage.ts';
 import { createCsrf } from './http/csrf.ts';
 import { answerDatabaseOutages, renderProviderError } from './http/provider-errors.ts';
@@ -19,6 +19,8 @@ import { createFindAccount } from './oidc/find-account.ts';
 import { loadOrCreateKeys } from './oidc/keys.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { openConnectors } from './upstreams/registry.ts';
+import { openRateLimiters } from './rate-limits/limiters.ts';
+import { createRateLimits } from './rate-limits/middleware.ts';
 
 // Generic over the context so both plain middleware and @koa/router's (which adds params) fit.
 function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], middleware: (ctx: C, next: () => Promise<unknown>) => unknown): Middleware {
@@ -45,12 +47,16 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { title: 'Signed out', clientName: clientName(ctx.oidc.client?.clientId) }),
   }));
   provider.proxy = config.trustProxy;
+  // koa then takes ctx.ip this many X-Forwarded-For entries from the right: the ones our proxies wrote.
+  provider.maxIpsCount = config.proxyHops;
   treatConsumeRacesAsReplays(provider);
   provider.on('server_error', (_ctx, err) => log.error(isDatabaseUnavailable(err) ? 'database unavailable' : 'provider error', { error: err }));
 
   const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, callbackPurposes: {} };
   provider.use(securityHeaders);
   provider.use(answerDatabaseOutages(provider));
+  const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
+  if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
@@ -61,5 +67,11 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
   const timer = setInterval(sweep, config.database.sweepIntervalSeconds * 1000);
   timer.unref();
-  return { provider, close: () => clearInterval(timer) };
+  return {
+    provider,
+    close: () => {
+      clearInterval(timer);
+      void limiters?.close();
+    },
+  };
 }

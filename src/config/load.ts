@@ -91,10 +91,13 @@ export function buildConfig(raw: unknown, env: Env = process.env): Config {
     const clientSecret = secret(`upstreams[${i}].clientSecretEnv`, u.clientSecretEnv) ?? secretFile(`upstreams[${i}].clientSecretFile`, u.clientSecretFile) ?? '';
     return { ...u, clientSecret };
   });
+  const redisUrl = env.DOORMAN_REDIS_URL || cfg.rateLimits.redisUrl;
+  if (env.DOORMAN_REDIS_URL && !/^rediss?:\/\//.test(env.DOORMAN_REDIS_URL)) problems.push('DOORMAN_REDIS_URL: must be a redis:// or rediss:// URL');
+  const rateLimits = { ...cfg.rateLimits, redisUrl };
   if (problems.length) throw new ConfigError(problems);
 
   const logLevel = (env.DOORMAN_LOG_LEVEL as Config['logLevel'] | undefined) ?? cfg.logLevel;
-  return deepFreeze({ ...cfg, port, issuer, logLevel, clients, upstreams, production, databaseUrl: env.DATABASE_URL || undefined });
+  return deepFreeze({ ...cfg, port, issuer, logLevel, clients, upstreams, rateLimits, production, databaseUrl: env.DATABASE_URL || undefined });
 }
 
 /** Every endpoint URL an upstream's config holds, with its key. */

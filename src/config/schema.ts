@@ -3,6 +3,7 @@ import { facebookSettingsSchema } from '../upstreams/facebook.ts';
 import { githubSettingsSchema } from '../upstreams/github.ts';
 import { oauth2SettingsSchema } from '../upstreams/oauth2.ts';
 import { googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
+import { rateLimitSettingsSchema } from '../rate-limits/settings.ts';
 import { envVarName, httpUrl } from '../upstreams/settings.ts';
 
 /**
@@ -45,6 +46,8 @@ export const configSchema = z.strictObject({
   issuer: httpUrl.optional().describe('Public URL of Doorman (the OIDC issuer). Default http://localhost:<port>. Must be https outside loopback; env DOORMAN_ISSUER overrides.'),
   port: z.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on; env PORT overrides.'),
   trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-* headers (set when Doorman runs behind a TLS-terminating reverse proxy).'),
+  proxyHops: z.number().int().min(1).max(10).default(1)
+    .describe('With trustProxy: how many proxies in front of Doorman each append an address to X-Forwarded-For. The client address is taken that many entries from the right, so a client cannot pick its own by sending the header.'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level; env DOORMAN_LOG_LEVEL overrides.'),
   database: z.strictObject({
     migrateOnStart: z.boolean().default(true).describe('Apply pending migrations at start (under an advisory lock). Set false to run `doorman migrate` yourself.'),
@@ -61,6 +64,7 @@ export const configSchema = z.strictObject({
   }).prefault({}).describe('Token and session lifetimes.'),
   clients: z.array(clientSchema).default([]).describe('Apps (OIDC clients) that sign people in through Doorman.'),
   upstreams: z.array(upstreamSchema).default([]).describe('Identity providers people sign in with.'),
+  rateLimits: rateLimitSettingsSchema,
 }).superRefine((cfg, ctx) => {
   const seen = (items: { key: string; path: (string | number)[] }[], what: string) => {
     const keys = new Set<string>();

@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import type { PoolConfig } from 'pg';
+import pg, { type PoolConfig } from 'pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
 
 export type Db = PrismaClient;
@@ -18,8 +18,22 @@ export function connectionConfig(databaseUrl: string): { pool: PoolConfig; schem
   return { pool, schema };
 }
 
+const pools = new WeakMap<Db, pg.Pool>();
+
 export function createDb(databaseUrl: string, poolSize = 10): Db {
   const { pool, schema } = connectionConfig(databaseUrl);
-  const adapter = new PrismaPg({ ...pool, max: poolSize }, schema ? { schema } : undefined);
-  return new PrismaClient({ adapter });
+  const pgPool = new pg.Pool({ ...pool, max: poolSize });
+  // The pool is ours so that the few users of plain SQL (rate limits) share its
+  // connections; $disconnect still ends it.
+  const adapter = new PrismaPg(pgPool, { ...(schema ? { schema } : {}), disposeExternalPool: true });
+  const db = new PrismaClient({ adapter });
+  pools.set(db, pgPool);
+  return db;
+}
+
+/** The node-postgres pool under `db` (search_path already set to its schema). */
+export function poolOf(db: Db): pg.Pool {
+  const pool = pools.get(db);
+  if (!pool) throw new Error('not a Db made by createDb');
+  return pool;
 }

@@ -1,0 +1,122 @@
+import { Redis } from 'ioredis';
+import type pg from 'pg';
+import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Logger } from '../log.ts';
+import type { RateLimitName, RateLimitSettings } from './settings.ts';
+
+/**
+ * Where the counters live. rate-limiter-flexible (one atomic upsert per count, in Postgres
+ * or Redis) does the counting; this module only picks the store and turns its answers
+ * into "allowed" or "refused for N ms".
+ *
+ * Store failures fail open: a request is allowed when its limiter cannot be asked, and
+ * the failure is logged (at most once a minute), because refusing every sign-in while
+ * the store is down would turn a limiter outage into a Doorman outage.
+ */
+
+export interface Limit {
+  readonly name: RateLimitName;
+  /** Counts one event for `key` (an upsert); refused once the key is over its limit. */
+  consume(key: string): Promise<Verdict>;
+  /** Is `key` already at its limit? A read only; `count` adds the event afterwards. */
+  check(key: string): Promise<Verdict>;
+  /** Counts one event (a failure) without refusing the request that caused it; true when this one reached the limit. */
+  count(key: string): Promise<boolean>;
+}
+
+/** `refusedForMs` > 0: refuse, and say when to retry. */
+export interface Verdict { refusedForMs: number; justBlocked: boolean }
+const ALLOWED: Verdict = { refusedForMs: 0, justBlocked: false };
+
+export interface RateLimiters {
+  limit(name: RateLimitName): Limit;
+  close(): Promise<void>;
+}
+
+/** The table created by prisma/migrations/20261122120000_rate_limits (model RateLimit). */
+const TABLE = 'RateLimit';
+const SWEEP_MS = 5 * 60_000;
+
+export function openRateLimiters(settings: RateLimitSettings, deps: { pool: pg.Pool; log: Logger }): RateLimiters {
+  const warn = throttledWarn(deps.log);
+  let redis: Redis | undefined;
+  if (settings.redisUrl) {
+    // No offline queue: while Redis is unreachable a count fails at once (and is allowed)
+    // instead of waiting for a reconnect with the request hanging.
+    redis = new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    redis.on('error', (err: Error) => warn('rate limit store (Redis) error', err));
+  }
+  const names: RateLimitName[] = ['clientAuthFailuresPerIp', 'clientAuthFailuresPerClient', 'loginStartsPerIp', 'upstreamCallbacksPerIp', 'adminRequestsPerToken'];
+  const stores = names.map((name) => {
+    const { points, durationSeconds: duration } = settings[name];
+    // The key prefix keeps each limit's keys apart in the one table (or keyspace). Once a
+    // key is refused, this process keeps refusing it from memory until its window ends, so
+    // a flood costs the store one write per process, not one per request.
+    const options = { keyPrefix: name, points, duration, inMemoryBlockOnConsumed: points + 1 };
+    const limiter: RateLimiterAbstract = redis
+      ? new RateLimiterRedis({ ...options, storeClient: redis, rejectIfRedisNotReady: true })
+      // Our migration made the table; expired rows are swept below, on a timer `close` stops.
+      : new RateLimiterPostgres({ ...options, storeClient: deps.pool, storeType: 'pool', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: false });
+    return { name, limiter, points };
+  });
+  const limits = new Map(stores.map(({ name, limiter, points }) => [name, wrap(name, limiter, points, warn)]));
+  // Redis expires its keys itself. In Postgres an expired row is ignored and reset by the
+  // next count, so deleting it only keeps the table small (one DELETE serves every limit).
+  const sweeper = redis ? undefined : stores[0]!.limiter as unknown as { clearExpired(before: number): Promise<void> };
+  const sweep = sweeper ? setInterval(() => void sweeper.clearExpired(Date.now()), SWEEP_MS) : undefined;
+  sweep?.unref();
+  return {
+    limit: (name) => limits.get(name)!,
+    close: async () => {
+      clearInterval(sweep);
+      redis?.disconnect();
+    },
+  };
+}
+
+function wrap(name: RateLimitName, limiter: RateLimiterAbstract, points: number, warn: Warn): Limit {
+  const refused = (res: RateLimiterRes, justBlocked: boolean): Verdict => ({ refusedForMs: Math.max(res.msBeforeNext, 1), justBlocked });
+  return {
+    name,
+    consume: async (key) => {
+      try {
+        await limiter.consume(key);
+        return ALLOWED;
+      } catch (err) {
+        if (err instanceof RateLimiterRes) return refused(err, err.consumedPoints === points + 1);
+        warn(`rate limit ${name} not checked (store failed); request allowed`, err);
+        return ALLOWED;
+      }
+    },
+    check: async (key) => {
+      try {
+        const res = await limiter.get(key);
+        return res && res.consumedPoints >= points ? refused(res, false) : ALLOWED;
+      } catch (err) {
+        warn(`rate limit ${name} not checked (store failed); request allowed`, err);
+        return ALLOWED;
+      }
+    },
+    count: async (key) => {
+      try {
+        return (await limiter.penalty(key, 1)).consumedPoints === points;
+      } catch (err) {
+        warn(`rate limit ${name} not counted (store failed)`, err);
+        return false;
+      }
+    },
+  };
+}
+
+type Warn = (msg: string, err: unknown) => void;
+
+/** While a store is down every request fails the same way; one line a minute says so. */
+function throttledWarn(log: Logger, everyMs = 60_000): Warn {
+  const last = new Map<string, number>();
+  return (msg, err) => {
+    const now = Date.now();
+    if (now - (last.get(msg) ?? -Infinity) < everyMs) return;
+    last.set(msg, now);
+    log.warn(msg, { error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  };
+}
