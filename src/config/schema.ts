@@ -33,6 +33,8 @@ const clientSchema = z.strictObject({
     .describe('Ids of the upstreams this app\'s users may sign in with; the login page shows only these. Default: all.'),
   allowSignup: z.boolean().default(true).describe('A first sign-in through this app may create a new Doorman account.'),
   adminApi: z.boolean().default(false).describe('The app may ask for the `admin` scope, whose access tokens (of accounts with the admin role) call the admin API.'),
+  pkce: z.enum(['required', 'optional']).optional()
+    .describe('PKCE (S256) for a confidential client: `optional` (the default) enforces a code_challenge the app sends, and without one requires scope openid with a nonce (RFC 9700 §2.1.1); `required` refuses requests without a code_challenge. Public clients always need PKCE and may only say `required`.'),
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
 
@@ -79,6 +81,9 @@ export const configSchema = z.strictObject({
     c.upstreams?.forEach((id, j) => {
       if (!upstreamIds.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreams', j], message: `no upstream with id "${id}"` });
     });
+    if (!c.clientSecretEnv && c.pkce === 'optional') {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'pkce'], message: 'a public client (no clientSecretEnv) always needs PKCE: remove the key or say required' });
+    }
     if (!c.clientSecretEnv && c.grantTypes.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'grantTypes'], message: 'client_credentials needs a confidential client (set clientSecretEnv)' });
     }

@@ -46,6 +46,8 @@ export async function startScenario(opts: {
   upstreams?: Partial<Record<ExtraUpstream | 'google', Record<string, unknown>>>;
   with?: ExtraUpstream[];
   client?: Record<string, unknown>;
+  /** More apps beside APP; a confidential one may use clientSecretEnv WIKI_SECRET (APP's secret). */
+  moreClients?: Record<string, unknown>[];
   db?: TestDatabase;
 } = {}): Promise<Scenario> {
   const db = opts.db ?? await createTestDatabase();
@@ -74,7 +76,7 @@ export async function startScenario(opts: {
     clients: [{
       clientId: APP.clientId, name: 'Team Wiki', clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri],
       postLogoutRedirectUris: [APP.postLogout], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], ...opts.client,
-    }],
+    }, ...(opts.moreClients ?? [])],
     upstreams,
   } as ConfigInput, {
     WIKI_SECRET: APP.clientSecret, GOOGLE_SECRET: GOOGLE_CLIENT.clientSecret, GITHUB_SECRET: GITHUB_CLIENT.clientSecret,
