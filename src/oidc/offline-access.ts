@@ -31,7 +31,9 @@ export function askedForOfflineAccess(ctx: KoaContextWithOIDC): boolean {
 /** True when the client may receive refresh tokens from this authorization request. */
 export function mayGetOfflineAccess(ctx: KoaContextWithOIDC): boolean {
   const { client, params } = ctx.oidc;
-  return !!client?.grantTypeAllowed('refresh_token') && typeof params?.response_type === 'string' && params.response_type.split(' ').includes('code');
+  // The same conditions as oidc-provider's checkScope, plus the client's allowed scopes (which it checks only after dropping offline_access).
+  return !!client?.grantTypeAllowed('refresh_token') && (client.scope === undefined || client.scope.split(' ').includes('offline_access'))
+    && typeof params?.response_type === 'string' && params.response_type.split(' ').includes('code');
 }
 
 /**

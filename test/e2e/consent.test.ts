@@ -133,3 +133,43 @@ describe('when a person allowed a third-party app', () => {
     assert.ok(again.consentPage, 'asked again after revocation, within the same Doorman session');
   });
 });
+
+describe('when an admin manages remembered consents', () => {
+  let s: Scenario;
+  let wiki: oidc.Configuration;
+  let adminToken: string;
+  before(async () => {
+    s = await startScenario({ moreClients: [{ clientId: INTRANET.clientId, clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri], firstParty: true, adminApi: true }] });
+    wiki = await discoverDoorman(s.doorman.url);
+    const { tokens } = await signIn(new Browser(), await discoverDoorman(s.doorman.url, INTRANET), ALICE.sub, { scope: 'openid admin' });
+    await s.db.query('UPDATE "Account" SET admin = true WHERE id = $1', [tokens.claims()!.sub]);
+    adminToken = tokens.access_token;
+  });
+  after(() => s.close());
+
+  const api = (method: string, path: string, body?: unknown) => fetch(`${s.doorman.url}/admin/api${path}`, {
+    method, headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+
+  it('then revoking one through the API ends the app\'s refresh token and is audited with the admin', async () => {
+    const { tokens } = await signIn(new Browser(), wiki, STRING_VERIFIED.sub);
+    const bob = tokens.claims()!.sub;
+    const res = await api('DELETE', `/accounts/${bob}/consents/${APP.clientId}`);
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { kind: 'done', revokedGrants: 1 });
+    await assert.rejects(oidc.refreshTokenGrant(wiki, tokens.refresh_token!), (err: { error?: string }) => err.error === 'invalid_grant');
+    const [event] = await s.db.query<{ actor: string }>(`SELECT actor FROM "AuditEvent" WHERE type = 'consent.revoked' AND "accountId" = $1`, [bob]);
+    assert.match(event!.actor, /^account:/);
+    assert.equal((await api('DELETE', `/accounts/${bob}/consents/${APP.clientId}`)).status, 404, 'nothing left to revoke');
+  });
+
+  it('then merging two accounts keeps the union of their consents on the survivor', async () => {
+    const eve = (await signIn(new Browser(), wiki, OUTSIDER.sub, { scope: 'openid email' })).tokens.claims()!.sub;
+    const bob = (await signIn(new Browser(), wiki, STRING_VERIFIED.sub, { scope: 'openid profile' })).tokens.claims()!.sub;
+    assert.equal((await api('POST', `/accounts/${bob}/merge`, { from: eve })).status, 200);
+    const rows = await s.db.query<{ accountId: string; scope: string }>('SELECT "accountId", scope FROM "Consent" WHERE "accountId" IN ($1, $2)', [bob, eve]);
+    assert.equal(rows.length, 1);
+    assert.equal(rows[0]!.accountId, bob);
+    assert.deepEqual(rows[0]!.scope.split(' ').sort(), ['email', 'openid', 'profile']);
+  });
+});
