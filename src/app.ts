@@ -9,6 +9,7 @@ import { errorHandler } from './http/error-handler.ts';
 import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createAdminRouter } from './admin/router.ts';
+import { findConsentScope } from './consents/repository.ts';
 import { clientDisplayName } from './interactions/broker.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
@@ -45,6 +46,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     renderError: renderProviderError(render),
     renderLogout: (ctx, form) => render(ctx, 'logout', { title: 'Sign out', form, clientName: clientName(ctx.oidc.client?.clientId) }),
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { title: 'Signed out', clientName: clientName(ctx.oidc.client?.clientId) }),
+    rememberedScope: (accountId, clientId) => findConsentScope(db, accountId, clientId),
   }));
   provider.proxy = config.trustProxy;
   // koa then takes ctx.ip this many X-Forwarded-For entries from the right: the ones our proxies wrote.

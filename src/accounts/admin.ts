@@ -1,5 +1,6 @@
 import { recordAudit } from '../audit/record.ts';
 import type { Db } from '../db/client.ts';
+import { moveConsents } from '../consents/repository.ts';
 import { moveGrants, revokeEverythingOf } from '../oidc/adapter.ts';
 import { canonicalEmail, lowerAscii } from './email.ts';
 import { findAccountState, findIdentity, recentEvents } from './repository.ts';
@@ -113,6 +114,7 @@ export function mergeAccounts(db: Db, survivorId: string, retiredId: string, act
     const { count: movedIdentities } = await tx.identity.updateMany({ where: { accountId: retiredId }, data: { accountId: survivorId } });
     await tx.auditEvent.updateMany({ where: { accountId: retiredId }, data: { accountId: survivorId } });
     await moveGrants(tx, retiredId, survivorId);
+    await moveConsents(tx, retiredId, survivorId, new Date());
     await revokeEverythingOf(tx, retiredId);
     await tx.account.update({ where: { id: retiredId }, data: { retiredAt: new Date(), mergedIntoId: survivorId } });
     await recordAudit(tx, { type: 'account.merged', accountId: survivorId, retired: retiredId, movedIdentities, actor });

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { adminLinkIdentity, getAccount, mergeAccounts, searchAccounts, setAdmin, setDisabled, type AdminOutcome } from '../accounts/admin.ts';
 import { findAccountState } from '../accounts/repository.ts';
 import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
+import { revokeConsent } from '../consents/service.ts';
 import type { Db } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 
@@ -24,6 +25,7 @@ import type { Logger } from '../log.ts';
  *   POST   /admin/api/accounts/:id/enable
  *   PUT    /admin/api/accounts/:id/admin                  {admin: boolean}
  *   PUT    /admin/api/accounts/:id/email                  {email}: primary email, among verified ones
+ *   DELETE /admin/api/accounts/:id/consents/:clientId     revoke an app's remembered consent, grants and tokens
  */
 export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger }): Router {
   const { db } = deps;
@@ -61,6 +63,11 @@ export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logge
   router.put('/accounts/:id/email', json, async (ctx) => {
     const body = parse(emailBodySchema, ctx.request.body);
     reply(ctx, await choosePrimaryEmail(db, ctx.params.id!, body.email, actor(ctx)));
+  });
+  router.delete('/accounts/:id/consents/:clientId', async (ctx) => {
+    const outcome = await revokeConsent(db, ctx.params.id!, ctx.params.clientId!, actor(ctx));
+    const result: AdminOutcome<{ revokedGrants: number }> = outcome.kind === 'revoked' ? { kind: 'done', revokedGrants: outcome.revokedGrants } : { kind: 'refused', reason: 'not_found' };
+    reply(ctx, result);
   });
   return router;
 }

@@ -18,6 +18,8 @@ export type AuditEventInput = { actor?: string; clientId?: string } & (
   | { type: 'account.merged'; accountId: string; provider?: undefined; subject?: undefined; retired: string; movedIdentities: number }
   | { type: 'account.retired'; accountId: string; provider?: undefined; subject?: undefined; mergedInto: string }
   | { type: 'account.disabled' | 'account.enabled' | 'admin.granted' | 'admin.revoked'; accountId: string; provider?: undefined; subject?: undefined; revoked?: number }
+  | { type: 'consent.granted'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; added: string }
+  | { type: 'consent.revoked'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; revokedGrants: number }
 );
 
 /** Writes one audit row inside the caller's transaction, so it lands with the change it describes. */

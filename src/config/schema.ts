@@ -36,6 +36,8 @@ const clientSchema = z.strictObject({
   adminApi: z.boolean().default(false).describe('The app may ask for the `admin` scope, whose access tokens (of accounts with the admin role) call the admin API.'),
   canIntrospect: z.array(z.string()).default([])
     .describe('Client ids whose access tokens this client may introspect (it is a resource server for their tokens). Every client may introspect its own tokens; no client sees another client\'s refresh tokens, and the rest are answered `active: false`. Needs a confidential client.'),
+  pkce: z.enum(['required', 'optional']).optional()
+    .describe('PKCE (S256) for a confidential client: `optional` (the default) enforces a code_challenge the app sends, and without one requires scope openid with a nonce (RFC 9700 §2.1.1); `required` refuses requests without a code_challenge. Public clients always need PKCE and may only say `required`.'),
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
 
@@ -91,6 +93,9 @@ export const configSchema = z.strictObject({
     });
     if (!c.clientSecretEnv && c.canIntrospect.length) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'canIntrospect'], message: 'introspecting other clients\' tokens needs a confidential client (set clientSecretEnv)' });
+    }
+    if (!c.clientSecretEnv && c.pkce === 'optional') {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'pkce'], message: 'a public client (no clientSecretEnv) always needs PKCE: remove the key or say required' });
     }
     if (!c.clientSecretEnv && c.grantTypes.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'grantTypes'], message: 'client_credentials needs a confidential client (set clientSecretEnv)' });

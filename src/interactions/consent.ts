@@ -1,12 +1,17 @@
 import type { Context } from 'koa';
 import type Provider from 'oidc-provider';
 import type { InteractionResults } from 'oidc-provider';
+import { rememberConsent } from '../consents/service.ts';
 import { assertCsrf, finish, loadInteraction, type Broker } from './broker.ts';
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** Grants what the client asked for and is still missing (after oidc-provider's example). */
 export async function grantConsent(provider: Provider, interaction: Interaction): Promise<InteractionResults> {
+  return (await saveConsentGrant(provider, interaction)).result;
+}
+
+async function saveConsentGrant(provider: Provider, interaction: Interaction): Promise<{ result: InteractionResults; scope: string }> {
   const { prompt, params, session, grantId } = interaction;
   const grant = (grantId ? await provider.Grant.find(grantId) : undefined)
     ?? new provider.Grant({ accountId: session!.accountId, clientId: String(params.client_id) });
@@ -14,7 +19,7 @@ export async function grantConsent(provider: Provider, interaction: Interaction)
   if (details.missingOIDCScope) grant.addOIDCScope(details.missingOIDCScope.join(' '));
   if (details.missingOIDCClaims) grant.addOIDCClaims(details.missingOIDCClaims);
   for (const [indicator, scopes] of Object.entries(details.missingResourceScopes ?? {})) grant.addResourceScope(indicator, scopes.join(' '));
-  return { consent: { grantId: await grant.save() } };
+  return { result: { consent: { grantId: await grant.save() } }, scope: grant.getOIDCScope() };
 }
 
 /** POST /interaction/:uid/consent */
@@ -26,5 +31,8 @@ export async function confirmConsent(broker: Broker, ctx: Context): Promise<void
     ctx.redirect(`/interaction/${interaction.uid}`);
     return;
   }
-  return finish(broker, ctx, await grantConsent(broker.provider, interaction));
+  const { result, scope } = await saveConsentGrant(broker.provider, interaction);
+  // Remembered beyond this session, so signing in again does not ask again (src/consents).
+  await rememberConsent(broker.db, interaction.session!.accountId, String(interaction.params.client_id), scope);
+  return finish(broker, ctx, result);
 }

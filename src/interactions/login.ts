@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import { describeScopes } from '../consents/scope-words.ts';
 import { BrokerError } from '../errors.ts';
 import { assertCsrf, beginUpstreamLogin, clientDisplayName, connectorsForClient, finish, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
 import { grantConsent } from './consent.ts';
@@ -17,19 +18,9 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
     return finish(broker, ctx, await grantConsent(broker.provider, interaction));
   }
   const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-  const scopes = [...(details.missingOIDCScope ?? []), ...(details.missingOIDCClaims ?? [])]
-    .filter((s) => s !== 'openid')
-    .map((s) => SCOPE_WORDS[s] ?? s);
+  const scopes = describeScopes([...(details.missingOIDCScope ?? []), ...(details.missingOIDCClaims ?? [])]);
   broker.render(ctx, 'consent', { title: 'Allow access', scopes: scopes.length ? scopes : ['Your account id'], ...base });
 }
-
-const SCOPE_WORDS: Record<string, string> = {
-  email: 'Your email address',
-  profile: 'Your name, username and picture',
-  offline_access: 'Access while you are away (stay signed in)',
-  groups: 'Your group memberships',
-  admin: 'Administer Doorman accounts (only if you are an admin)',
-};
 
 /** POST /interaction/:uid/upstream/:connectorId: send the browser to the chosen upstream. */
 export async function startUpstreamLogin(broker: Broker, ctx: Context): Promise<void> {

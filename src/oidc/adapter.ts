@@ -128,3 +128,15 @@ export async function deleteExpiredOidcRows(db: Db, now = new Date()): Promise<n
   ]);
   return oidc.count + upstream.count + pending.count;
 }
+
+/**
+ * Revokes one app's grants (consents) for one account, with everything issued under them
+ * (codes, access and refresh tokens), in the caller's transaction. Returns the number of
+ * grants. Sessions stay: the person is still signed in to Doorman and to other apps.
+ */
+export async function revokeGrantsOf(tx: Prisma.TransactionClient, accountId: string, clientId: string): Promise<number> {
+  const grants = await tx.oidcModel.findMany({ where: { model: 'Grant', accountId, payload: { path: ['clientId'], equals: clientId } }, select: { id: true } });
+  const ids = grants.map((g) => g.id);
+  if (ids.length) await tx.oidcModel.deleteMany({ where: { OR: [{ grantId: { in: ids } }, { model: 'Grant', id: { in: ids } }] } });
+  return ids.length;
+}

@@ -3,6 +3,9 @@ import type { Config, ClientSettings } from '../config/load.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from '../self-service/session.ts';
 import type { ProviderKeys } from './keys.ts';
 import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
+import { createLoadExistingGrant } from './existing-grant.ts';
+import { interactionPolicyKeepingOfflineAccess } from './offline-access.ts';
+import { createPkcePolicy } from './pkce-policy.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -12,6 +15,8 @@ export interface ProviderDeps {
   renderError: (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, err: unknown) => void;
   renderLogout: (ctx: KoaContextWithOIDC, form: string) => void;
   renderLoggedOut: (ctx: KoaContextWithOIDC) => void;
+  /** The scopes a person allowed a third-party app before (src/consents), or undefined. */
+  rememberedScope: (accountId: string, clientId: string) => Promise<string | undefined>;
 }
 
 /** oidc-provider settings that differ from its defaults, each with the reason. */
@@ -33,8 +38,8 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     // Implicit and hybrid flows are out (RFC 9700 §2.1.2); `none` only for the Account page's own client.
     responseTypes: ['code', 'none'],
     scopes: ['openid', 'offline_access', 'admin'],
-    // PKCE for every client, confidential ones included (RFC 9700 §2.1.1), S256 only.
-    pkce: { required: () => true },
+    // S256 only; required for public clients, per-client for confidential ones (pkce-policy.ts).
+    pkce: { required: createPkcePolicy(config.clients) },
     features: {
       devInteractions: { enabled: false }, // our own login pages in src/interactions
       revocation: { enabled: true, allowedPolicy: revocationPolicy },
@@ -60,8 +65,12 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       Interaction: config.ttl.interaction,
       Grant: config.ttl.refreshToken,
     },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    loadExistingGrant: (ctx) => loadGrant(ctx, firstParty),
+    interactions: {
+      url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
+      // oidc-provider's policy, plus: offline_access is not dropped for want of prompt=consent (offline-access.ts).
+      policy: interactionPolicyKeepingOfflineAccess(firstParty),
+    },
+    loadExistingGrant: createLoadExistingGrant({ firstParty, rememberedScope: deps.rememberedScope }),
     renderError: async (ctx, out, err) => deps.renderError(ctx, out, err),
   };
 }
@@ -69,24 +78,6 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
 /** Apps whose grants need no consent page: those marked firstParty, and Doorman's own Account page. */
 export function firstPartyClientIds(config: Config): ReadonlySet<string> {
   return new Set([ACCOUNT_CLIENT_ID, ...config.clients.filter((c) => c.firstParty).map((c) => c.clientId)]);
-}
-
-/**
- * oidc-provider's default (the session's grant for this client), plus: a first-party app
- * is granted what it asks for without a consent page (oidc-provider's "skip consent"
- * recipe), saving the person a page and the login two redirects.
- */
-async function loadGrant(ctx: KoaContextWithOIDC, firstParty: ReadonlySet<string>) {
-  const { client, session, result, provider } = ctx.oidc;
-  const grantId = (result?.consent as { grantId?: string } | undefined)?.grantId ?? session?.grantIdFor(client!.clientId);
-  const existing = grantId ? await provider.Grant.find(grantId) : undefined;
-  if (!client || !firstParty.has(client.clientId) || !session?.accountId) return existing;
-  const grant = existing ?? new provider.Grant({ clientId: client.clientId, accountId: session.accountId });
-  const before = `${grant.getOIDCScope()}|${grant.getOIDCClaims().join(' ')}`;
-  grant.addOIDCScope([...ctx.oidc.requestParamScopes].join(' '));
-  grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
-  if (!existing || `${grant.getOIDCScope()}|${grant.getOIDCClaims().join(' ')}` !== before) await grant.save();
-  return grant;
 }
 
 function toClientMetadata(c: ClientSettings): ClientMetadata {

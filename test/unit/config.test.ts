@@ -70,6 +70,13 @@ describe('config', () => {
     ]);
   });
 
+  it('when a public client says pkce: optional, then it is refused (public clients always need PKCE)', () => {
+    assert.deepEqual(problems({ clients: [{ clientId: 'spa', redirectUris: ['https://spa.example.com/cb'], pkce: 'optional' }] }),
+      ['clients[0].pkce: a public client (no clientSecretEnv) always needs PKCE: remove the key or say required']);
+    assert.deepEqual(problems({ clients: [{ ...client, pkce: 'sometimes' }] }).map((p) => p.split(':')[0]), ['clients[0].pkce']);
+    assert.equal(buildConfig({ clients: [{ ...client, pkce: 'required' }] }, env).clients[0]!.pkce, 'required');
+  });
+
   it('when a secret comes from a file, then it is read and trimmed; a missing file is named', () => {
     const dir = mkdtempSync(join(tmpdir(), 'doorman-secret-'));
     writeFileSync(join(dir, 'gh'), 'file-secret\n');
