@@ -11,10 +11,10 @@ import { clientDisplayName } from './interactions/broker.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
 import type { Logger } from './log.ts';
+import { openKeyRing } from './keys/key-ring.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
 import { createFindAccount } from './oidc/find-account.ts';
-import { loadOrCreateKeys } from './oidc/keys.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { openConnectors } from './upstreams/registry.ts';
 
@@ -28,7 +28,8 @@ export interface App { provider: Provider; close(): void }
 
 /** Composition root: wires every part together. Nothing here runs at import time. */
 export async function createApp({ config, db, log }: AppDeps): Promise<App> {
-  const keys = await loadOrCreateKeys(db);
+  const keyRing = await openKeyRing({ db, config, log });
+  const { keys } = keyRing;
   const connectors = openConnectors(config.upstreams);
   const render = createRenderer();
   const clientName = (id: unknown) => clientDisplayName(config, id);
@@ -47,6 +48,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { title: 'Signed out', clientName: clientName(ctx.oidc.client?.clientId) }),
   }));
   provider.proxy = config.trustProxy;
+  keyRing.attach(provider);
   treatConsumeRacesAsReplays(provider);
   provider.on('server_error', (_ctx, err) => log.error('provider error', { error: err }));
 
@@ -62,5 +64,11 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
   const timer = setInterval(sweep, config.database.sweepIntervalSeconds * 1000);
   timer.unref();
-  return { provider, close: () => clearInterval(timer) };
+  return {
+    provider,
+    close: () => {
+      clearInterval(timer);
+      keyRing.close();
+    },
+  };
 }
