@@ -17,7 +17,7 @@ import { KEYS_USAGE, runKeysCommand } from './keys.ts';
  *   config-docs   print the configuration key table (as in the README)
  *   config check [file]   validate a config file and print each upstream's callback URL
  *   accounts ...  list, show, link, unlink, merge, disable, enable, grant-admin (see ./accounts.ts)
- *   keys ...      list, rotate (see ./keys.ts)
+ *   keys ...      list, rotate, retire (see ./keys.ts)
  * Commands on the database do not read app or upstream secrets: they run beside a server
  * without its secrets in their environment.
  */
@@ -27,7 +27,7 @@ const USAGE = `usage: doorman <command>
   config-docs  print the configuration key table (Markdown)
   config check [file]  validate a config file (default: DOORMAN_CONFIG or ./doorman.yaml) and print the upstream callback URLs
   accounts  administer accounts (run "doorman accounts" for its commands)
-  keys      list or rotate signing keys and cookie secrets (run "doorman keys" for its commands)`;
+  keys      list, rotate or retire signing keys and cookie secrets (run "doorman keys" for its commands)`;
 
 async function run(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -63,7 +63,7 @@ async function run(argv: string[]): Promise<number> {
         }
       });
     case 'keys':
-      if (argv[1] !== 'list' && argv[1] !== 'rotate') {
+      if (!['list', 'rotate', 'retire'].includes(argv[1] ?? '')) {
         process.stderr.write(`${KEYS_USAGE}\n`);
         return 2;
       }

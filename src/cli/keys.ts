@@ -1,7 +1,7 @@
 import type { Config } from '../config/load.ts';
 import type { Db } from '../db/client.ts';
 import { keyPolicies } from '../keys/key-ring.ts';
-import { readKeys, settleKeys, type KeySet } from '../keys/repository.ts';
+import { readKeys, retireKeyNow, settleKeys, type KeySet } from '../keys/repository.ts';
 import type { KeyRecord } from '../keys/rotation.ts';
 
 /**
@@ -10,7 +10,8 @@ import type { KeyRecord } from '../keys/rotation.ts';
  */
 export const KEYS_USAGE = `usage: doorman keys <command>
   list     signing keys and cookie secrets with their state (JSON; no private material)
-  rotate   now: next becomes current, current becomes previous, a fresh next is made`;
+  rotate   now: next becomes current, current becomes previous, a fresh next is made
+  retire <id>   stop publishing and accepting a previous or next key now (one that may have leaked; rotate first if it is current)`;
 
 export async function runKeysCommand(db: Db, config: Config, args: string[], out: (line: string) => void, now = new Date()): Promise<number> {
   switch (args[0]) {
@@ -23,10 +24,19 @@ export async function runKeysCommand(db: Db, config: Config, args: string[], out
       out(`rotated: signing key ${current.id} (${current.alg}) and a new cookie secret are current; running Doorman processes switch within ${config.keys.refreshSeconds} s`);
       return 0;
     }
-    default:
-      out(KEYS_USAGE);
-      return 2;
+    case 'retire': {
+      if (!args[1]) break;
+      const outcome = await retireKeyNow(db, args[1]);
+      if (outcome !== 'retired') {
+        out(`refused: ${outcome}`);
+        return 3;
+      }
+      out(`retired ${args[1]}; running Doorman processes stop using it within ${config.keys.refreshSeconds} s`);
+      return 0;
+    }
   }
+  out(KEYS_USAGE);
+  return 2;
 }
 
 function describeKeys(keys: KeySet, config: Config) {

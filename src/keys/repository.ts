@@ -102,3 +102,26 @@ async function applyCookieSteps(tx: Tx, steps: KeyStep[], now: Date): Promise<vo
     }
   }
 }
+
+export type RetireOutcome = 'retired' | 'not_found' | 'is_current' | 'already_retired';
+
+/**
+ * Retires one signing key (by kid) or cookie secret (by id) now, instead of at the end of
+ * its overlap: for a key that may have leaked, whose signatures must stop verifying. The
+ * current key is refused (rotate first); a retired next key is replaced at the next settle.
+ */
+export async function retireKeyNow(db: Db, id: string): Promise<RetireOutcome> {
+  return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${KEY_LOCK}::bigint)`;
+    const keys = await readKeys(tx);
+    const signing = keys.signing.find((k) => k.id === id);
+    const cookie = keys.cookies.find((k) => k.id === id);
+    const found = signing ?? cookie;
+    if (!found) return 'not_found';
+    if (found.state === 'current') return 'is_current';
+    if (found.state === 'retired') return 'already_retired';
+    if (signing) await applySigningSteps(tx, keys.signing, [{ kind: 'retire', id }], 'RS256', new Date());
+    else await applyCookieSteps(tx, [{ kind: 'retire', id }], new Date());
+    return 'retired';
+  });
+}

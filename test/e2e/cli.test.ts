@@ -57,7 +57,7 @@ ${extra}`);
 }
 
 describe('when the CLI runs beside a server, without the server\'s secrets in its environment', () => {
-  it('then migrate, accounts and keys work, and keys rotate moves every key one state on', async () => {
+  it('then migrate, accounts and keys work: rotate moves every key one state on, retire ends a non-current key at once', async () => {
     const db = await createTestDatabase();
     try {
       const env = { DOORMAN_CONFIG: writeConfig('server.yaml'), DATABASE_URL: db.url };
@@ -73,11 +73,21 @@ describe('when the CLI runs beside a server, without the server\'s secrets in it
       assert.match(rotated.out, /^rotated: signing key \S+ \(RS256\)/);
       const listed = await doorman(['keys', 'list'], env);
       assert.equal(listed.code, 0, listed.err);
-      const keys = JSON.parse(listed.out) as { signing: { state: string; alg: string; retiresAt?: string }[]; cookies: { state: string }[] };
+      const keys = JSON.parse(listed.out) as { signing: { id: string; state: string; alg: string; retiresAt?: string }[]; cookies: { state: string }[] };
       assert.deepEqual(keys.signing.map((k) => k.state).sort(), ['current', 'next', 'previous']);
       assert.ok(keys.signing.find((k) => k.state === 'previous')!.retiresAt);
       assert.deepEqual(keys.cookies.map((k) => k.state).sort(), ['current', 'next', 'previous']);
       assert.doesNotMatch(listed.out, /"d"|secret"/, 'no private material is printed');
+
+      const previous = keys.signing.find((k) => k.state === 'previous')!;
+      const current = keys.signing.find((k) => k.state === 'current')!;
+      const retired = await doorman(['keys', 'retire', previous.id], env);
+      assert.equal(retired.code, 0, retired.err);
+      const [row] = await db.query<{ state: string; jwk: Record<string, unknown> }>(`SELECT state, jwk FROM "SigningKey" WHERE kid = $1`, [previous.id]);
+      assert.deepEqual([row!.state, row!.jwk.d], ['retired', undefined]);
+      const refused = await doorman(['keys', 'retire', current.id], env);
+      assert.equal(refused.code, 3);
+      assert.match(refused.out, /refused: is_current/);
 
       const usage = await doorman(['keys', 'frobnicate'], env);
       assert.equal(usage.code, 2);
