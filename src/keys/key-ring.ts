@@ -90,7 +90,9 @@ export async function openKeyRing({ db, config, log, now = () => new Date() }: {
   };
   const refreshOnce = async () => {
     try {
-      const fresh = providerKeysOf((await settleKeys(db, policies, now())).keys);
+      const settled = await settleKeys(db, policies, now());
+      if (settled.changed) log.info('rotated the keys that were due');
+      const fresh = providerKeysOf(settled.keys);
       if (fingerprint(fresh) !== seen) apply(fresh);
     } catch (err) {
       log.warn('key refresh failed; keeping the keys in use', { error: err });

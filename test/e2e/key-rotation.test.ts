@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify, type JSONWebKeySet } from 'jose';
 import * as oidc from 'openid-client';
@@ -39,6 +40,20 @@ async function currentKid(s: Scenario): Promise<string> {
   return row!.kid;
 }
 
+async function currentCookieSecret(s: Scenario): Promise<string> {
+  const [row] = await s.db.query<{ secret: string }>(`SELECT secret FROM "CookieSecret" WHERE state = 'current'`);
+  return row!.secret;
+}
+
+/** Which of `secrets` signed the browser's session cookie (keygrip: HMAC-SHA1 of "name=value", base64url). */
+async function sessionCookieSigner(s: Scenario, browser: Browser, secrets: string[]): Promise<string | undefined> {
+  const cookies = await browser.jar.getCookies(s.doorman.url);
+  const value = cookies.find((c) => c.key === '_session')?.value;
+  const sig = cookies.find((c) => c.key === '_session.sig')?.value;
+  assert.ok(value && sig, `expected a signed session cookie, got ${cookies.map((c) => c.key).join(', ')}`);
+  return secrets.find((secret) => createHmac('sha1', secret).update(`_session=${value}`).digest('base64url') === sig);
+}
+
 const kidsOf = (jwks: JSONWebKeySet) => jwks.keys.map((k) => k.kid);
 const origin = (s: Scenario) => `http://127.0.0.1:${s.doorman.port}`;
 const rotate = (s: Scenario) => runKeysCommand(s.doorman.db, s.doorman.config, ['rotate'], () => {});
@@ -69,6 +84,32 @@ describe('when the signing key is rotated', () => {
       const fresh = (await signInThrough(rp, new Browser(), 'google', ALICE.sub)).tokens.id_token!;
       assert.equal(decodeProtectedHeader(fresh).kid, newKid);
       await jwtVerify(fresh, createLocalJWKSet(after), { issuer: s.doorman.url, audience: APP.clientId });
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('then cookies are signed with the new cookie secret, and cookies signed with the old one still hold the session', async () => {
+    const s = await startScenario({ client: { firstParty: true }, config: FAST });
+    try {
+      const rp = await discoverDoorman(s.doorman.url);
+      const before = new Browser();
+      await signInThrough(rp, before, 'google', ALICE.sub);
+      const oldSecret = await currentCookieSecret(s);
+      assert.equal(await sessionCookieSigner(s, before, [oldSecret]), oldSecret);
+
+      const oldKid = await currentKid(s);
+      assert.equal(await rotate(s), 0);
+      const newSecret = await currentCookieSecret(s);
+      await eventually('the rotation is taken up', async () => (kidsOf(await jwksOf(origin(s)))[0] !== oldKid ? true : undefined));
+
+      const after = new Browser();
+      await signInThrough(rp, after, 'google', ALICE.sub);
+      assert.equal(await sessionCookieSigner(s, after, [oldSecret, newSecret]), newSecret);
+      // The old session still signs in without the upstream (its cookie verifies with the previous secret).
+      const req = await buildAuthRequest(rp);
+      const back = await before.visit(req.url, APP.redirectUri);
+      assert.ok(back.url.searchParams.get('code'), `expected a code without signing in again, got ${back.url.href}`);
     } finally {
       await s.close();
     }
