@@ -63,13 +63,9 @@ async function applySigningSteps(tx: Tx, keys: SigningKeyRecord[], steps: KeySte
       case 'promote':
         await tx.signingKey.update({ where: { kid: step.id }, data: { state: 'current', activatedAt: now } });
         break;
-      case 'retire': {
-        // Only the public half is kept: enough to tell later which key a token claimed,
-        // useless for signing should the database leak.
-        const jwk = keys.find((k) => k.id === step.id)!.jwk;
-        await tx.signingKey.update({ where: { kid: step.id }, data: { state: 'retired', jwk: publicPart(jwk) as Prisma.InputJsonObject } });
+      case 'retire':
+        await retireSigningKey(tx, keys.find((k) => k.id === step.id)!);
         break;
-      }
       case 'create': {
         const jwk = await generateSigningJwk(algorithm);
         await tx.signingKey.create({
@@ -91,8 +87,7 @@ async function applyCookieSteps(tx: Tx, steps: KeyStep[], now: Date): Promise<vo
         await tx.cookieSecret.update({ where: { id: step.id }, data: { state: 'current', activatedAt: now } });
         break;
       case 'retire':
-        // A secret has no public half worth keeping.
-        await tx.cookieSecret.delete({ where: { id: step.id } });
+        await retireCookieSecret(tx, step.id);
         break;
       case 'create':
         await tx.cookieSecret.create({
@@ -101,6 +96,16 @@ async function applyCookieSteps(tx: Tx, steps: KeyStep[], now: Date): Promise<vo
         break;
     }
   }
+}
+
+/** Only the public half is kept: enough to tell later which key a token claimed, useless for signing should the database leak. */
+async function retireSigningKey(tx: Tx, key: SigningKeyRecord): Promise<void> {
+  await tx.signingKey.update({ where: { kid: key.id }, data: { state: 'retired', jwk: publicPart(key.jwk) as Prisma.InputJsonObject } });
+}
+
+/** A secret has no public half worth keeping. */
+async function retireCookieSecret(tx: Tx, id: string): Promise<void> {
+  await tx.cookieSecret.delete({ where: { id } });
 }
 
 export type RetireOutcome = 'retired' | 'not_found' | 'is_current' | 'already_retired';
@@ -120,8 +125,8 @@ export async function retireKeyNow(db: Db, id: string): Promise<RetireOutcome> {
     if (!found) return 'not_found';
     if (found.state === 'current') return 'is_current';
     if (found.state === 'retired') return 'already_retired';
-    if (signing) await applySigningSteps(tx, keys.signing, [{ kind: 'retire', id }], 'RS256', new Date());
-    else await applyCookieSteps(tx, [{ kind: 'retire', id }], new Date());
+    if (signing) await retireSigningKey(tx, signing);
+    else await retireCookieSecret(tx, id);
     return 'retired';
   });
 }
