@@ -14,10 +14,10 @@ import { clientDisplayName } from './interactions/broker.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
 import type { Logger } from './log.ts';
+import { openKeyRing } from './keys/key-ring.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
 import { createFindAccount } from './oidc/find-account.ts';
-import { loadOrCreateKeys } from './oidc/keys.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { openConnectors } from './upstreams/registry.ts';
 import { openRateLimiters } from './rate-limits/limiters.ts';
@@ -33,7 +33,8 @@ export interface App { provider: Provider; close(): void }
 
 /** Composition root: wires every part together. Nothing here runs at import time. */
 export async function createApp({ config, db, log }: AppDeps): Promise<App> {
-  const keys = await loadOrCreateKeys(db);
+  const keyRing = await openKeyRing({ db, config, log });
+  const { keys } = keyRing;
   const connectors = openConnectors(config.upstreams);
   const render = createRenderer();
   const clientName = (id: unknown) => clientDisplayName(config, id);
@@ -51,6 +52,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.proxy = config.trustProxy;
   // koa then takes ctx.ip this many X-Forwarded-For entries from the right: the ones our proxies wrote.
   provider.maxIpsCount = config.proxyHops;
+  keyRing.attach(provider);
   treatConsumeRacesAsReplays(provider);
   provider.on('server_error', (_ctx, err) => log.error(isDatabaseUnavailable(err) ? 'database unavailable' : 'provider error', { error: err }));
 
@@ -74,6 +76,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     close: () => {
       clearInterval(timer);
       void limiters?.close();
+      keyRing.close();
     },
   };
 }

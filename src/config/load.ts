@@ -29,8 +29,13 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+export interface LoadOptions {
+  /** false: leave client and upstream secrets unresolved (CLI commands that never use them). */
+  secrets?: boolean;
+}
+
 /** Reads the YAML file at `path` (env DOORMAN_CONFIG, else ./doorman.yaml if present). */
-export function loadConfig(env: Env = process.env, path = env.DOORMAN_CONFIG ?? (existsSync('doorman.yaml') ? 'doorman.yaml' : undefined)): Config {
+export function loadConfig(env: Env = process.env, path = env.DOORMAN_CONFIG ?? (existsSync('doorman.yaml') ? 'doorman.yaml' : undefined), options: LoadOptions = {}): Config {
   let raw: unknown = {};
   if (path) {
     let text: string;
@@ -45,10 +50,10 @@ export function loadConfig(env: Env = process.env, path = env.DOORMAN_CONFIG ?? 
       throw new ConfigError([`${path}: not valid YAML: ${(err as Error).message.split('\n')[0]}`]);
     }
   }
-  return buildConfig(raw, env);
+  return buildConfig(raw, env, options);
 }
 
-export function buildConfig(raw: unknown, env: Env = process.env): Config {
+export function buildConfig(raw: unknown, env: Env = process.env, options: LoadOptions = {}): Config {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues));
   const cfg = parsed.data;
@@ -64,13 +69,13 @@ export function buildConfig(raw: unknown, env: Env = process.env): Config {
   }
 
   const secret = (path: string, name: string | undefined) => {
-    if (name === undefined) return undefined;
+    if (name === undefined || options.secrets === false) return undefined;
     const value = env[name];
     if (!value) problems.push(`${path}: environment variable ${name} is not set`);
     return value;
   };
   const secretFile = (path: string, file: string | undefined) => {
-    if (file === undefined) return undefined;
+    if (file === undefined || options.secrets === false) return undefined;
     try {
       const value = readFileSync(file, 'utf8').trim();
       if (!value) problems.push(`${path}: ${file} is empty`);

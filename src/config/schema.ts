@@ -64,6 +64,14 @@ export const configSchema = z.strictObject({
     session: z.number().int().positive().default(14 * 24 * 3600).describe('Doorman browser session lifetime in seconds.'),
     interaction: z.number().int().positive().default(1800).describe('Time a person has to finish signing in, in seconds.'),
   }).prefault({}).describe('Token and session lifetimes.'),
+  keys: z.strictObject({
+    algorithm: z.enum(['RS256', 'ES256', 'EdDSA']).default('RS256')
+      .describe('Algorithm of the ID token signing keys (and every app\'s id_token_signed_response_alg). Changing it makes a new key of that kind current at the next start.'),
+    rotationDays: z.number().positive().default(90)
+      .describe('Days a signing key (and cookie secret) is current before the next one, published since the last rotation, takes over.'),
+    refreshSeconds: z.number().int().min(1).max(3600).default(60)
+      .describe('How often each process re-reads the keys from the database (and rotates them when due), so all processes switch together.'),
+  }).prefault({}).describe('Signing keys and cookie secrets: kept in the database, rotated without downtime (see Key rotation).'),
   clients: z.array(clientSchema).default([]).describe('Apps (OIDC clients) that sign people in through Doorman.'),
   upstreams: z.array(upstreamSchema).default([]).describe('Identity providers people sign in with.'),
   rateLimits: rateLimitSettingsSchema,

@@ -1,7 +1,7 @@
 import type { Adapter, ClientMetadata, Configuration, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config, ClientSettings } from '../config/load.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from '../self-service/session.ts';
-import type { ProviderKeys } from './keys.ts';
+import type { ProviderKeys } from '../keys/key-ring.ts';
 import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
 import { createLoadExistingGrant } from './existing-grant.ts';
 import { interactionPolicyKeepingOfflineAccess } from './offline-access.ts';
@@ -29,6 +29,8 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     jwks: keys.jwks as Configuration['jwks'],
     findAccount: deps.findAccount,
     cookies: { keys: keys.cookieKeys },
+    // ID tokens are signed with the configured key type (keys.algorithm), not oidc-provider's RS256 default.
+    clientDefaults: { id_token_signed_response_alg: config.keys.algorithm },
     claims: {
       openid: ['sub'],
       email: ['email', 'email_verified'],

@@ -29,14 +29,16 @@ describe('when a person signs in to an app through Doorman with Google', () => {
   });
   after(() => s.close());
 
-  it('then discovery and JWKS publish the provider and its public signing key', async () => {
+  it('then discovery and JWKS publish the provider and its public signing keys (current and next)', async () => {
     const meta = rp.serverMetadata();
     assert.equal(meta.issuer, s.doorman.url);
     assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
     const jwks = await (await fetch(meta.jwks_uri!)).json() as { keys: Record<string, unknown>[] };
-    assert.equal(jwks.keys.length, 1);
-    assert.equal(jwks.keys[0]!.kty, 'RSA');
-    assert.equal(jwks.keys[0]!.d, undefined, 'no private part in JWKS');
+    assert.equal(jwks.keys.length, 2);
+    for (const key of jwks.keys) {
+      assert.equal(key.kty, 'RSA');
+      assert.equal(key.d, undefined, 'no private part in JWKS');
+    }
   });
 
   it('then the app gets a verified ID token, userinfo and a refresh token after login and consent', async () => {

@@ -41,6 +41,7 @@ export interface Scenario {
  * generic OAuth2 upstream aimed at the GitHub fake), and Doorman with one confidential
  * client (APP). `upstreams` overrides fields of any upstream by id. `otherClients` adds
  * clients beside APP; the `clientSecret` of one reaches Doorman through the environment.
+ * `config` adds other top-level keys.
  */
 export async function startScenario(opts: {
   upstream?: Record<string, unknown>;
@@ -55,6 +56,8 @@ export async function startScenario(opts: {
   databaseUrl?: string;
   /** Where Doorman logs (default: silent unless DOORMAN_TEST_LOG). */
   log?: Logger;
+  /** Other top-level config keys (keys, ttl, ...). */
+  config?: Record<string, unknown>;
 } = {}): Promise<Scenario> {
   const db = opts.db ?? await createTestDatabase();
   const port = await freePort();
@@ -82,6 +85,7 @@ export async function startScenario(opts: {
   const otherClients = (opts.otherClients ?? []).map(({ clientSecret, ...c }) => (clientSecret ? { ...c, clientSecretEnv: secretEnv(c.clientId) } : c));
   const otherSecrets = Object.fromEntries((opts.otherClients ?? []).flatMap((c) => (c.clientSecret ? [[secretEnv(c.clientId), c.clientSecret]] : [])));
   const doorman = await startTestDoorman(opts.databaseUrl ?? db.url, {
+    ...opts.config,
     clients: [{
       clientId: APP.clientId, name: 'Team Wiki', clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri],
       postLogoutRedirectUris: [APP.postLogout], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], ...opts.client,

@@ -1,0 +1,132 @@
+import { randomBytes } from 'node:crypto';
+import type { JWK } from 'jose';
+import type { Prisma } from '../generated/prisma/client.ts';
+import type { Db } from '../db/client.ts';
+import { generateSigningJwk, publicPart, type SigningAlgorithm } from './generate.ts';
+import { planKeySteps, type KeyRecord, type KeyState, type KeyStep, type RotationPolicy } from './rotation.ts';
+
+/** Any fixed 64-bit number: the lock serialises key changes between processes ("doorman"). */
+const KEY_LOCK = 0x646f6f726d616e;
+
+export interface SigningKeyRecord extends KeyRecord { alg: string; jwk: JWK }
+export interface CookieSecretRecord extends KeyRecord { secret: string }
+export interface KeySet { signing: SigningKeyRecord[]; cookies: CookieSecretRecord[] }
+
+/** `algorithm` is what new signing keys are made with; `signing.algorithm`, when set, also replaces a current key of another alg. */
+export interface KeyPolicies { algorithm: SigningAlgorithm; signing: RotationPolicy; cookies: RotationPolicy }
+
+type Tx = Prisma.TransactionClient;
+
+/** Every key row, retired ones included, newest first. */
+export async function readKeys(db: Db | Tx): Promise<KeySet> {
+  const [signing, cookies] = await Promise.all([
+    db.signingKey.findMany({ orderBy: { createdAt: 'desc' } }),
+    db.cookieSecret.findMany({ orderBy: { createdAt: 'desc' } }),
+  ]);
+  return {
+    signing: signing.map((k) => ({ ...k, id: k.kid, state: k.state as KeyState, jwk: k.jwk as JWK })),
+    cookies: cookies.map((c) => ({ ...c, state: c.state as KeyState })),
+  };
+}
+
+/**
+ * Brings the keys to a valid state at `now` (rotating those that are due, or all of them
+ * when `force`) and returns them. Reads without the lock first: almost every call finds
+ * nothing to do. Changes happen under an advisory lock in one transaction, after a re-read,
+ * so two processes noticing the same due rotation make exactly one.
+ */
+export async function settleKeys(db: Db, policies: KeyPolicies, now: Date, force = false): Promise<{ keys: KeySet; changed: boolean }> {
+  const seen = await readKeys(db);
+  if (!force && !hasSteps(seen, policies, now)) return { keys: seen, changed: false };
+  return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${KEY_LOCK}::bigint)`;
+    const keys = await readKeys(tx);
+    const signingSteps = planKeySteps(keys.signing, now, policies.signing, force);
+    const cookieSteps = planKeySteps(keys.cookies, now, policies.cookies, force);
+    if (!signingSteps.length && !cookieSteps.length) return { keys, changed: false };
+    await applySigningSteps(tx, keys.signing, signingSteps, policies.algorithm, now);
+    await applyCookieSteps(tx, cookieSteps, now);
+    return { keys: await readKeys(tx), changed: true };
+  }, { timeout: 30_000 });
+}
+
+function hasSteps(keys: KeySet, policies: KeyPolicies, now: Date): boolean {
+  return planKeySteps(keys.signing, now, policies.signing).length > 0 || planKeySteps(keys.cookies, now, policies.cookies).length > 0;
+}
+
+async function applySigningSteps(tx: Tx, keys: SigningKeyRecord[], steps: KeyStep[], algorithm: SigningAlgorithm, now: Date): Promise<void> {
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'demote':
+        await tx.signingKey.update({ where: { kid: step.id }, data: { state: 'previous', deactivatedAt: now } });
+        break;
+      case 'promote':
+        await tx.signingKey.update({ where: { kid: step.id }, data: { state: 'current', activatedAt: now } });
+        break;
+      case 'retire':
+        await retireSigningKey(tx, keys.find((k) => k.id === step.id)!);
+        break;
+      case 'create': {
+        const jwk = await generateSigningJwk(algorithm);
+        await tx.signingKey.create({
+          data: { kid: jwk.kid!, jwk: jwk as Prisma.InputJsonObject, alg: algorithm, state: step.state, createdAt: now, activatedAt: step.state === 'current' ? now : null },
+        });
+        break;
+      }
+    }
+  }
+}
+
+async function applyCookieSteps(tx: Tx, steps: KeyStep[], now: Date): Promise<void> {
+  for (const step of steps) {
+    switch (step.kind) {
+      case 'demote':
+        await tx.cookieSecret.update({ where: { id: step.id }, data: { state: 'previous', deactivatedAt: now } });
+        break;
+      case 'promote':
+        await tx.cookieSecret.update({ where: { id: step.id }, data: { state: 'current', activatedAt: now } });
+        break;
+      case 'retire':
+        await retireCookieSecret(tx, step.id);
+        break;
+      case 'create':
+        await tx.cookieSecret.create({
+          data: { secret: randomBytes(32).toString('base64url'), state: step.state, createdAt: now, activatedAt: step.state === 'current' ? now : null },
+        });
+        break;
+    }
+  }
+}
+
+/** Only the public half is kept: enough to tell later which key a token claimed, useless for signing should the database leak. */
+async function retireSigningKey(tx: Tx, key: SigningKeyRecord): Promise<void> {
+  await tx.signingKey.update({ where: { kid: key.id }, data: { state: 'retired', jwk: publicPart(key.jwk) as Prisma.InputJsonObject } });
+}
+
+/** A secret has no public half worth keeping. */
+async function retireCookieSecret(tx: Tx, id: string): Promise<void> {
+  await tx.cookieSecret.delete({ where: { id } });
+}
+
+export type RetireOutcome = 'retired' | 'not_found' | 'is_current' | 'already_retired';
+
+/**
+ * Retires one signing key (by kid) or cookie secret (by id) now, instead of at the end of
+ * its overlap: for a key that may have leaked, whose signatures must stop verifying. The
+ * current key is refused (rotate first); a retired next key is replaced at the next settle.
+ */
+export async function retireKeyNow(db: Db, id: string): Promise<RetireOutcome> {
+  return db.$transaction(async (tx) => {
+    await tx.$executeRaw`SELECT pg_advisory_xact_lock(${KEY_LOCK}::bigint)`;
+    const keys = await readKeys(tx);
+    const signing = keys.signing.find((k) => k.id === id);
+    const cookie = keys.cookies.find((k) => k.id === id);
+    const found = signing ?? cookie;
+    if (!found) return 'not_found';
+    if (found.state === 'current') return 'is_current';
+    if (found.state === 'retired') return 'already_retired';
+    if (signing) await retireSigningKey(tx, signing);
+    else await retireCookieSecret(tx, id);
+    return 'retired';
+  });
+}
