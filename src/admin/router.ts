@@ -7,6 +7,7 @@ import { adminLinkIdentity, getAccount, mergeAccounts, searchAccounts, setAdmin,
 import { findAccountState } from '../accounts/repository.ts';
 import { unlinkIdentity } from '../accounts/service.ts';
 import type { Db } from '../db/client.ts';
+import { clientErrorStatus } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -23,12 +24,18 @@ import type { Logger } from '../log.ts';
  *   POST   /admin/api/accounts/:id/disable                disable: ends sessions, revokes grants and tokens
  *   POST   /admin/api/accounts/:id/enable
  *   PUT    /admin/api/accounts/:id/admin                  {admin: boolean}
+ *
+ * Every answer is JSON and uncacheable; every error is {error, error_description}, bad
+ * input included (malformed ids, bodies over 16 kB, JSON that is not an object), and an
+ * unknown path under /admin/api is a 404 of the same shape.
  */
 export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger }): Router {
   const { db } = deps;
   const router = new Router({ prefix: '/admin/api' });
-  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' });
-  router.use(jsonErrors(deps.log), authenticateAdmin(deps));
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT });
+  router.use(jsonResponses(deps.log), authenticateAdmin(deps));
+  // Ids are checked before any handler sees them (a NUL would otherwise reach PostgreSQL).
+  for (const name of ['id', 'identityId']) router.param(name, (value, _ctx, next) => (parse(idSchema, value, name), next()));
 
   router.get('/accounts', async (ctx) => {
     const query = parse(listQuerySchema, ctx.query);
@@ -57,16 +64,29 @@ export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logge
     const body = parse(adminBodySchema, ctx.request.body);
     reply(ctx, await setAdmin(db, ctx.params.id!, body.admin, actor(ctx)));
   });
+  router.all('/{*rest}', () => {
+    throw new ApiError(404, 'not_found', 'no such endpoint');
+  });
   return router;
 }
 
+const BODY_LIMIT = '16kb';
+/** Account and identity ids are Prisma uuid()s; anything else names nothing. */
+const idSchema = z.uuid();
+/** Text that PostgreSQL can store: no NUL, no unpaired UTF-16 surrogate. */
+const text = () => z.string().refine((s) => !/\0|\p{Cs}/u.test(s), 'must not contain NUL or unpaired surrogates');
+
 const listQuerySchema = z.object({
-  q: z.string().max(200).optional(),
+  q: text().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(100).optional(),
+  cursor: idSchema.optional(),
 });
-const linkBodySchema = z.strictObject({ provider: z.string().min(1).max(100), subject: z.string().min(1).max(255), email: z.email().optional() });
-const mergeBodySchema = z.strictObject({ from: z.string().min(1) });
+const linkBodySchema = z.strictObject({
+  provider: z.string().regex(/^[a-z0-9][a-z0-9-]{0,99}$/, 'must be an upstream id'),
+  subject: text().min(1).max(255),
+  email: z.email().max(320).optional(),
+});
+const mergeBodySchema = z.strictObject({ from: idSchema });
 const adminBodySchema = z.strictObject({ admin: z.boolean() });
 
 class ApiError extends Error {
@@ -75,9 +95,10 @@ class ApiError extends Error {
   }
 }
 
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+/** Parses `input` (a body, query or path parameter, named by `where` in errors) or throws a 400. */
+function parse<T extends z.ZodType>(schema: T, input: unknown, where = 'body'): z.infer<T> {
   const result = schema.safeParse(input ?? {});
-  if (!result.success) throw new ApiError(400, 'invalid_request', result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  if (!result.success) throw new ApiError(400, 'invalid_request', result.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; '));
   return result.data;
 }
 
@@ -93,12 +114,19 @@ function actor(ctx: Context): string {
   return `account:${ctx.state.adminAccountId as string}`;
 }
 
-function jsonErrors(log: Logger): Middleware {
+/** Admin data is never cached (answers and errors alike); errors become {error, error_description}. */
+function jsonResponses(log: Logger): Middleware {
   return async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
     try {
       await next();
     } catch (err) {
-      if (!(err instanceof ApiError)) {
+      const clientStatus = err instanceof ApiError ? undefined : clientErrorStatus(err);
+      if (clientStatus) {
+        // The body parser's own refusals: 413 over BODY_LIMIT, 400 malformed or non-object JSON, 415 charset.
+        const { message, expose } = err as Error & { expose?: boolean };
+        err = new ApiError(clientStatus, clientStatus === 413 ? 'request_too_large' : 'invalid_request', expose ? message : 'the body is not a JSON object');
+      } else if (!(err instanceof ApiError)) {
         log.error('admin api failed', { path: ctx.path, error: err });
         err = new ApiError(500, 'server_error', 'unexpected error');
       }

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { BrokerError } from '../errors.ts';
+import { BrokerError, clientErrorStatus } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { Render } from './render.ts';
 
@@ -25,6 +25,8 @@ const MESSAGES: Record<string, { title: string; text: string }> = {
   csrf: { title: 'Form expired', text: 'This form could not be verified. Please go back and try again.' },
   unknown_upstream: { title: 'Unknown sign-in option', text: 'That way of signing in is not available.' },
   not_found: { title: 'Page not found', text: 'There is nothing at this address.' },
+  bad_request: { title: 'Request not understood', text: 'The form or address sent could not be read. Please go back and try again.' },
+  too_large: { title: 'Request too large', text: 'The form sent was larger than Doorman accepts. Please go back and try again.' },
 };
 
 /** Turns BrokerErrors (and anything unexpected) into an error page; details go to the log only. */
@@ -34,8 +36,10 @@ export function errorHandler(render: Render, log: Logger): Middleware {
       await next();
     } catch (err) {
       const known = err instanceof BrokerError;
-      const code = known ? err.code : 'internal';
-      const status = known ? err.status : 500;
+      // Koa's and the body parser's own 4xx (413 too large, 415 charset, 400 malformed).
+      const clientStatus = known ? undefined : clientErrorStatus(err);
+      const code = known ? err.code : clientStatus === 413 ? 'too_large' : clientStatus ? 'bad_request' : 'internal';
+      const status = known ? err.status : clientStatus ?? 500;
       (status >= 500 ? log.error : log.warn)('request failed', {
         errorCode: code, path: ctx.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
         cause: known && err.cause instanceof Error ? err.cause.message : undefined,

@@ -45,17 +45,19 @@ class PrismaAdapter implements Adapter {
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    if (this.#model === 'Client') return undefined;
+    if (this.#model === 'Client' || !isStorable(id)) return undefined;
     return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
       WHERE model = ${this.#model} AND id = ${id} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()})`);
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!isStorable(uid)) return undefined;
     return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
       WHERE model = ${this.#model} AND uid = ${uid} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()}) LIMIT 1`);
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (!isStorable(userCode)) return undefined;
     return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
       WHERE model = ${this.#model} AND "userCode" = ${userCode} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()}) LIMIT 1`);
   }
@@ -80,6 +82,15 @@ class PrismaAdapter implements Adapter {
 }
 
 type Row = { payload: AdapterPayload; consumedAt: Date | null };
+
+/**
+ * False for a key holding NUL: PostgreSQL text cannot hold one, so no such row exists, and
+ * asking would fail the query ("invalid byte sequence") instead of finding nothing. Codes
+ * and tokens come straight from clients (/token, /token/introspection, /me ...).
+ */
+function isStorable(key: string): boolean {
+  return !key.includes('\0');
+}
 
 /**
  * Ends everything oidc-provider holds for an account: sessions, grants (consents), codes,

@@ -44,6 +44,12 @@ function describeAdapterContract(name: string, setup: () => Promise<{ factory: (
       assert.equal(await factory('DeviceCode').findByUserCode(id()), undefined);
     });
 
+    it('when a key holds a NUL (a client sent %00 as a token), then nothing is found and nothing fails', async () => {
+      assert.equal(await factory('AuthorizationCode').find(`a\0${id()}`), undefined);
+      assert.equal(await factory('Session').findByUid('\0'), undefined);
+      assert.equal(await factory('DeviceCode').findByUserCode('AB\0CD'), undefined);
+    });
+
     it('when a session is stored, then it is found by its uid', async () => {
       const key = id();
       const uid = id();
