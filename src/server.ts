@@ -70,7 +70,7 @@ const CLIENT_ERROR_STATUS: Record<string, string> = {
 function answerClientError(log: Logger) {
   return (err: NodeJS.ErrnoException, socket: Socket) => {
     // A client that went away is not news.
-    (err.code === 'ECONNRESET' ? log.debug : log.warn)('malformed request refused', { code: err.code, error: err.message });
+    (err.code === 'ECONNRESET' ? log.debug : log.warn)('malformed request refused', { errorCode: err.code, error: err.message });
     if (!socket.writable || socket.bytesWritten > 0) {
       socket.destroy();
       return;
