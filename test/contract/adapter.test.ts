@@ -143,4 +143,12 @@ describe('PrismaAdapter expiry', () => {
     assert.equal(await deleteExpiredOidcRows(pdb), 1);
     assert.deepEqual((await t.query<{ id: string }>('SELECT id FROM "OidcModel"')).map((r) => r.id), ['fresh']);
   });
+
+  it('when a payload holds NUL (which jsonb cannot store), then upsert refuses it as invalid_request and stores nothing', async () => {
+    const adapter = createPrismaAdapter(pdb)('Interaction');
+    await assert.rejects(adapter.upsert('nul', { params: { state: 'a\0b' } } as never, 60), { name: 'InvalidRequest', statusCode: 400 });
+    await adapter.upsert('escaped', { params: { state: '\\u0000' } } as never, 60);
+    assert.deepEqual(await adapter.find('escaped'), { params: { state: '\\u0000' } });
+    assert.deepEqual((await t.query<{ id: string }>('SELECT id FROM "OidcModel" WHERE model = $1', ['Interaction'])).map((r) => r.id), ['escaped']);
+  });
 });

@@ -56,7 +56,7 @@ const ROUTES: Route[] = [
   // oidc-provider (discovery lists these)
   { method: 'GET', path: '/auth', format: 'page', params: AUTH_PARAMS },
   { method: 'GET', path: '/auth/[uid]', format: 'page', auth: 'visitor' },
-  { method: 'POST', path: '/request', format: 'oauth', auth: 'client', body: 'form', params: { redirect_uri: APP.redirectUri, response_type: 'code', scope: 'openid', state: 's', code_challenge: AUTH_PARAMS.code_challenge, code_challenge_method: 'S256', claims: '{}' } },
+  { method: 'POST', path: '/request', format: 'oauth', auth: 'client', body: 'form', params: { client_id: APP.clientId, redirect_uri: APP.redirectUri, response_type: 'code', scope: 'openid', state: 's', code_challenge: AUTH_PARAMS.code_challenge, code_challenge_method: 'S256', claims: '{}' } },
   { method: 'POST', path: '/token', format: 'oauth', auth: 'client', body: 'form', params: { grant_type: 'authorization_code', code: 'c0de', redirect_uri: APP.redirectUri, code_verifier: 'v'.repeat(43) } },
   { method: 'POST', path: '/token', format: 'oauth', auth: 'client', body: 'form', params: { grant_type: 'refresh_token', refresh_token: '[refreshToken]', scope: 'openid' } },
   { method: 'POST', path: '/token', format: 'oauth', auth: 'client', body: 'form', params: { grant_type: 'client_credentials', scope: 'openid', resource: 'https://api.example.com' } },
@@ -289,6 +289,20 @@ describe('when every route is sent bad input', () => {
     const tablePaths = new Set(ROUTES.map((r) => r.path));
     assert.deepEqual(ours.filter((r) => !table.has(r)), [], 'router routes missing from ROUTES');
     assert.deepEqual(endpoints.filter((p) => !tablePaths.has(p)), [], 'discovery endpoints missing from ROUTES');
+  });
+
+  it('then a NUL that reaches /auth inside a pushed request (not in any URL) is refused back to the app as invalid_request', async () => {
+    const pushed = await fetch(`${s.doorman.url}/request`, {
+      method: 'POST', headers: fx.headers.client,
+      body: new URLSearchParams({ client_id: APP.clientId, redirect_uri: APP.redirectUri, response_type: 'code', scope: 'openid', state: 'a\0b', code_challenge: AUTH_PARAMS.code_challenge, code_challenge_method: 'S256' }),
+    });
+    assert.equal(pushed.status, 201);
+    const { request_uri } = await pushed.json() as { request_uri: string };
+    const res = await fetch(`${s.doorman.url}/auth?${new URLSearchParams({ client_id: APP.clientId, request_uri })}`, { redirect: 'manual', headers: { accept: 'text/html' } });
+    assert.equal(res.status, 303, await res.text());
+    const back = new URL(res.headers.get('location')!, s.doorman.url);
+    assert.equal(`${back.origin}${back.pathname}`, APP.redirectUri);
+    assert.equal(back.searchParams.get('error'), 'invalid_request');
   });
 
   it('then no answer is a 5xx, each is in its route\'s format, and the server still serves discovery', async () => {
