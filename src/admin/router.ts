@@ -132,7 +132,6 @@ function jsonResponses(log: Logger): Middleware {
       }
       const e = err as ApiError;
       ctx.status = e.status;
-      ctx.set('Cache-Control', 'no-store');
       for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
       ctx.body = { error: e.error, error_description: e.message };
     }
