@@ -11,10 +11,11 @@ import { createLogger } from '../../src/log.ts';
 import { createAccountRouter } from '../../src/self-service/router.ts';
 import { startDoorman, type RunningDoorman } from '../../src/server.ts';
 import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
+import { accountRowCount, assertErrorPage } from '../helpers/assertions.ts';
 import { Browser, findForm } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
-import { signInThrough } from '../helpers/sign-in.ts';
+import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 
 /**
@@ -303,6 +304,15 @@ describe('when every route is sent bad input', () => {
     const back = new URL(res.headers.get('location')!, s.doorman.url);
     assert.equal(`${back.origin}${back.pathname}`, APP.redirectUri);
     assert.equal(back.searchParams.get('error'), 'invalid_request');
+  });
+
+  it('then an upstream profile holding NUL is the upstream\'s invalid_response (a page, 502), and nothing is written', async () => {
+    s.google.users.push({ sub: '110169484474386277222', email: 'nul@example.com', email_verified: true, name: 'Nul\u0000Name' });
+    const rows = await accountRowCount(s);
+    const browser = new Browser();
+    const page = await chooseUpstream(browser, await browser.visit((await buildAuthRequest(await discoverDoorman(s.doorman.url))).url), 'google', '110169484474386277222');
+    assertErrorPage(page, 502, 'invalid_response');
+    assert.equal(await accountRowCount(s), rows);
   });
 
   it('then no answer is a 5xx, each is in its route\'s format, and the server still serves discovery', async () => {
