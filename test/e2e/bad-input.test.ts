@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
+import { request as httpRequest } from 'node:http';
 import { connect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createAdminRouter } from '../../src/admin/router.ts';
@@ -199,7 +200,9 @@ function attempts(fx: Fixture): Attempt[] {
   return out;
 }
 
-async function send(origin: string, a: Attempt): Promise<{ status: number; type: string; text: string; headers: Headers }> {
+interface Answer { status: number; type: string; text: string; headers: Headers }
+
+async function send(origin: string, a: Attempt): Promise<Answer> {
   let query = '';
   let body: string | Uint8Array<ArrayBuffer> | undefined;
   const headers: Record<string, string> = { ...a.headers };
@@ -221,12 +224,28 @@ async function send(origin: string, a: Attempt): Promise<{ status: number; type:
       query = `?${encoded()}`;
     }
   }
+  if (headers.host) return sendWithHost(origin, a.route.method, `${a.path}${query}`, headers, body);
   const res = await fetch(`${origin}${a.path}${query}`, { method: a.route.method, headers, body, redirect: 'manual' });
   return { status: res.status, type: res.headers.get('content-type') ?? '', text: await res.text(), headers: res.headers };
 }
 
+/** fetch() always sends the URL's own Host; node:http sends the one given. */
+function sendWithHost(origin: string, method: string, path: string, headers: Record<string, string>, body: string | Uint8Array | undefined): Promise<Answer> {
+  const { hostname, port } = new URL(origin);
+  return new Promise((ok, fail) => {
+    const req = httpRequest({ hostname, port, method, path, headers: { ...headers, 'content-length': String(body ? Buffer.byteLength(body) : 0) } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => ok({ status: res.statusCode!, type: res.headers['content-type'] ?? '', text: Buffer.concat(chunks).toString(), headers: new Headers(res.headers as Record<string, string>) }));
+      res.on('error', fail);
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
 /** Below 500, and an error in the route's own format. */
-function checkAnswer(a: Attempt, r: Awaited<ReturnType<typeof send>>): string | undefined {
+function checkAnswer(a: Attempt, r: Answer): string | undefined {
   const what = `${a.label} -> ${r.status} ${r.type} ${r.text.slice(0, 160)}`;
   if (r.status >= 500) return what;
   if (r.status < 400) return undefined;
@@ -348,7 +367,7 @@ async function sendRaw(port: number, bytes: string): Promise<string> {
   return answer;
 }
 
-describe('when a request is not even valid HTTP', () => {
+describe('when a request is not even valid HTTP, or its headers make no URL', () => {
   let db: TestDatabase;
   let doorman: RunningDoorman;
   const logged: { level: string; msg: string; errorCode?: string }[] = [];
@@ -358,7 +377,7 @@ describe('when a request is not even valid HTTP', () => {
   before(async () => {
     db = await createTestDatabase();
     const port = await freePort();
-    const config = buildConfig({ issuer: `http://127.0.0.1:${port}`, port }, { DATABASE_URL: db.url });
+    const config = buildConfig({ issuer: `http://127.0.0.1:${port}`, port, trustProxy: true }, { DATABASE_URL: db.url });
     doorman = await startDoorman(config, createLogger('debug', (line) => logged.push(JSON.parse(line) as never)), '127.0.0.1');
     process.stderr.write = ((chunk: string | Uint8Array) => (stderr.push(String(chunk)), true)) as typeof process.stderr.write;
   });
@@ -383,6 +402,17 @@ describe('when a request is not even valid HTTP', () => {
     }
     assert.deepEqual(stderr, []);
     assert.equal((await fetch(`${doorman.url}/.well-known/openid-configuration`)).status, 200);
+  });
+
+  it('then forwarded headers that make no URL are refused with 400 (trustProxy on)', async () => {
+    const cases: Record<string, string>[] = [{ 'x-forwarded-proto': '%ZZ' }, { 'x-forwarded-host': 'a b' }, { host: 'x:99999' }];
+    for (const headers of cases) {
+      for (const path of ['/.well-known/openid-configuration', '/session/end', '/account']) {
+        const res = await sendWithHost(doorman.url, 'GET', path, headers, undefined);
+        assert.equal(res.status, 400, `${path} ${JSON.stringify(headers)}`);
+        assert.equal((JSON.parse(res.text) as { error: string }).error, 'invalid_request');
+      }
+    }
   });
 
   it('then an error that reaches Koa goes to the log, not to bare stderr', async () => {
