@@ -5,9 +5,10 @@ import type { Render } from './render.ts';
  * Refuses, before any handler or oidc-provider reads them, requests that no route can
  * use: a NUL byte in the path or query (no id, token or OAuth parameter holds one,
  * PostgreSQL text cannot store one, and oidc-provider would otherwise save it into the
- * interaction or session it keeps), or a Host header that is not a host, or, with
- * trustProxy, forwarded headers that make no origin (oidc-provider builds URLs from them). The answer is in the caller's format, by oidc-provider's own rule
- * (lib/shared/error_handler.js): a page for a browser, OAuth error JSON for the rest.
+ * interaction or session it keeps), or a Host header (with trustProxy, X-Forwarded-Host
+ * or -Proto) that makes no origin: oidc-provider builds URLs from it. The answer is in
+ * the caller's format, by oidc-provider's own rule (lib/shared/error_handler.js): a page
+ * for a browser, OAuth error JSON for the rest.
  */
 export function requestGuard(render: Render): Middleware {
   return async (ctx, next) => {
