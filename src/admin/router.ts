@@ -125,7 +125,9 @@ function jsonResponses(log: Logger): Middleware {
       if (clientStatus) {
         // The body parser's own refusals: 413 over BODY_LIMIT, 400 malformed or non-object JSON, 415 charset.
         const { message, expose } = err as Error & { expose?: boolean };
-        err = new ApiError(clientStatus, clientStatus === 413 ? 'request_too_large' : 'invalid_request', expose ? message : 'the body is not a JSON object');
+        // JSON.parse's and co-body's SyntaxErrors only quote the client's own body back to it.
+        const description = expose || err instanceof SyntaxError ? message : 'the body could not be read';
+        err = new ApiError(clientStatus, clientStatus === 413 ? 'request_too_large' : 'invalid_request', description);
       } else if (!(err instanceof ApiError)) {
         log.error('admin api failed', { path: ctx.path, error: err });
         err = new ApiError(500, 'server_error', 'unexpected error');

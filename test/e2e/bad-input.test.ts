@@ -334,6 +334,26 @@ describe('when every route is sent bad input', () => {
     assert.equal(await accountRowCount(s), rows);
   });
 
+  it('then the admin API says what is wrong with a bad body or id, as uncacheable JSON', async () => {
+    const api = async (method: string, path: string, body?: string) => {
+      const res = await fetch(`${s.doorman.url}/admin/api${path}`, { method, headers: { ...fx.headers.admin, 'content-type': 'application/json' }, body });
+      assert.equal(res.headers.get('cache-control'), 'no-store', path);
+      return [res.status, ...Object.values(await res.json() as object)] as [number, string, string];
+    };
+    const admin = `/accounts/${fx.slots.bobId}/admin`;
+    assert.deepEqual(await api('PUT', admin, 'null'), [400, 'invalid_request', 'invalid JSON, only supports object and array']);
+    assert.deepEqual(await api('PUT', admin, '42'), [400, 'invalid_request', 'invalid JSON, only supports object and array']);
+    assert.equal((await api('PUT', admin, '{"admin":'))[0], 400);
+    assert.deepEqual(await api('PUT', admin, '{"__proto__":{"admin":true}}'), [400, 'invalid_request', 'Object contains forbidden prototype property']);
+    assert.deepEqual(await api('PUT', admin, JSON.stringify({ admin: 'A'.repeat(1 << 20) })), [413, 'request_too_large', 'request entity too large']);
+    assert.deepEqual(await api('PUT', admin, '{"admin":"yes"}'), [400, 'invalid_request', 'admin: Invalid input: expected boolean, received string']);
+    assert.deepEqual(await api('GET', '/accounts/not-an-id'), [400, 'invalid_request', 'id: Invalid UUID']);
+    assert.deepEqual(await api('GET', '/accounts/a%00b'), [400, 'invalid_request', 'The address contains a NUL character.']);
+    assert.deepEqual(await api('POST', `/accounts/${fx.slots.bobId}/identities`, JSON.stringify({ provider: 'github', subject: 'a\u0000b' })),
+      [400, 'invalid_request', 'subject: must not contain NUL or unpaired surrogates']);
+    assert.deepEqual(await api('GET', '/nothing/here'), [404, 'not_found', 'no such endpoint']);
+  });
+
   it('then no answer is a 5xx, each is in its route\'s format, and the server still serves discovery', async () => {
     const all = attempts(fx);
     const failures: string[] = [];
