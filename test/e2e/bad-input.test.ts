@@ -334,6 +334,17 @@ describe('when every route is sent bad input', () => {
     assert.equal(await accountRowCount(s), rows);
   });
 
+  it('then a person gets a page saying what happened: 413 for a huge form, 404 for no page', async () => {
+    const post = async (path: string, auth: Auth, type: string, body: string) => {
+      const res = await fetch(`${s.doorman.url}${path}`, { method: 'POST', headers: { ...fx.headers[auth], 'content-type': type, accept: 'text/html' }, body, redirect: 'manual' });
+      return { url: new URL(res.url), status: res.status, body: await res.text(), headers: res.headers };
+    };
+    const huge = `csrf=${'A'.repeat(1 << 20)}`;
+    assertErrorPage(await post(`/interaction/${fx.slots.uid}/consent`, 'visitor', 'application/x-www-form-urlencoded', huge), 413, 'too_large');
+    assertErrorPage(await post('/account/link/github', 'person', 'application/x-www-form-urlencoded', huge), 413, 'too_large');
+    assertErrorPage(await post(`/interaction/${fx.slots.uid}/nothing`, 'visitor', 'application/x-www-form-urlencoded', 'csrf=x'), 404, 'not_found');
+  });
+
   it('then the admin API says what is wrong with a bad body or id, as uncacheable JSON', async () => {
     const api = async (method: string, path: string, body?: string) => {
       const res = await fetch(`${s.doorman.url}/admin/api${path}`, { method, headers: { ...fx.headers.admin, 'content-type': 'application/json' }, body });
