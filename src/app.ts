@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import type { Middleware } from 'koa';
 import Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
@@ -7,12 +8,14 @@ import { createCsrf } from './http/csrf.ts';
 import { answerDatabaseOutages, renderProviderError } from './http/provider-errors.ts';
 import { errorHandler } from './http/error-handler.ts';
 import { createRenderer } from './http/render.ts';
+import { requestGuard } from './http/request-guard.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { findConsentScope } from './consents/repository.ts';
 import { clientDisplayName } from './interactions/broker.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
+import { BrokerError, clientErrorStatus } from './errors.ts';
 import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
@@ -55,9 +58,15 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   keyRing.attach(provider);
   treatConsumeRacesAsReplays(provider);
   provider.on('server_error', (_ctx, err) => log.error(isDatabaseUnavailable(err) ? 'database unavailable' : 'provider error', { error: err }));
+  // Errors no middleware answered reach Koa, whose default prints a stack trace outside the log.
+  // (@types/oidc-provider types only the provider's own events; Koa's 'error' is there too.)
+  (provider as unknown as EventEmitter).on('error', (err: unknown, ctx?: { path?: string }) => {
+    (clientErrorStatus(err) ? log.debug : log.error)('request failed', { path: ctx?.path, error: err });
+  });
 
   const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, callbackPurposes: {} };
   provider.use(securityHeaders);
+  provider.use(requestGuard(render));
   provider.use(answerDatabaseOutages(provider));
   const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
@@ -67,6 +76,10 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(onlyUnder(['/interaction/', '/upstream/', '/account'], errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
   provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
+  // No route matched under our prefixes: a page for a person, not Koa's plain-text 404.
+  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account'], () => {
+    throw new BrokerError('not_found', 'no such page', { status: 404 });
+  }));
 
   const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
   const timer = setInterval(sweep, config.database.sweepIntervalSeconds * 1000);

@@ -14,3 +14,13 @@ export class BrokerError extends Error {
     this.retryUrl = opts.retryUrl;
   }
 }
+
+/**
+ * The 4xx status of an error raised by Koa or a body parser (413 too large, 415 charset,
+ * 400 malformed JSON), or undefined for anything else. Only messages of errors marked
+ * `expose` were written for the client (http-errors).
+ */
+export function clientErrorStatus(err: unknown): number | undefined {
+  const status = err instanceof Error ? (err as Error & { status?: unknown }).status : undefined;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+}

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { createApp, type App } from './app.ts';
 import type { Config } from './config/load.ts';
 import { createDb, type Db } from './db/client.ts';
@@ -44,6 +44,7 @@ export async function startDoorman(config: Config, log: Logger, host = '0.0.0.0'
     db = createDb(databaseUrl);
     app = await createApp({ config, db, log });
     server = app.provider.listen(config.port, host);
+    server.on('clientError', answerClientError(log));
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
     log.info('doorman listening', { issuer: config.issuer, port });
@@ -52,4 +53,28 @@ export async function startDoorman(config: Config, log: Logger, host = '0.0.0.0'
     await close().catch(() => {});
     throw err;
   }
+}
+
+/** Node's own answers to requests it could not parse (its defaults in lib/_http_server.js). */
+const CLIENT_ERROR_STATUS: Record<string, string> = {
+  HPE_HEADER_OVERFLOW: '431 Request Header Fields Too Large',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: '413 Payload Too Large',
+  ERR_HTTP_REQUEST_TIMEOUT: '408 Request Timeout',
+};
+
+/**
+ * A request Node cannot parse (bad request line, header or chunking) never reaches Koa:
+ * answer it as Node would, and say so in the log rather than on bare stderr. The raw
+ * bytes are not logged (they may hold cookies or tokens).
+ */
+function answerClientError(log: Logger) {
+  return (err: NodeJS.ErrnoException, socket: Socket) => {
+    // A client that went away is not news.
+    (err.code === 'ECONNRESET' ? log.debug : log.warn)('malformed request refused', { errorCode: err.code, error: err.message });
+    if (!socket.writable || socket.bytesWritten > 0) {
+      socket.destroy();
+      return;
+    }
+    socket.end(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+  };
 }

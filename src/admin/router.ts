@@ -8,6 +8,7 @@ import { findAccountState } from '../accounts/repository.ts';
 import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
 import { revokeConsent } from '../consents/service.ts';
 import type { Db } from '../db/client.ts';
+import { clientErrorStatus } from '../errors.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -26,12 +27,18 @@ import type { Logger } from '../log.ts';
  *   PUT    /admin/api/accounts/:id/admin                  {admin: boolean}
  *   PUT    /admin/api/accounts/:id/email                  {email}: primary email, among verified ones
  *   DELETE /admin/api/accounts/:id/consents/:clientId     revoke an app's remembered consent, grants and tokens
+ *
+ * Every answer is JSON and uncacheable; every error is {error, error_description}, bad
+ * input included (malformed ids, bodies over 16 kB, JSON that is not an object), and an
+ * unknown path under /admin/api is a 404 of the same shape.
  */
 export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger }): Router {
   const { db } = deps;
   const router = new Router({ prefix: '/admin/api' });
-  const json = bodyParser({ enableTypes: ['json'], jsonLimit: '16kb' });
-  router.use(jsonErrors(deps.log), authenticateAdmin(deps));
+  const json = bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT });
+  router.use(jsonResponses(deps.log), authenticateAdmin(deps));
+  // Ids are checked before any handler sees them (a NUL would otherwise reach PostgreSQL).
+  for (const name of ['id', 'identityId']) router.param(name, (value, _ctx, next) => (parse(idSchema, value, name), next()));
 
   router.get('/accounts', async (ctx) => {
     const query = parse(listQuerySchema, ctx.query);
@@ -69,18 +76,31 @@ export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logge
     const result: AdminOutcome<{ revokedGrants: number }> = outcome.kind === 'revoked' ? { kind: 'done', revokedGrants: outcome.revokedGrants } : { kind: 'refused', reason: 'not_found' };
     reply(ctx, result);
   });
+  router.all('/{*rest}', () => {
+    throw new ApiError(404, 'not_found', 'no such endpoint');
+  });
   return router;
 }
 
+const BODY_LIMIT = '16kb';
+/** Account and identity ids are Prisma uuid()s; anything else names nothing. */
+const idSchema = z.uuid();
+/** Text that PostgreSQL can store: no NUL, no unpaired UTF-16 surrogate. */
+const text = () => z.string().refine((s) => !/\0|\p{Cs}/u.test(s), 'must not contain NUL or unpaired surrogates');
+
 const listQuerySchema = z.object({
-  q: z.string().max(200).optional(),
+  q: text().max(200).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(100).optional(),
+  cursor: idSchema.optional(),
 });
-const linkBodySchema = z.strictObject({ provider: z.string().min(1).max(100), subject: z.string().min(1).max(255), email: z.email().optional() });
-const mergeBodySchema = z.strictObject({ from: z.string().min(1) });
+const linkBodySchema = z.strictObject({
+  provider: z.string().regex(/^[a-z0-9][a-z0-9-]{0,99}$/, 'must be an upstream id'),
+  subject: text().min(1).max(255),
+  email: z.email().max(320).optional(),
+});
+const mergeBodySchema = z.strictObject({ from: idSchema });
 const adminBodySchema = z.strictObject({ admin: z.boolean() });
-const emailBodySchema = z.strictObject({ email: z.string().min(1).max(254) });
+const emailBodySchema = z.strictObject({ email: text().min(1).max(254) });
 
 class ApiError extends Error {
   constructor(readonly status: number, readonly error: string, description: string, readonly headers: Record<string, string> = {}) {
@@ -88,9 +108,10 @@ class ApiError extends Error {
   }
 }
 
-function parse<T extends z.ZodType>(schema: T, input: unknown): z.infer<T> {
+/** Parses `input` (a body, query or path parameter, named by `where` in errors) or throws a 400. */
+function parse<T extends z.ZodType>(schema: T, input: unknown, where = 'body'): z.infer<T> {
   const result = schema.safeParse(input ?? {});
-  if (!result.success) throw new ApiError(400, 'invalid_request', result.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  if (!result.success) throw new ApiError(400, 'invalid_request', result.error.issues.map((i) => `${i.path.join('.') || where}: ${i.message}`).join('; '));
   return result.data;
 }
 
@@ -106,18 +127,26 @@ function actor(ctx: Context): string {
   return `account:${ctx.state.adminAccountId as string}`;
 }
 
-function jsonErrors(log: Logger): Middleware {
+/** Admin data is never cached (answers and errors alike); errors become {error, error_description}. */
+function jsonResponses(log: Logger): Middleware {
   return async (ctx, next) => {
+    ctx.set('Cache-Control', 'no-store');
     try {
       await next();
     } catch (err) {
-      if (!(err instanceof ApiError)) {
+      const clientStatus = err instanceof ApiError ? undefined : clientErrorStatus(err);
+      if (clientStatus) {
+        // The body parser's own refusals: 413 over BODY_LIMIT, 400 malformed or non-object JSON, 415 charset.
+        const { message, expose } = err as Error & { expose?: boolean };
+        // JSON.parse's and co-body's SyntaxErrors only quote the client's own body back to it.
+        const description = expose || err instanceof SyntaxError ? message : 'the body could not be read';
+        err = new ApiError(clientStatus, clientStatus === 413 ? 'request_too_large' : 'invalid_request', description);
+      } else if (!(err instanceof ApiError)) {
         log.error('admin api failed', { path: ctx.path, error: err });
         err = new ApiError(500, 'server_error', 'unexpected error');
       }
       const e = err as ApiError;
       ctx.status = e.status;
-      ctx.set('Cache-Control', 'no-store');
       for (const [k, v] of Object.entries(e.headers)) ctx.set(k, v);
       ctx.body = { error: e.error, error_description: e.message };
     }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configKeyTable } from '../config/docs.ts';
-import { ConfigError, loadConfig, type Config } from '../config/load.ts';
+import { ConfigError, loadConfig, parseEnvironment, type Config } from '../config/load.ts';
 import { createDb } from '../db/client.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
@@ -39,8 +39,10 @@ async function run(argv: string[]): Promise<number> {
         return 0;
       });
     case 'demo': {
-      const log = createLogger((process.env.DOORMAN_LOG_LEVEL as 'info' | undefined) ?? 'warn');
-      const demo = await startDemo({ port: Number(process.env.PORT ?? 3000), env: process.env, log });
+      const { settings, problems } = parseEnvironment(process.env);
+      if (problems.length) throw new ConfigError(problems);
+      const log = createLogger(settings.DOORMAN_LOG_LEVEL ?? 'warn');
+      const demo = await startDemo({ port: settings.PORT ?? 3000, env: process.env, log });
       process.stdout.write(`\nDoorman demo is running. Open ${demo.url} and click "Sign in".\nStop with Ctrl+C.\n`);
       await new Promise<void>((ok) => {
         process.once('SIGINT', ok);

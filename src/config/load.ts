@@ -1,6 +1,6 @@
 import { readFileSync, existsSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { configSchema, isLoopbackHost, type ClientConfig, type ParsedConfig, type UpstreamConfig } from './schema.ts';
 
 export type ClientSettings = ClientConfig & { clientSecret?: string };
@@ -53,19 +53,41 @@ export function loadConfig(env: Env = process.env, path = env.DOORMAN_CONFIG ?? 
   return buildConfig(raw, env, options);
 }
 
+/**
+ * The environment variables Doorman reads itself, each checked like the config key it
+ * overrides; problems name the variable. An empty variable counts as unset (as
+ * DATABASE_URL always has). DATABASE_URL's value is never echoed: it holds a password.
+ */
+const envSchema = z.object({
+  PORT: z.string().regex(/^\d{1,5}$/, 'must be a port number').transform(Number).pipe(configSchema.shape.port.unwrap()).optional(),
+  DOORMAN_ISSUER: configSchema.shape.issuer.unwrap().optional(),
+  DOORMAN_LOG_LEVEL: configSchema.shape.logLevel.unwrap().optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgresql:// URL' }).optional(),
+  NODE_ENV: z.string().optional(),
+});
+export type EnvSettings = z.infer<typeof envSchema>;
+
+/** The checked environment, or the problems found in it (`NAME: message` lines). */
+export function parseEnvironment(env: Env): { settings: EnvSettings; problems: string[] } {
+  const set = Object.fromEntries(Object.keys(envSchema.shape).flatMap((name) => (env[name] ? [[name, env[name]]] : [])));
+  const parsed = envSchema.safeParse(set);
+  return parsed.success ? { settings: parsed.data, problems: [] } : { settings: {}, problems: formatIssues(parsed.error.issues) };
+}
+
 export function buildConfig(raw: unknown, env: Env = process.env, options: LoadOptions = {}): Config {
   const parsed = configSchema.safeParse(raw);
-  if (!parsed.success) throw new ConfigError(formatIssues(parsed.error.issues));
+  const fromEnv = parseEnvironment(env);
+  if (!parsed.success || fromEnv.problems.length) throw new ConfigError([...(parsed.success ? [] : formatIssues(parsed.error.issues)), ...fromEnv.problems]);
   const cfg = parsed.data;
+  const { settings } = fromEnv;
   const problems: string[] = [];
-  const production = env.NODE_ENV === 'production';
-  const port = env.PORT !== undefined ? Number(env.PORT) : cfg.port;
-  if (!Number.isInteger(port) || port < 0 || port > 65535) problems.push(`PORT: must be a port number, got "${env.PORT}"`);
-  const issuer = (env.DOORMAN_ISSUER ?? cfg.issuer ?? `http://localhost:${port}`).replace(/\/$/, '');
-  const issuerUrl = URL.canParse(issuer) ? new URL(issuer) : undefined;
-  if (!issuerUrl) problems.push(`issuer: not a URL: "${issuer}"`);
-  else if (issuerUrl.protocol !== 'https:' && (production || !isLoopbackHost(issuerUrl.hostname))) {
-    problems.push(`issuer: must be https${production ? ' when NODE_ENV=production' : ' unless the host is loopback'} (got ${issuer})`);
+  const production = settings.NODE_ENV === 'production';
+  const port = settings.PORT ?? cfg.port;
+  const issuerKey = settings.DOORMAN_ISSUER ? 'DOORMAN_ISSUER' : 'issuer';
+  const issuer = (settings.DOORMAN_ISSUER ?? cfg.issuer ?? `http://localhost:${port}`).replace(/\/$/, '');
+  const issuerUrl = new URL(issuer);
+  if (issuerUrl.protocol !== 'https:' && (production || !isLoopbackHost(issuerUrl.hostname))) {
+    problems.push(`${issuerKey}: must be https${production ? ' when NODE_ENV=production' : ' unless the host is loopback'} (got ${issuer})`);
   }
 
   const secret = (path: string, name: string | undefined) => {
@@ -101,8 +123,8 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
   const rateLimits = { ...cfg.rateLimits, redisUrl };
   if (problems.length) throw new ConfigError(problems);
 
-  const logLevel = (env.DOORMAN_LOG_LEVEL as Config['logLevel'] | undefined) ?? cfg.logLevel;
-  return deepFreeze({ ...cfg, port, issuer, logLevel, clients, upstreams, rateLimits, production, databaseUrl: env.DATABASE_URL || undefined });
+  const logLevel = settings.DOORMAN_LOG_LEVEL ?? cfg.logLevel;
+  return deepFreeze({ ...cfg, port, issuer, logLevel, clients, upstreams, rateLimits, production, databaseUrl: settings.DATABASE_URL });
 }
 
 /** Every endpoint URL an upstream's config holds, with its key. */

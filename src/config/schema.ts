@@ -118,6 +118,8 @@ export const configSchema = z.strictObject({
 });
 
 function redirectUriProblem(uri: string): string | undefined {
+  // Refinements run even when a URI failed z.url() (a non-aborting issue): that issue already names it.
+  if (!URL.canParse(uri)) return undefined;
   const url = new URL(uri);
   if (url.hash) return 'must not contain a fragment';
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) return 'plain http is allowed only for loopback hosts';

@@ -1,6 +1,6 @@
 import type { Middleware } from 'koa';
 import { isDatabaseUnavailable } from '../db/outage.ts';
-import { BrokerError } from '../errors.ts';
+import { BrokerError, clientErrorStatus } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { renderDatabaseOutage } from './database-outage.ts';
 import type { Render } from './render.ts';
@@ -28,6 +28,8 @@ const MESSAGES: Record<string, { title: string; text: string }> = {
   csrf: { title: 'Form expired', text: 'This form could not be verified. Please go back and try again.' },
   unknown_upstream: { title: 'Unknown sign-in option', text: 'That way of signing in is not available.' },
   not_found: { title: 'Page not found', text: 'There is nothing at this address.' },
+  bad_request: { title: 'Request not understood', text: 'The form or address sent could not be read. Please go back and try again.' },
+  too_large: { title: 'Request too large', text: 'The form sent was larger than Doorman accepts. Please go back and try again.' },
 };
 
 /** Turns BrokerErrors (and anything unexpected) into an error page; details go to the log only. */
@@ -42,8 +44,10 @@ export function errorHandler(render: Render, log: Logger): Middleware {
         return renderDatabaseOutage(render, ctx, ctx.method === 'GET' ? ctx.originalUrl : err instanceof BrokerError ? err.retryUrl : undefined);
       }
       const known = err instanceof BrokerError;
-      const code = known ? err.code : 'internal';
-      const status = known ? err.status : 500;
+      // Koa's and the body parser's own 4xx (413 too large, 415 charset, 400 malformed).
+      const clientStatus = known ? undefined : clientErrorStatus(err);
+      const code = known ? err.code : clientStatus === 413 ? 'too_large' : clientStatus ? 'bad_request' : 'internal';
+      const status = known ? err.status : clientStatus ?? 500;
       (status >= 500 ? log.error : log.warn)('request failed', {
         errorCode: code, path: ctx.path, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err),
         cause: known && err.cause instanceof Error ? err.cause.message : undefined,

@@ -1,4 +1,4 @@
-import type { Adapter, AdapterPayload } from 'oidc-provider';
+import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
 
@@ -39,27 +39,33 @@ class PrismaAdapter implements Adapter {
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+    const json = JSON.stringify(payload);
+    // jsonb cannot hold U+0000. Parameters reach payloads without passing a URL (a pushed
+    // request's state, a `claims` JSON holding "\u0000"): refuse them as the client's error.
+    if (NUL_ESCAPE.test(json)) throw new errors.InvalidRequest('request parameters must not contain NUL characters');
     const accountId = typeof payload.accountId === 'string' ? payload.accountId : null;
     const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
     await this.#db.$executeRaw`
       INSERT INTO "OidcModel" (model, id, payload, "accountId", "grantId", uid, "userCode", "expiresAt")
-      VALUES (${this.#model}, ${id}, ${JSON.stringify(payload)}::jsonb, ${accountId}, ${payload.grantId ?? null}, ${payload.uid ?? null}, ${payload.userCode ?? null}, ${expiresAt})
+      VALUES (${this.#model}, ${id}, ${json}::jsonb, ${accountId}, ${payload.grantId ?? null}, ${payload.uid ?? null}, ${payload.userCode ?? null}, ${expiresAt})
       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, "accountId" = EXCLUDED."accountId", "grantId" = EXCLUDED."grantId",
         uid = EXCLUDED.uid, "userCode" = EXCLUDED."userCode", "expiresAt" = EXCLUDED."expiresAt"`;
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
-    if (this.#model === 'Client') return undefined;
+    if (this.#model === 'Client' || !isStorable(id)) return undefined;
     return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
       WHERE model = ${this.#model} AND id = ${id} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()})`);
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+    if (!isStorable(uid)) return undefined;
     return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
       WHERE model = ${this.#model} AND uid = ${uid} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()}) LIMIT 1`);
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+    if (!isStorable(userCode)) return undefined;
     return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
       WHERE model = ${this.#model} AND "userCode" = ${userCode} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()}) LIMIT 1`);
   }
@@ -86,6 +92,18 @@ class PrismaAdapter implements Adapter {
 }
 
 type Row = { payload: AdapterPayload; consumedAt: Date | null };
+
+/** A `\u0000` escape in JSON text, not preceded by an escaped backslash (`\\u0000` is six harmless characters). */
+const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
+
+/**
+ * False for a key holding NUL: PostgreSQL text cannot hold one, so no such row exists, and
+ * asking would fail the query ("invalid byte sequence") instead of finding nothing. Codes
+ * and tokens come straight from clients (/token, /token/introspection, /me ...).
+ */
+function isStorable(key: string): boolean {
+  return !key.includes('\0');
+}
 
 /**
  * `consume` found the row already consumed (or gone, e.g. revoked meanwhile): another

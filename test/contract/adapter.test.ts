@@ -44,6 +44,12 @@ function describeAdapterContract(name: string, setup: () => Promise<{ factory: (
       assert.equal(await factory('DeviceCode').findByUserCode(id()), undefined);
     });
 
+    it('when a key holds a NUL (a client sent %00 as a token), then nothing is found and nothing fails', async () => {
+      assert.equal(await factory('AuthorizationCode').find(`a\0${id()}`), undefined);
+      assert.equal(await factory('Session').findByUid('\0'), undefined);
+      assert.equal(await factory('DeviceCode').findByUserCode('AB\0CD'), undefined);
+    });
+
     it('when a session is stored, then it is found by its uid', async () => {
       const key = id();
       const uid = id();
@@ -136,6 +142,14 @@ describe('PrismaAdapter expiry', () => {
     assert.equal(await adapter.find('old'), undefined);
     assert.equal(await deleteExpiredOidcRows(pdb), 1);
     assert.deepEqual((await t.query<{ id: string }>('SELECT id FROM "OidcModel"')).map((r) => r.id), ['fresh']);
+  });
+
+  it('when a payload holds NUL (which jsonb cannot store), then upsert refuses it as invalid_request and stores nothing', async () => {
+    const adapter = createPrismaAdapter(pdb)('Interaction');
+    await assert.rejects(adapter.upsert('nul', { params: { state: 'a\0b' } } as never, 60), { name: 'InvalidRequest', statusCode: 400 });
+    await adapter.upsert('escaped', { params: { state: '\\u0000' } } as never, 60);
+    assert.deepEqual(await adapter.find('escaped'), { params: { state: '\\u0000' } });
+    assert.deepEqual((await t.query<{ id: string }>('SELECT id FROM "OidcModel" WHERE model = $1', ['Interaction'])).map((r) => r.id), ['escaped']);
   });
 });
 

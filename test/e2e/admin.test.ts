@@ -100,6 +100,7 @@ describe('when admins manage accounts through the API and the CLI', () => {
   it('then an admin searches accounts by email', async () => {
     const res = await api(`/accounts?q=${encodeURIComponent('eve@other.org')}`, { token: adminToken });
     assert.equal(res.status, 200, JSON.stringify(res.body));
+    assert.equal(res.headers.get('cache-control'), 'no-store', 'account data must not sit in caches');
     assert.deepEqual((res.body.accounts as { id: string }[]).map((a) => a.id), [eve]);
   });
 

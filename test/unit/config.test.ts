@@ -134,6 +134,56 @@ describe('config', () => {
     assert.throws(() => loadConfig({}, join(dir, 'missing.yaml')), (err: ConfigError) => /cannot read config file \(ENOENT\)/.test(err.problems[0]!));
   });
 
+  it('when a redirect URI is not a URL, then the message names its key (not a bare "Invalid URL")', () => {
+    assert.deepEqual(problems({ clients: [{ ...client, redirectUris: ['not a url'], postLogoutRedirectUris: ['https://ok.example.com/', 'nope'] }] }), [
+      'clients[0].redirectUris[0]: Invalid URL',
+      'clients[0].postLogoutRedirectUris[1]: Invalid URL',
+    ]);
+  });
+
+  it('when an environment variable Doorman reads is malformed, then the problem names the variable', () => {
+    assert.deepEqual(problems({}, { DOORMAN_LOG_LEVEL: 'verbose' }), ['DOORMAN_LOG_LEVEL: Invalid option: expected one of "debug"|"info"|"warn"|"error"|"silent"']);
+    for (const port of ['abc', '70000', '-1', '80.5', '0x50']) assert.match(problems({}, { PORT: port }).join('\n'), /^PORT: /, port);
+    assert.match(problems({}, { DOORMAN_ISSUER: 'login.example.com' }).join('\n'), /^DOORMAN_ISSUER: /);
+    assert.deepEqual(problems({}, { DOORMAN_ISSUER: 'http://login.example.com' }), ['DOORMAN_ISSUER: must be https unless the host is loopback (got http://login.example.com)']);
+  });
+
+  it('when DATABASE_URL is not a PostgreSQL URL, then it is named and its password is not printed', () => {
+    for (const url of ['mysql://doorman:hunter2@db/doorman', 'postgresql//doorman:hunter2@db']) {
+      const found = problems({}, { DATABASE_URL: url });
+      assert.deepEqual(found, ['DATABASE_URL: must be a postgresql:// URL']);
+    }
+  });
+
+  it('when the file and the environment are both wrong, then every problem is reported at once', () => {
+    assert.deepEqual(problems({ logLevel: 'loud' }, { PORT: 'x' }), ['logLevel: Invalid option: expected one of "debug"|"info"|"warn"|"error"|"silent"', 'PORT: must be a port number']);
+  });
+
+  it('when an environment variable is empty, then it counts as unset', () => {
+    const cfg = buildConfig({ port: 1234 }, { PORT: '', DOORMAN_LOG_LEVEL: '', DOORMAN_ISSUER: '', DATABASE_URL: '' });
+    assert.equal(cfg.port, 1234);
+    assert.equal(cfg.logLevel, 'info');
+    assert.equal(cfg.databaseUrl, undefined);
+  });
+
+  it('when any of a corpus of wrong configs is loaded, then each problem starts with the key or variable it is about', () => {
+    const oidc = { id: 'o', type: 'oidc', displayName: 'O', clientId: 'c', clientSecretEnv: 'G_SECRET', issuer: 'https://o.example.com' };
+    const corpus: [unknown, Record<string, string>][] = [
+      [[], {}], ['text', {}], [{ issuer: 'nope' }, {}], [{ issuer: 5 }, {}], [{ port: 'x' }, {}], [{ port: 70000 }, {}],
+      [{ ttl: { authorizationCode: -1 } }, {}], [{ database: { sweepIntervalSeconds: 'x' } }, {}], [{ clients: 'x' }, {}], [{ clients: [1] }, {}],
+      [{ clients: [{}] }, {}], [{ clients: [{ ...client, redirectUris: [] }] }, {}], [{ clients: [{ ...client, redirectUris: ['%%'] }] }, {}], [{ clients: [{ ...client, grantTypes: ['implicit'] }] }, {}],
+      [{ upstreams: [{ type: 'oidc' }] }, {}], [{ upstreams: [{ ...oidc, issuer: 'not a url' }] }, {}], [{ upstreams: [{ ...oidc, id: 'Bad Id', scopes: 'openid' }] }, {}],
+      [{ upstreams: [{ id: 'gh', type: 'github', clientId: 'c', clientSecretEnv: 'G_SECRET', baseUrl: 'nope', apiUrl: 'ftp://x' }] }, {}],
+      [{ upstreams: [{ id: 'x', type: 'oauth2', displayName: 'X', clientId: 'c', clientSecretEnv: 'G_SECRET', authorizationUrl: 'a', tokenUrl: 'b', userinfoUrl: 'c' }] }, {}],
+      [{ clients: [client] }, { PORT: '99999', DOORMAN_ISSUER: ':', DOORMAN_LOG_LEVEL: 'LOUD', DATABASE_URL: 'x' }],
+    ];
+    for (const [raw, e] of corpus) {
+      const found = problems(raw, { ...env, ...e });
+      assert.ok(found.length > 0);
+      for (const p of found) assert.match(p, /^(\(root\)|[a-zA-Z]+(\[\d+\])?(\.[a-zA-Z]+(\[\d+\])?)*|[A-Z_]+): \S/, `${JSON.stringify(raw)}: ${p}`);
+    }
+  });
+
   it('when PORT and DOORMAN_ISSUER are set, then they win over the file', () => {
     const cfg = buildConfig({ port: 1234 }, { PORT: '4321', DOORMAN_ISSUER: 'https://login.example.com' });
     assert.equal(cfg.port, 4321);
