@@ -10,6 +10,7 @@ import { createAdminRouter } from './admin/router.ts';
 import { clientDisplayName } from './interactions/broker.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
+import { healthz } from './health/router.ts';
 import type { Logger } from './log.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
@@ -51,6 +52,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.on('server_error', (_ctx, err) => log.error('provider error', { error: err }));
 
   const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log };
+  provider.use(healthz);
   provider.use(securityHeaders);
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.

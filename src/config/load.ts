@@ -94,7 +94,8 @@ export function buildConfig(raw: unknown, env: Env = process.env): Config {
   if (problems.length) throw new ConfigError(problems);
 
   const logLevel = (env.DOORMAN_LOG_LEVEL as Config['logLevel'] | undefined) ?? cfg.logLevel;
-  return deepFreeze({ ...cfg, port, issuer, logLevel, clients, upstreams, production, databaseUrl: env.DATABASE_URL || undefined });
+  const host = env.HOST || cfg.host;
+  return deepFreeze({ ...cfg, port, host, issuer, logLevel, clients, upstreams, production, databaseUrl: env.DATABASE_URL || undefined });
 }
 
 /** Every endpoint URL an upstream's config holds, with its key. */

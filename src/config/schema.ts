@@ -44,6 +44,8 @@ export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 export const configSchema = z.strictObject({
   issuer: httpUrl.optional().describe('Public URL of Doorman (the OIDC issuer). Default http://localhost:<port>. Must be https outside loopback; env DOORMAN_ISSUER overrides.'),
   port: z.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on; env PORT overrides.'),
+  host: z.string().min(1).default('0.0.0.0')
+    .describe('Address to listen on: all interfaces by default; 127.0.0.1 (or ::1) when a reverse proxy on the same host is the only way in. Env HOST overrides.'),
   trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-* headers (set when Doorman runs behind a TLS-terminating reverse proxy).'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level; env DOORMAN_LOG_LEVEL overrides.'),
   database: z.strictObject({
