@@ -16,6 +16,8 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 
+export const DEFAULT_EMBEDDED_DATA_DIR = './data/postgres';
+
 const clientSchema = z.strictObject({
   clientId: z.string().min(1).describe('The OAuth client_id the app uses.'),
   name: z.string().optional().describe('Shown on the login and consent pages; defaults to clientId.'),
@@ -50,7 +52,7 @@ export const configSchema = z.strictObject({
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level; env DOORMAN_LOG_LEVEL overrides.'),
   database: z.strictObject({
     migrateOnStart: z.boolean().default(true).describe('Apply pending migrations at start (under an advisory lock). Set false to run `doorman migrate` yourself.'),
-    embeddedDataDir: z.string().default('./data/postgres').describe('Data folder of the embedded PostgreSQL, used only when DATABASE_URL is unset.'),
+    embeddedDataDir: z.string().default(DEFAULT_EMBEDDED_DATA_DIR).describe('Data folder of the embedded PostgreSQL, used only when DATABASE_URL is unset.'),
     sweepIntervalSeconds: z.number().int().min(5).default(600).describe('How often expired sessions, codes, tokens and pending logins are deleted (they stop working at expiry either way).'),
   }).prefault({}).describe('Storage. The connection string comes from env DATABASE_URL; without it Doorman runs an embedded PostgreSQL.'),
   ttl: z.strictObject({
