@@ -6,6 +6,7 @@ import { migrate } from '../db/migrate.ts';
 import { startDemo } from '../demo/demo.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ACCOUNTS_USAGE, runAccountsCommand } from './accounts.ts';
+import { runBackupCommand } from './backup.ts';
 
 /**
  * `doorman <command>` (run as `npm run doorman -- <command>`):
@@ -13,12 +14,15 @@ import { ACCOUNTS_USAGE, runAccountsCommand } from './accounts.ts';
  *   demo      Doorman + a look-alike Google + a sample app on this machine; prints the URL to open
  *   config-docs   print the configuration key table (as in the README)
  *   accounts ...  list, show, link, unlink, merge, disable, enable, grant-admin (see ./accounts.ts)
+ *   backup <file> | restore <file>   the stopped embedded database (see ./backup.ts)
  */
 const USAGE = `usage: doorman <command>
   migrate   apply pending database migrations and exit
   demo      run Doorman with a demo Google and a sample app (never in production)
   config-docs  print the configuration key table (Markdown)
-  accounts  administer accounts (run "doorman accounts" for its commands)`;
+  accounts  administer accounts (run "doorman accounts" for its commands)
+  backup <file>   copy the embedded database (Doorman stopped) into <file>
+  restore <file>  restore such a copy into a new embedded data folder`;
 
 async function run(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -53,6 +57,9 @@ async function run(argv: string[]): Promise<number> {
           await db.$disconnect();
         }
       });
+    case 'backup':
+    case 'restore':
+      return runBackupCommand(command, argv.slice(1), loadConfig(), (line) => process.stdout.write(`${line}\n`));
     case 'config-docs':
       process.stdout.write(`${configKeyTable()}\n`);
       return 0;

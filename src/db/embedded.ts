@@ -74,11 +74,11 @@ export function passwordFile(databaseDir: string): string {
   return join(dirname(databaseDir), `${basename(databaseDir)}.password`);
 }
 
-interface Owner { uid: number; gid: number }
+export interface Owner { uid: number; gid: number }
 interface Binaries { initdb: string; postgres: string }
 
 /** The `postgres` system user the server runs as when Doorman is root (PostgreSQL refuses root); created if missing. */
-function postgresUser(): Owner {
+export function postgresUser(): Owner {
   const ids = () => ({ uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })), gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })) });
   try {
     return ids();
