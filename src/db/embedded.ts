@@ -169,7 +169,7 @@ async function initdb(bin: Binaries, databaseDir: string, password: string, owne
   }
   if (owner) await chown(databaseDir, owner.uid, owner.gid);
   const pwfile = join(tmpdir(), `doorman-pg-${randomBytes(6).toString('hex')}`);
-  await writeFile(pwfile, `${password}\n`, { mode: 0o600 });
+  await writeFile(pwfile, `${password}\n`, { mode: 0o600, flag: 'wx' }); // wx: never through a planted link
   if (owner) await chown(pwfile, owner.uid, owner.gid);
   try {
     const { code, output } = await runToEnd(bin.initdb, [
