@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { freePort } from '../../src/free-port.ts';
-import { descendants, isAlive, logLines, portIsOpen } from '../helpers/processes.ts';
+import { commandOf, descendants, logLines, portIsOpen, survivors } from '../helpers/processes.ts';
 
 const ROOT = new URL('../..', import.meta.url).pathname;
 
@@ -39,6 +39,7 @@ describe('when the process started by `npm start` gets SIGTERM or SIGINT', () =>
       const port = await freePort();
       const { child, log, postgresPort } = await npmStart(signal.toLowerCase(), port);
       const family = descendants(child.pid!);
+      const commands = new Map(family.map((pid) => [pid, commandOf(pid)]));
       assert.ok(family.length >= 2, 'node and postgres run below npm');
       assert.ok(await portIsOpen(postgresPort));
 
@@ -63,7 +64,8 @@ describe('when the process started by `npm start` gets SIGTERM or SIGINT', () =>
       const [code] = await once(child, 'exit');
       assert.equal(code, 0, log());
       assert.match(log(), /"msg":"stopped"/);
-      assert.deepEqual(family.filter(isAlive), [], 'no process of the tree is left');
+      const left = await survivors(family);
+      assert.deepEqual(left.map((pid) => commands.get(pid)), [], 'no process of the tree is left');
       assert.equal(await portIsOpen(port), false, 'Doorman port closed');
       assert.equal(await portIsOpen(postgresPort), false, 'embedded PostgreSQL port closed');
     });

@@ -22,6 +22,25 @@ export function descendants(pid: number): number[] {
   return out;
 }
 
+/** The command line of `pid`, for messages ('' once it is gone). */
+export function commandOf(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return '';
+  }
+}
+
+/** The pids still alive after up to `ms` (a child may notice its parent's exit a moment later). */
+export async function survivors(pids: number[], ms = 5000): Promise<number[]> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const alive = pids.filter(isAlive);
+    if (!alive.length || Date.now() > until) return alive;
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
