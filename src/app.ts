@@ -16,6 +16,7 @@ import { clientDisplayName } from './interactions/broker.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
 import { BrokerError, clientErrorStatus } from './errors.ts';
+import { healthz } from './health/router.ts';
 import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
@@ -65,6 +66,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   });
 
   const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, callbackPurposes: {} };
+  provider.use(healthz);
   provider.use(securityHeaders);
   provider.use(requestGuard(render));
   provider.use(answerDatabaseOutages(provider));

@@ -1,8 +1,12 @@
 import { ConfigError, loadConfig } from './config/load.ts';
 import { createLogger } from './log.ts';
-import { startDoorman } from './server.ts';
+import { DRAIN_MS, startDoorman } from './server.ts';
 
-/** Process entry for `npm start`: config → database → app → listen; SIGTERM/SIGINT close in reverse. */
+/**
+ * Process entry (`npm start`, `node dist/main.js`): config → database → app → listen.
+ * SIGTERM/SIGINT close in reverse: stop accepting, drain in-flight requests (bounded),
+ * close the pool, stop the embedded PostgreSQL, log "stopped", exit 0.
+ */
 async function main(): Promise<void> {
   let config;
   try {
@@ -23,17 +27,27 @@ async function main(): Promise<void> {
     // arrived over https, and oidc-provider then leaves the Secure flag off its cookies.
     log.warn('issuer is https but trustProxy is false: set trustProxy when a TLS proxy fronts Doorman');
   }
-  const doorman = await startDoorman(config, log);
+  // Handlers go in before the start: a signal while the embedded PostgreSQL is starting
+  // must still stop it rather than leave it running as an orphan.
+  const starting = startDoorman(config, log);
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info('stopping', { signal });
-    await doorman.close();
+    log.info('stopping', { signal, drainSeconds: DRAIN_MS / 1000 });
+    try {
+      const doorman = await starting;
+      await doorman.close(DRAIN_MS);
+    } catch (err) {
+      log.error('stop failed', { error: err });
+      process.exit(1);
+    }
+    log.info('stopped');
     process.exit(0);
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  await starting;
 }
 
 main().catch((err: unknown) => {

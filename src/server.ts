@@ -13,23 +13,25 @@ export interface RunningDoorman {
   port: number;
   app: App;
   db: Db;
-  close(): Promise<void>;
+  /** Stops accepting connections, lets in-flight requests finish (at most `drainMs`), then closes the rest. */
+  close(drainMs?: number): Promise<void>;
 }
+
+/** How long a stop waits for in-flight requests before cutting their connections. */
+export const DRAIN_MS = 10_000;
 
 /**
  * Opens the database (embedded when no DATABASE_URL), migrates unless told not to,
- * builds the app and listens. `close` undoes each step in reverse order.
+ * builds the app and listens on `host` (config `host` unless a caller overrides it).
+ * `close` undoes each step in reverse order.
  */
-export async function startDoorman(config: Config, log: Logger, host = '0.0.0.0'): Promise<RunningDoorman> {
+export async function startDoorman(config: Config, log: Logger, host = config.host): Promise<RunningDoorman> {
   let embedded: EmbeddedDatabase | undefined;
   let db: Db | undefined;
   let server: Server | undefined;
   let app: App | undefined;
-  const close = async () => {
-    if (server) {
-      server.closeAllConnections();
-      await new Promise((ok) => server!.close(ok));
-    }
+  const close = async (drainMs = 0) => {
+    if (server) await drain(server, drainMs);
     app?.close();
     await db?.$disconnect();
     await embedded?.stop();
@@ -47,7 +49,7 @@ export async function startDoorman(config: Config, log: Logger, host = '0.0.0.0'
     server.on('clientError', answerClientError(log));
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
-    log.info('doorman listening', { issuer: config.issuer, port });
+    log.info('doorman listening', { issuer: config.issuer, host, port });
     return { url: config.issuer, port, app, db, close };
   } catch (err) {
     await close().catch(() => {});
@@ -77,4 +79,23 @@ function answerClientError(log: Logger) {
     }
     socket.end(`HTTP/1.1 ${CLIENT_ERROR_STATUS[err.code ?? ''] ?? '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
   };
+}
+
+/**
+ * Graceful stop of an HTTP server: no new connections; idle keep-alive connections are
+ * closed at once and busy ones as soon as their response is sent; whatever is still
+ * running after `drainMs` is cut, so a stuck client cannot hold the stop up.
+ */
+async function drain(server: Server, drainMs: number): Promise<void> {
+  const closed = new Promise<void>((ok) => server.close(() => ok()));
+  server.closeIdleConnections();
+  // A keep-alive connection whose request was in flight turns idle once answered.
+  const sweeper = setInterval(() => server.closeIdleConnections(), 100);
+  const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+  try {
+    await closed;
+  } finally {
+    clearInterval(sweeper);
+    clearTimeout(deadline);
+  }
 }

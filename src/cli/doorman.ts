@@ -9,6 +9,7 @@ import { startDemo } from '../demo/demo.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ACCOUNTS_USAGE, runAccountsCommand } from './accounts.ts';
 import { KEYS_USAGE, runKeysCommand } from './keys.ts';
+import { runBackupCommand } from './backup.ts';
 
 /**
  * `doorman <command>` (run as `npm run doorman -- <command>`):
@@ -18,6 +19,7 @@ import { KEYS_USAGE, runKeysCommand } from './keys.ts';
  *   config check [file]   validate a config file and print each upstream's callback URL
  *   accounts ...  list, show, link, unlink, merge, disable, enable, grant-admin (see ./accounts.ts)
  *   keys ...      list, rotate, retire (see ./keys.ts)
+ *   backup <file> | restore <file>   the stopped embedded database (see ./backup.ts)
  * Commands on the database do not read app or upstream secrets: they run beside a server
  * without its secrets in their environment.
  */
@@ -27,7 +29,9 @@ const USAGE = `usage: doorman <command>
   config-docs  print the configuration key table (Markdown)
   config check [file]  validate a config file (default: DOORMAN_CONFIG or ./doorman.yaml) and print the upstream callback URLs
   accounts  administer accounts (run "doorman accounts" for its commands)
-  keys      list, rotate or retire signing keys and cookie secrets (run "doorman keys" for its commands)`;
+  keys      list, rotate or retire signing keys and cookie secrets (run "doorman keys" for its commands)
+  backup <file>   copy the embedded database (Doorman stopped) into <file>
+  restore <file>  restore such a copy into a new embedded data folder`;
 
 async function run(argv: string[]): Promise<number> {
   const [command] = argv;
@@ -77,6 +81,9 @@ async function run(argv: string[]): Promise<number> {
           await db.$disconnect();
         }
       });
+    case 'backup':
+    case 'restore':
+      return runBackupCommand(command, argv.slice(1), loadConfig(), (line) => process.stdout.write(`${line}\n`));
     case 'config-docs':
       process.stdout.write(`${configKeyTable()}\n`);
       return 0;

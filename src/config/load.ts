@@ -124,7 +124,8 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
   if (problems.length) throw new ConfigError(problems);
 
   const logLevel = settings.DOORMAN_LOG_LEVEL ?? cfg.logLevel;
-  return deepFreeze({ ...cfg, port, issuer, logLevel, clients, upstreams, rateLimits, production, databaseUrl: settings.DATABASE_URL });
+  const host = env.HOST || cfg.host;
+  return deepFreeze({ ...cfg, port, host, issuer, logLevel, clients, upstreams, rateLimits, production, databaseUrl: settings.DATABASE_URL });
 }
 
 /** Every endpoint URL an upstream's config holds, with its key. */

@@ -17,6 +17,8 @@ export function isLoopbackHost(hostname: string): boolean {
 }
 
 
+export const DEFAULT_EMBEDDED_DATA_DIR = './data/postgres';
+
 const clientSchema = z.strictObject({
   clientId: z.string().min(1).describe('The OAuth client_id the app uses.'),
   name: z.string().optional().describe('Shown on the login and consent pages; defaults to clientId.'),
@@ -47,13 +49,15 @@ export type UpstreamConfig = z.infer<typeof upstreamSchema>;
 export const configSchema = z.strictObject({
   issuer: httpUrl.optional().describe('Public URL of Doorman (the OIDC issuer). Default http://localhost:<port>. Must be https outside loopback; env DOORMAN_ISSUER overrides.'),
   port: z.number().int().min(0).max(65535).default(3000).describe('TCP port to listen on; env PORT overrides.'),
+  host: z.string().min(1).default('0.0.0.0')
+    .describe('Address to listen on: all interfaces by default; 127.0.0.1 (or ::1) when a reverse proxy on the same host is the only way in. Env HOST overrides.'),
   trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-* headers (set when Doorman runs behind a TLS-terminating reverse proxy).'),
   proxyHops: z.number().int().min(1).max(10).default(1)
     .describe('With trustProxy: how many proxies in front of Doorman each append an address to X-Forwarded-For. The client address is taken that many entries from the right, so a client cannot pick its own by sending the header.'),
   logLevel: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info').describe('Log level; env DOORMAN_LOG_LEVEL overrides.'),
   database: z.strictObject({
     migrateOnStart: z.boolean().default(true).describe('Apply pending migrations at start (under an advisory lock). Set false to run `doorman migrate` yourself.'),
-    embeddedDataDir: z.string().default('./data/postgres').describe('Data folder of the embedded PostgreSQL, used only when DATABASE_URL is unset.'),
+    embeddedDataDir: z.string().default(DEFAULT_EMBEDDED_DATA_DIR).describe('Data folder of the embedded PostgreSQL, used only when DATABASE_URL is unset.'),
     sweepIntervalSeconds: z.number().int().min(5).default(600).describe('How often expired sessions, codes, tokens and pending logins are deleted (they stop working at expiry either way).'),
   }).prefault({}).describe('Storage. The connection string comes from env DATABASE_URL; without it Doorman runs an embedded PostgreSQL.'),
   ttl: z.strictObject({
