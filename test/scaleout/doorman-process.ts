@@ -28,6 +28,10 @@ export async function startDoormanProcess(env: Record<string, string>, port: num
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = once(child, 'exit');
+  // Should the test runner itself die, take the process along rather than leave it running.
+  const orphanGuard = () => child.kill('SIGKILL');
+  process.once('exit', orphanGuard);
+  void exited.then(() => process.off('exit', orphanGuard));
   const proc: DoormanProcess = {
     port,
     pid: child.pid!,
