@@ -143,6 +143,7 @@ describe('when three Doorman processes on one database stand behind nginx', () =
 
     t.diagnostic(`${LOGINS} logins in ${elapsed} ms; ${afterKill.length} started after the kill; ${failures.length} failed; `
       + `nginx answered ${serverErrors.length} of ${lines.length} requests with 5xx, ${lines.filter((l) => l.upstreams.includes(',')).length} retried on another process`);
+    for (const f of failures) t.diagnostic(`failed login (started ${f.startedAt - killStart} ms from the kill): ${f.error!.slice(0, 160)}`);
 
     // One person, one account, whichever process handled each of their logins.
     const accountOf = new Map<string, Set<string>>();
