@@ -43,7 +43,7 @@ export async function startDoorman(config: Config, log: Logger, host = config.ho
       databaseUrl = embedded.url;
     }
     if (config.database.migrateOnStart) await migrate(databaseUrl, log);
-    db = createDb(databaseUrl);
+    db = createDb(databaseUrl, config.database.poolSize, config.database.statementTimeoutMs);
     app = await createApp({ config, db, log });
     server = app.provider.listen(config.port, host);
     server.on('clientError', answerClientError(log));

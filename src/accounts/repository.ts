@@ -9,6 +9,19 @@ import { composeProfile, type AccountProfile, type ProfileSource } from './profi
 /** Prisma access for accounts, identities and pending links; no rules live here. */
 type Tx = Prisma.TransactionClient;
 
+/**
+ * Serialises first sign-ins of one identity until the caller's transaction ends, on any
+ * process: a second one waits, then finds the identity the first created. Without it, the
+ * second (reading committed rows statement by statement) misses the identity, then sees the
+ * new account holding its email and offers the person a link to their own account.
+ */
+export async function lockIdentity(tx: Tx, provider: string, subject: string): Promise<void> {
+  // The two-key form: its key space is apart from the single-key locks (keys, migrations).
+  // Two identities whose keys hash alike merely wait for each other.
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${IDENTITY_LOCK_CLASS}::int, hashtext(${provider} || ':' || ${subject}))`;
+}
+const IDENTITY_LOCK_CLASS = 0x1d3e;
+
 export function findIdentity(tx: Tx, provider: string, subject: string) {
   return tx.identity.findUnique({
     where: { provider_subject: { provider, subject } },

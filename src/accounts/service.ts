@@ -6,7 +6,7 @@ import { canonicalEmail } from './email.ts';
 import { decideLink, type LinkPolicy } from './linking.ts';
 import {
   adoptableEmail, addIdentityToAccount, createAccountWithIdentity, createPendingLink, deletePendingLink, findAccountState, findIdentity,
-  findLinkCandidates, findPendingLink, findPrimaryEmail, findVerifiedEmails, setPrimaryEmail, signInKnownIdentity,
+  findLinkCandidates, findPendingLink, findPrimaryEmail, findVerifiedEmails, lockIdentity, setPrimaryEmail, signInKnownIdentity,
   updateIdentityAtLogin,
 } from './repository.ts';
 
@@ -39,6 +39,7 @@ export async function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, c
   return retryOnUniqueViolation(() => db.$transaction(async (tx): Promise<LoginOutcome> => {
     const now = new Date();
     const who = { provider: identity.connectorId, subject: identity.subject, ...(ctx.clientId ? { clientId: ctx.clientId } : {}) };
+    await lockIdentity(tx, identity.connectorId, identity.subject);
     const existing = await findIdentity(tx, identity.connectorId, identity.subject);
     if (existing) {
       if (existing.account.disabledAt || existing.account.retiredAt) {

@@ -59,6 +59,10 @@ export const configSchema = z.strictObject({
     migrateOnStart: z.boolean().default(true).describe('Apply pending migrations at start (under an advisory lock). Set false to run `doorman migrate` yourself.'),
     embeddedDataDir: z.string().default(DEFAULT_EMBEDDED_DATA_DIR).describe('Data folder of the embedded PostgreSQL, used only when DATABASE_URL is unset.'),
     sweepIntervalSeconds: z.number().int().min(5).default(600).describe('How often expired sessions, codes, tokens and pending logins are deleted (they stop working at expiry either way).'),
+    poolSize: z.number().int().min(1).max(1000).default(10)
+      .describe('Connections each Doorman process keeps open at most. All processes together (processes × poolSize) must stay below the server\'s max_connections (or the pooler\'s limit) with room for migrations and admin sessions.'),
+    statementTimeoutMs: z.number().int().min(0).default(10000)
+      .describe('PostgreSQL statement_timeout of Doorman\'s connections, in milliseconds (0 = none): a statement stuck on a lock or an overloaded server is cancelled and the request answered 503 instead of holding a connection.'),
   }).prefault({}).describe('Storage. The connection string comes from env DATABASE_URL; without it Doorman runs an embedded PostgreSQL.'),
   ttl: z.strictObject({
     authorizationCode: z.number().int().positive().max(600).default(60).describe('Authorization code lifetime in seconds (RFC 9700 §4.2.1: short).'),

@@ -20,9 +20,14 @@ export function connectionConfig(databaseUrl: string): { pool: PoolConfig; schem
 
 const pools = new WeakMap<Db, pg.Pool>();
 
-export function createDb(databaseUrl: string, poolSize = 10): Db {
+/**
+ * Prisma on a node-postgres pool of at most `poolSize` connections. `statementTimeoutMs`
+ * (0 = none) is sent as each connection's statement_timeout, so the server itself cancels
+ * a statement stuck behind a lock or an overloaded disk (SQLSTATE 57014).
+ */
+export function createDb(databaseUrl: string, poolSize = 10, statementTimeoutMs = 0): Db {
   const { pool, schema } = connectionConfig(databaseUrl);
-  const pgPool = new pg.Pool({ ...pool, max: poolSize });
+  const pgPool = new pg.Pool({ ...pool, max: poolSize, ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs } : {}) });
   // The pool is ours so that the few users of plain SQL (rate limits) share its
   // connections; $disconnect still ends it.
   const adapter = new PrismaPg(pgPool, { ...(schema ? { schema } : {}), disposeExternalPool: true });

@@ -22,10 +22,11 @@ const PG_MESSAGES = /Connection terminated|timeout exceeded when trying to conne
 /**
  * PostgreSQL SQLSTATEs that mean the server is away, not that the statement is wrong:
  * class 08 (connection exception), 57P01-57P03 (shutting down, cannot connect now),
- * 53300 (too many connections). https://www.postgresql.org/docs/current/errcodes-appendix.html
+ * 53300 (too many connections), 57014 (statement cancelled: database.statementTimeoutMs ran
+ * out, the server is too slow right now). https://www.postgresql.org/docs/current/errcodes-appendix.html
  */
 function isUnavailableSqlState(code: unknown): boolean {
-  return typeof code === 'string' && (/^08[0-9A-Z]{3}$/.test(code) || ['57P01', '57P02', '57P03', '53300'].includes(code));
+  return typeof code === 'string' && (/^08[0-9A-Z]{3}$/.test(code) || ['57P01', '57P02', '57P03', '53300', '57014'].includes(code));
 }
 
 export function isDatabaseUnavailable(err: unknown): boolean {
