@@ -7,6 +7,8 @@ import { createDb, type Db } from './db/client.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import type { Logger } from './log.ts';
+import { startSummary } from './config/summary.ts';
+import { listenForMetrics } from './metrics/endpoint.ts';
 
 export interface RunningDoorman {
   url: string;
@@ -25,10 +27,15 @@ export async function startDoorman(config: Config, log: Logger, host = '0.0.0.0'
   let db: Db | undefined;
   let server: Server | undefined;
   let app: App | undefined;
+  let metricsServer: Server | undefined;
   const close = async () => {
     if (server) {
       server.closeAllConnections();
       await new Promise((ok) => server!.close(ok));
+    }
+    if (metricsServer) {
+      metricsServer.closeAllConnections();
+      await new Promise((ok) => metricsServer!.close(ok));
     }
     app?.close();
     await db?.$disconnect();
@@ -46,7 +53,8 @@ export async function startDoorman(config: Config, log: Logger, host = '0.0.0.0'
     server = app.provider.listen(config.port, host);
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
-    log.info('doorman listening', { issuer: config.issuer, port });
+    if (config.metrics.enabled && config.metrics.port !== undefined) metricsServer = await listenForMetrics(app.metrics, config.metrics.port, host);
+    log.info('doorman started', startSummary(config, { port, databaseUrl, embedded: embedded !== undefined, metricsPort: config.metrics.port }));
     return { url: config.issuer, port, app, db, close };
   } catch (err) {
     await close().catch(() => {});
