@@ -52,7 +52,7 @@ export function createMetrics({ pool, clientIds, upstreamIds, processMetrics }: 
   const client = (id: string | undefined) => (id === undefined ? 'none' : clients.has(id) ? id : 'other');
   const upstream = (id: string | undefined) => (id === undefined ? 'unknown' : upstreams.has(id) ? id : 'other');
   // Codes come from our enums; the check only guards against a free-text message slipping in.
-  const code = (value: string | undefined) => (value === undefined ? '' : LABEL_VALUE.test(value) ? value : 'other');
+  const code = (value: string | undefined) => (!value ? '' : LABEL_VALUE.test(value) ? value : 'other');
 
   const requests = new Histogram({
     name: 'doorman_http_request_duration_seconds',
