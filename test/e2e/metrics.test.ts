@@ -47,7 +47,7 @@ describe('when Prometheus scrapes /metrics after logins', () => {
     assert.match(text, /^process_cpu_user_seconds_total /m);
 
     const accountId = tokens.claims()!.sub;
-    for (const secret of [ALICE.email, uid, accountId, ALICE.sub, tokens.access_token]) {
+    for (const secret of [ALICE.email!, uid, accountId, ALICE.sub, tokens.access_token]) {
       assert.ok(!text.includes(secret), `${secret} appears in the exposition`);
     }
   });
