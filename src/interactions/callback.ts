@@ -2,6 +2,7 @@ import type { Context } from 'koa';
 import { recordUpstreamRefusal } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { loginFailureOf } from '../metrics/login-outcome.ts';
+import type { LoginLabels } from '../metrics/metrics.ts';
 import { UpstreamError, type UpstreamIdentity } from '../upstreams/connector.ts';
 import { forgetState, isStateOfThisBrowser, upstreamCallbackUrl, upstreamFailure, type Broker } from './broker.ts';
 import { takeUpstreamTransaction, type UpstreamTransaction } from './repository.ts';
@@ -36,18 +37,19 @@ export function registerCallbackPurpose<P extends PurposeName>(broker: Broker, p
  */
 export async function handleUpstreamCallback(broker: Broker, ctx: Context): Promise<void> {
   // Filled in as the callback learns them; the one place every callback's outcome is counted.
-  const seen: { upstream?: string; client?: string; purpose?: string } = { upstream: ctx.params.connectorId };
-  const labels = () => ({ upstream: seen.upstream, client: seen.client, purpose: seen.purpose });
+  const seen: CallbackLabels = { upstream: ctx.params.connectorId, client: undefined, purpose: undefined };
   try {
     const done = await finishUpstreamCallback(broker, ctx, seen);
-    broker.metrics.countLogin({ ...labels(), outcome: done === 'link-offered' ? 'link_offered' : 'success' });
+    broker.metrics.countLogin({ ...seen, outcome: done === 'link-offered' ? 'link_offered' : 'success' });
   } catch (err) {
-    broker.metrics.countLogin({ ...labels(), ...loginFailureOf(err) });
+    broker.metrics.countLogin({ ...seen, ...loginFailureOf(err) });
     throw err;
   }
 }
 
-async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: { upstream?: string; client?: string; purpose?: string }): Promise<void | 'link-offered'> {
+type CallbackLabels = Omit<LoginLabels, 'outcome' | 'reason'>;
+
+async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: CallbackLabels): Promise<void | 'link-offered'> {
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
   if (!isStateOfThisBrowser(ctx, state)) {
     // A callback URL seen in another browser (leaked, or planted) burns its login, so the
