@@ -2,8 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { freePort } from '../../src/free-port.ts';
 import { ALICE } from '../fakes/fake-google.ts';
+import { ALICE_GH } from '../fakes/fake-upstreams.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman, redeemCode } from '../helpers/rp.ts';
+import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 
 /** The value of the sample `name{labels}` in a Prometheus text exposition (labels in registration order). */
@@ -64,6 +66,27 @@ describe('when Prometheus scrapes /metrics after logins', () => {
     assert.ok(sample(text, 'doorman_http_request_duration_seconds_count', { method: 'GET', route: 'unmatched', status: '404' })! >= 2, text);
     assert.doesNotMatch(text, /no-such-page/);
     assert.equal(sample(text, 'doorman_token_grants_total', { grant_type: 'refresh_token', outcome: 'invalid_grant' }), 1, text);
+  });
+});
+
+describe('when a sign-in is offered a link and the person proves it', () => {
+  let s: Scenario;
+  before(async () => { s = await startScenario({ with: ['github'], client: { firstParty: true } }); });
+  after(() => s?.close());
+
+  it('then the offer, the proof and both callbacks are counted, each with its own upstream and purpose', async () => {
+    const rp = await discoverDoorman(s.doorman.url);
+    await signInThrough(rp, new Browser(), 'google', ALICE.sub);
+    const browser = new Browser();
+    const offer = await chooseUpstream(browser, await browser.visit((await buildAuthRequest(rp)).url), 'github', ALICE_GH.login, {}, 'never');
+    const picker = await browser.submit(offer, '/link/google');
+    await browser.submit(picker, '/decide', { sub: ALICE.sub }, APP.redirectUri);
+
+    const text = await (await fetch(`${s.doorman.url}/metrics`)).text();
+    assert.equal(sample(text, 'doorman_logins_total', { upstream: 'github', client: 'wiki', purpose: 'login', outcome: 'link_offered', reason: '' }), 1, text);
+    assert.equal(sample(text, 'doorman_logins_total', { upstream: 'google', client: 'wiki', purpose: 'link-proof', outcome: 'success', reason: '' }), 1, text);
+    assert.equal(sample(text, 'doorman_link_decisions_total', { decision: 'offer_link', reason: '' }), 1, text);
+    assert.equal(sample(text, 'doorman_link_decisions_total', { decision: 'proof_linked', reason: '' }), 1, text);
   });
 });
 
