@@ -16,7 +16,6 @@ import { clientDisplayName } from './interactions/broker.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
 import { BrokerError, clientErrorStatus } from './errors.ts';
-import { healthz } from './health/router.ts';
 import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
@@ -26,6 +25,13 @@ import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { openConnectors } from './upstreams/registry.ts';
 import { openRateLimiters } from './rate-limits/limiters.ts';
 import { createRateLimits } from './rate-limits/middleware.ts';
+import { readMigrations } from './db/migrate.ts';
+import { createHealthChecks } from './health/health-checks.ts';
+import { requestLog } from './http/request-log.ts';
+import { serveMetrics } from './metrics/endpoint.ts';
+import { createMetrics, type Metrics } from './metrics/metrics.ts';
+import { countProviderEvents } from './metrics/provider-events.ts';
+import { ACCOUNT_CLIENT_ID } from './self-service/session.ts';
 
 // Generic over the context so both plain middleware and @koa/router's (which adds params) fit.
 function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], middleware: (ctx: C, next: () => Promise<unknown>) => unknown): Middleware {
@@ -33,7 +39,7 @@ function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], midd
 }
 
 export interface AppDeps { config: Config; db: Db; log: Logger }
-export interface App { provider: Provider; close(): void }
+export interface App { provider: Provider; metrics: Metrics; close(): void }
 
 /** Composition root: wires every part together. Nothing here runs at import time. */
 export async function createApp({ config, db, log }: AppDeps): Promise<App> {
@@ -65,8 +71,17 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     (clientErrorStatus(err) ? log.debug : log.error)('request failed', { path: ctx?.path, error: err });
   });
 
-  const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, callbackPurposes: {} };
-  provider.use(healthz);
+  const metrics = createMetrics({
+    pool: poolOf(db), clientIds: [...config.clients.map((c) => c.clientId), ACCOUNT_CLIENT_ID], upstreamIds: connectors.keys(), processMetrics: config.metrics.enabled,
+  });
+  countProviderEvents(provider, metrics);
+  const migrations = (await readMigrations()).map((m) => m.name);
+
+  const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, metrics, callbackPurposes: {} };
+  // Probes and the scrape come first: not access-logged, not in the HTTP histogram, never rate limited.
+  provider.use(createHealthChecks({ pool: poolOf(db), keys, migrations, log }));
+  if (config.metrics.enabled && config.metrics.port === undefined) provider.use(serveMetrics(metrics));
+  provider.use(requestLog(log, metrics));
   provider.use(securityHeaders);
   provider.use(requestGuard(render));
   provider.use(answerDatabaseOutages(provider));
@@ -88,6 +103,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   timer.unref();
   return {
     provider,
+    metrics,
     close: () => {
       clearInterval(timer);
       void limiters?.close();

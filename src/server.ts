@@ -7,6 +7,8 @@ import { createDb, type Db } from './db/client.ts';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from './db/embedded.ts';
 import { migrate } from './db/migrate.ts';
 import type { Logger } from './log.ts';
+import { startSummary } from './config/summary.ts';
+import { listenForMetrics } from './metrics/endpoint.ts';
 
 export interface RunningDoorman {
   url: string;
@@ -30,8 +32,13 @@ export async function startDoorman(config: Config, log: Logger, host = config.ho
   let db: Db | undefined;
   let server: Server | undefined;
   let app: App | undefined;
+  let metricsServer: Server | undefined;
   const close = async (drainMs = 0) => {
     if (server) await drain(server, drainMs);
+    if (metricsServer) {
+      metricsServer.closeAllConnections();
+      await new Promise((ok) => metricsServer!.close(ok));
+    }
     app?.close();
     await db?.$disconnect();
     await embedded?.stop();
@@ -49,7 +56,8 @@ export async function startDoorman(config: Config, log: Logger, host = config.ho
     server.on('clientError', answerClientError(log));
     await once(server, 'listening');
     const { port } = server.address() as AddressInfo;
-    log.info('doorman listening', { issuer: config.issuer, host, port });
+    if (config.metrics.enabled && config.metrics.port !== undefined) metricsServer = await listenForMetrics(app.metrics, config.metrics.port, host);
+    log.info('doorman started', startSummary(config, { port, host, databaseUrl, embedded: embedded !== undefined, metricsPort: config.metrics.port }));
     return { url: config.issuer, port, app, db, close };
   } catch (err) {
     await close().catch(() => {});

@@ -18,7 +18,7 @@ type Tx = Prisma.TransactionClient;
  */
 
 export type LoginOutcome =
-  | { kind: 'signed-in'; accountId: string; created: boolean }
+  | { kind: 'signed-in'; accountId: string; created: boolean; autoLinked?: true }
   | { kind: 'offer-link'; pendingLinkId: string }
   | { kind: 'refused'; reason: 'account_disabled' | 'signup_disabled' };
 
@@ -76,7 +76,7 @@ export async function resolveUpstreamLogin(db: Db, identity: UpstreamIdentity, c
         await recordAudit(tx, { type: 'identity.linked', accountId: decision.accountId, how: 'auto', reason: 'both_emails_verified', ...who });
         await adoptEmailIfUnvouched(tx, decision.accountId, identity);
         await recordAudit(tx, { type: 'login', accountId: decision.accountId, ...who });
-        return { kind: 'signed-in', accountId: decision.accountId, created: false };
+        return { kind: 'signed-in', accountId: decision.accountId, created: false, autoLinked: true };
       }
       case 'offer-link': {
         const pendingLinkId = await createPendingLink(tx, ctx.interactionUid, identity, decision.accountIds, ctx.offerTtlSeconds);

@@ -121,6 +121,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
   const redisUrl = env.DOORMAN_REDIS_URL || cfg.rateLimits.redisUrl;
   if (env.DOORMAN_REDIS_URL && !/^rediss?:\/\//.test(env.DOORMAN_REDIS_URL)) problems.push('DOORMAN_REDIS_URL: must be a redis:// or rediss:// URL');
   const rateLimits = { ...cfg.rateLimits, redisUrl };
+  if (cfg.metrics.port !== undefined && cfg.metrics.port === port) problems.push(`metrics.port: must differ from the main port (${port}); leave it out to serve /metrics on the main port`);
   if (problems.length) throw new ConfigError(problems);
 
   const logLevel = settings.DOORMAN_LOG_LEVEL ?? cfg.logLevel;

@@ -83,6 +83,11 @@ export const configSchema = z.strictObject({
   clients: z.array(clientSchema).default([]).describe('Apps (OIDC clients) that sign people in through Doorman.'),
   upstreams: z.array(upstreamSchema).default([]).describe('Identity providers people sign in with.'),
   rateLimits: rateLimitSettingsSchema,
+  metrics: z.strictObject({
+    enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics (see Operations).'),
+    port: z.number().int().min(1).max(65535).optional()
+      .describe('Serve /metrics on this port instead of the main one, so that it need not be reachable from where the public comes from. Default: the main port.'),
+  }).prefault({}).describe('Prometheus metrics.'),
 }).superRefine((cfg, ctx) => {
   const seen = (items: { key: string; path: (string | number)[] }[], what: string) => {
     const keys = new Set<string>();

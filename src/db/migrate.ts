@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';
-import pg from 'pg';
+import pg, { type QueryConfig } from 'pg';
 import type { Logger } from '../log.ts';
 import { connectionConfig } from './client.ts';
 
@@ -87,4 +87,23 @@ async function applyOne(client: pg.Client, file: MigrationFile): Promise<void> {
     throw new MigrationError(`migration ${file.name} failed: ${(err as Error).message}`);
   }
   await client.query('UPDATE "_prisma_migrations" SET finished_at = now(), applied_steps_count = 1 WHERE id = $1', [id]);
+}
+
+/**
+ * Names of the migration files not (or not successfully) applied to the database behind
+ * `pool`: all of them when `_prisma_migrations` does not exist yet. For /readyz.
+ */
+export async function findPendingMigrations(pool: pg.Pool, names: readonly string[], timeoutMs: number): Promise<string[]> {
+  try {
+    // query_timeout: read by pg's Client.query, missing from @types/pg's QueryConfig.
+    const { rows } = await pool.query<{ migration_name: string }>({
+      text: 'SELECT migration_name FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
+      query_timeout: timeoutMs,
+    } as QueryConfig);
+    const applied = new Set(rows.map((r) => r.migration_name));
+    return names.filter((name) => !applied.has(name));
+  } catch (err) {
+    if ((err as { code?: string }).code === '42P01') return [...names]; // undefined_table: never migrated
+    throw err;
+  }
 }

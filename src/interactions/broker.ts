@@ -10,6 +10,7 @@ import type { Db } from '../db/client.ts';
 import type { Csrf } from '../http/csrf.ts';
 import type { Render } from '../http/render.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics/metrics.ts';
 import { UpstreamError, type UpstreamConnector, type UpstreamErrorCode } from '../upstreams/connector.ts';
 import type { CallbackPurposes } from './callback.ts';
 import { saveUpstreamTransaction, type UpstreamPurpose } from './repository.ts';
@@ -25,6 +26,7 @@ export interface Broker {
   render: Render;
   csrf: Csrf;
   log: Logger;
+  metrics: Metrics;
   /** What the upstream callback does for each purpose; each feature registers its own (callback.ts). */
   callbackPurposes: CallbackPurposes;
 }

@@ -1,6 +1,8 @@
 import type { Context } from 'koa';
 import { recordUpstreamRefusal } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
+import { loginFailureOf } from '../metrics/login-outcome.ts';
+import type { LoginLabels } from '../metrics/metrics.ts';
 import { UpstreamError, type UpstreamIdentity } from '../upstreams/connector.ts';
 import { forgetState, isStateOfThisBrowser, upstreamCallbackUrl, upstreamFailure, type Broker } from './broker.ts';
 import { takeUpstreamTransaction, type UpstreamTransaction } from './repository.ts';
@@ -16,7 +18,8 @@ export interface OpenedPurpose {
   retryUrl: string;
   /** The app the login is for, when there is one (audit of refusals). */
   clientId?: string | undefined;
-  finish(ctx: Context, identity: UpstreamIdentity): Promise<void>;
+  /** Resolves 'link-offered' when the login now waits for a link proof rather than being done. */
+  finish(ctx: Context, identity: UpstreamIdentity): Promise<void | 'link-offered'>;
 }
 type PurposeName = UpstreamTransaction['purpose'];
 export type PurposeOpener<P extends PurposeName> = (broker: Broker, transaction: Extract<UpstreamTransaction, { purpose: P }>) => Promise<OpenedPurpose>;
@@ -33,6 +36,20 @@ export function registerCallbackPurpose<P extends PurposeName>(broker: Broker, p
  * before the purpose finishes writes nothing but the audit of a policy refusal.
  */
 export async function handleUpstreamCallback(broker: Broker, ctx: Context): Promise<void> {
+  // Filled in as the callback learns them; the one place every callback's outcome is counted.
+  const seen: CallbackLabels = { upstream: ctx.params.connectorId, client: undefined, purpose: undefined };
+  try {
+    const done = await finishUpstreamCallback(broker, ctx, seen);
+    broker.metrics.countLogin({ ...seen, outcome: done === 'link-offered' ? 'link_offered' : 'success' });
+  } catch (err) {
+    broker.metrics.countLogin({ ...seen, ...loginFailureOf(err) });
+    throw err;
+  }
+}
+
+type CallbackLabels = Omit<LoginLabels, 'outcome' | 'reason'>;
+
+async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: CallbackLabels): Promise<void | 'link-offered'> {
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
   if (!isStateOfThisBrowser(ctx, state)) {
     // A callback URL seen in another browser (leaked, or planted) burns its login, so the
@@ -46,7 +63,9 @@ export async function handleUpstreamCallback(broker: Broker, ctx: Context): Prom
   if (!transaction) throw new BrokerError('login_expired', 'upstream transaction unknown, used or expired', { status: 400 });
   const open = broker.callbackPurposes[transaction.purpose] as PurposeOpener<PurposeName> | undefined;
   if (!open) throw new Error(`no handler registered for upstream purpose ${transaction.purpose}`);
+  seen.purpose = transaction.purpose;
   const purpose = await open(broker, transaction);
+  seen.client = purpose.clientId;
   const connector = broker.connectors.get(transaction.connectorId);
   if (!connector || transaction.connectorId !== ctx.params.connectorId) {
     throw new BrokerError('state_mismatch', `callback for ${ctx.params.connectorId} carries a ${transaction.connectorId} state`, { status: 400, retryUrl: purpose.retryUrl });

@@ -54,8 +54,9 @@ export const openLinkProof: PurposeOpener<'link-proof'> = async (broker, transac
     clientId,
     async finish(ctx, identity) {
       const proof = await completeLinkProof(broker.db, transaction.pendingLinkId, identity, clientId);
+      broker.metrics.countLinkDecision(proof.kind === 'linked' ? 'proof_linked' : 'proof_refused', proof.kind === 'refused' ? proof.reason : undefined);
       if (proof.kind === 'refused') throw new BrokerError(proof.reason, 'link proof refused', { status: 403, retryUrl });
-      return signIn(broker, ctx, interaction, proof.accountId);
+      return signIn(broker, ctx, interaction, proof.accountId, identity.connectorId);
     },
   };
 };

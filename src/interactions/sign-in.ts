@@ -1,6 +1,7 @@
 import type { Context } from 'koa';
 import { resolveUpstreamLogin } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
+import { linkDecisionOf } from '../metrics/login-outcome.ts';
 import { remainingSeconds, type Broker } from './broker.ts';
 import type { OpenedPurpose, PurposeOpener } from './callback.ts';
 
@@ -34,13 +35,15 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
         policy: { autoLink: upstream.autoLink, allowSignup: upstream.allowSignup && (client?.allowSignup ?? true) },
         offerTtlSeconds: remainingSeconds(broker, interaction.exp),
       });
+      const decision = linkDecisionOf(outcome);
+      broker.metrics.countLinkDecision(decision.decision, decision.reason);
       if (outcome.kind === 'refused') throw new BrokerError(outcome.reason, 'account refused', { status: 403, retryUrl });
       if (outcome.kind === 'offer-link') {
         ctx.status = 303;
         ctx.redirect(`/interaction/${interaction.uid}/link`);
-        return;
+        return 'link-offered';
       }
-      return signIn(broker, ctx, interaction, outcome.accountId);
+      return signIn(broker, ctx, interaction, outcome.accountId, identity.connectorId);
     },
   };
 };
@@ -50,8 +53,8 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
  * /interaction/<uid>, so it never reaches the callback URL. The resume cookie still binds
  * the browser when it follows returnTo.
  */
-export async function signIn(broker: Broker, ctx: Context, interaction: Interaction, accountId: string): Promise<void> {
-  broker.log.info('signed in', { accountId, interaction: interaction.uid });
+export async function signIn(broker: Broker, ctx: Context, interaction: Interaction, accountId: string, upstream: string): Promise<void> {
+  broker.log.info('signed in', { accountId, interaction: interaction.uid, upstream, client: interactionClientId(interaction) });
   interaction.result = { login: { accountId, amr: ['fed'] } };
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   ctx.status = 303;

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import * as oidc from 'openid-client';
 import type { z } from 'zod';
 import { UpstreamError } from './connector.ts';
@@ -18,10 +19,30 @@ export function startDeadline(connectorId: string, timeoutMs: number): UpstreamC
   return { connectorId, signal: AbortSignal.timeout(timeoutMs) };
 }
 
-/** `fetch` bound to the login's deadline, for openid-client's customFetch and our own calls. */
-export function fetchWithin(signal: AbortSignal) {
-  return (url: string | URL, init: RequestInit = {}): Promise<Response> =>
-    fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, signal]) : signal });
+/** Told of every upstream call's duration; the app sets one per request (metrics/). */
+export type UpstreamCallObserver = (connectorId: string, step: string, outcome: 'ok' | 'error', seconds: number) => void;
+// Per request rather than per connector: connectors are opened from config alone, and
+// one process may run several apps (tests), each with its own metrics.
+export const upstreamCallObserver = new AsyncLocalStorage<UpstreamCallObserver>();
+
+/**
+ * `fetch` bound to the login's deadline, for openid-client's customFetch and our own
+ * calls. Each call's time to response headers is reported with its endpoint path as the
+ * step (a configured or discovered endpoint, so a bounded set; never the query).
+ */
+export function fetchWithin(signal: AbortSignal, connectorId: string) {
+  return async (url: string | URL, init: RequestInit = {}): Promise<Response> => {
+    const observe = upstreamCallObserver.getStore();
+    const started = performance.now();
+    let outcome: 'ok' | 'error' = 'error';
+    try {
+      const res = await fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, signal]) : signal });
+      outcome = 'ok';
+      return res;
+    } finally {
+      observe?.(connectorId, new URL(url).pathname, outcome, (performance.now() - started) / 1000);
+    }
+  };
 }
 
 /** Waits for `work` (say, a shared discovery) no longer than the login's deadline. */
@@ -38,7 +59,7 @@ export async function getJson<T extends z.ZodType>(call: UpstreamCall, url: URL,
   let res: Response;
   let text: string;
   try {
-    res = await fetchWithin(call.signal)(url, { headers: { accept: 'application/json', ...headers } });
+    res = await fetchWithin(call.signal, call.connectorId)(url, { headers: { accept: 'application/json', ...headers } });
     // Read under the same deadline: an upstream that sends headers and then stalls is a timeout.
     text = await res.text();
   } catch (err) {

@@ -48,7 +48,7 @@ export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
     config.timeout = o.timeoutMs / 1000;
     if (insecure) oidc.allowInsecureRequests(config);
     if (signal) {
-      const fetchNow = fetchWithin(signal);
+      const fetchNow = fetchWithin(signal, o.connectorId);
       const fix = o.fixTokenResponse;
       config[oidc.customFetch] = async (url, options) => {
         const res = await fetchNow(url, options as RequestInit);

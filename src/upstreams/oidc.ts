@@ -95,7 +95,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     oidc.enableNonRepudiationChecks(config);
     if (insecure) oidc.allowInsecureRequests(config);
     if (jwksCache) oidc.setJwksCache(config, jwksCache);
-    const fetchNow = fetchWithin(signal);
+    const fetchNow = fetchWithin(signal, settings.id);
     config[oidc.customFetch] = async (url, options) => {
       if (replayToken && url === metadata.token_endpoint) return replayToken;
       const res = await fetchNow(url, options as RequestInit);

@@ -81,7 +81,7 @@ describe('the production build (the Dockerfile\'s steps, outside Docker)', { tim
     try {
       await new Promise<void>((ok, fail) => {
         const timer = setTimeout(() => fail(new Error(`no "listening" in 60 s:\n${log}`)), 60_000);
-        child.stderr.on('data', () => { if (log.includes('doorman listening')) { clearTimeout(timer); ok(); } });
+        child.stderr.on('data', () => { if (log.includes('doorman started')) { clearTimeout(timer); ok(); } });
         child.once('exit', (code) => { clearTimeout(timer); fail(new Error(`exited ${code}:\n${log}`)); });
       });
       assert.match(log, /applied migration/);

@@ -57,7 +57,7 @@ describe('when root runs `npm start` from a folder only root may enter', { skip:
     const { child, stderr } = npmStart(port);
     await new Promise<void>((ok, fail) => {
       const timer = setTimeout(() => fail(new Error(`no "listening" in 90 s:\n${stderr()}`)), 90_000);
-      child.stderr.on('data', () => { if (stderr().includes('doorman listening')) { clearTimeout(timer); ok(); } });
+      child.stderr.on('data', () => { if (stderr().includes('doorman started')) { clearTimeout(timer); ok(); } });
       child.once('exit', (code) => { clearTimeout(timer); fail(new Error(`exited ${code}:\n${stderr()}`)); });
     });
     try {

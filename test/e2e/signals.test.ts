@@ -28,7 +28,7 @@ describe('when the process started by `npm start` gets SIGTERM or SIGINT', () =>
     let log = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => { log += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { log += d; });
-    await waitFor(child, () => log, 'doorman listening', 90_000);
+    await waitFor(child, () => log, 'doorman started', 90_000);
     const pg = logLines(log).find((l) => l.msg === 'embedded postgres started');
     assert.ok(pg, log);
     return { child, log: () => log, postgresPort: pg.port as number };

@@ -26,7 +26,7 @@ describe('when Doorman starts without DATABASE_URL', () => {
       const timer = setTimeout(() => fail(new Error(`no "listening" in 60 s:\n${log}`)), 60_000);
       child.stderr.on('data', (d: string) => {
         log += d;
-        if (log.includes('doorman listening')) { clearTimeout(timer); ok(); }
+        if (log.includes('doorman started')) { clearTimeout(timer); ok(); }
       });
       child.once('exit', (code) => { clearTimeout(timer); fail(new Error(`exited ${code}:\n${log}`)); });
     });
