@@ -184,6 +184,15 @@ export async function findPendingLink(db: Db | Tx, id: string): Promise<PendingL
   return row ? toPendingLink(row) : undefined;
 }
 
+/**
+ * The pending link, locked for the rest of the transaction: two proofs of one offer at
+ * once (two tabs) are taken one after the other, and the second finds it used.
+ */
+export async function lockPendingLink(tx: Tx, id: string): Promise<PendingLinkRow | undefined> {
+  await tx.$queryRaw`SELECT 1 FROM "PendingLink" WHERE id = ${id} FOR UPDATE`;
+  return findPendingLink(tx, id);
+}
+
 export async function findPendingLinkForInteraction(db: Db, interactionUid: string): Promise<PendingLinkRow | undefined> {
   const row = await db.pendingLink.findFirst({ where: { interactionUid, expiresAt: { gt: new Date() } }, orderBy: { createdAt: 'desc' } });
   return row ? toPendingLink(row) : undefined;

@@ -6,7 +6,7 @@ import { canonicalEmail } from './email.ts';
 import { decideLink, type LinkPolicy } from './linking.ts';
 import {
   adoptableEmail, addIdentityToAccount, createAccountWithIdentity, createPendingLink, deletePendingLink, findAccountState, findIdentity,
-  findLinkCandidates, findPendingLink, findPrimaryEmail, findVerifiedEmails, setPrimaryEmail, signInKnownIdentity,
+  findLinkCandidates, findPrimaryEmail, lockPendingLink, findVerifiedEmails, setPrimaryEmail, signInKnownIdentity,
   updateIdentityAtLogin,
 } from './repository.ts';
 
@@ -104,7 +104,7 @@ export type ProofOutcome =
  */
 export function completeLinkProof(db: Db, pendingLinkId: string, proof: UpstreamIdentity, clientId: string | undefined): Promise<ProofOutcome> {
   return db.$transaction(async (tx): Promise<ProofOutcome> => {
-    const pending = await findPendingLink(tx, pendingLinkId);
+    const pending = await lockPendingLink(tx, pendingLinkId);
     if (!pending) return { kind: 'refused', reason: 'link_expired' };
     const linking = { provider: pending.identity.connectorId, subject: pending.identity.subject, ...(clientId ? { clientId } : {}) };
     const proved = await findIdentity(tx, proof.connectorId, proof.subject);
