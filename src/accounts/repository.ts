@@ -58,6 +58,15 @@ export async function signInKnownIdentity(db: Db, identity: UpstreamIdentity, cl
   return row;
 }
 
+/**
+ * Locks the account row for the rest of the transaction, so that changes to one account's
+ * identities and primary email (two tabs, a person and an admin) are made one after the
+ * other, each seeing what the one before left.
+ */
+export async function lockAccount(tx: Tx, accountId: string): Promise<void> {
+  await tx.$queryRaw`SELECT 1 FROM "Account" WHERE id = ${accountId} FOR UPDATE`;
+}
+
 export function findAccountState(tx: Tx, accountId: string) {
   return tx.account.findUnique({ where: { id: accountId }, select: { id: true, disabledAt: true, retiredAt: true, admin: true } });
 }

@@ -6,7 +6,7 @@ import { canonicalEmail } from './email.ts';
 import { decideLink, type LinkPolicy } from './linking.ts';
 import {
   adoptableEmail, addIdentityToAccount, createAccountWithIdentity, createPendingLink, deletePendingLink, findAccountState, findIdentity,
-  findLinkCandidates, findPrimaryEmail, lockPendingLink, findVerifiedEmails, setPrimaryEmail, signInKnownIdentity,
+  findLinkCandidates, findPrimaryEmail, lockAccount, lockPendingLink, findVerifiedEmails, setPrimaryEmail, signInKnownIdentity,
   updateIdentityAtLogin,
 } from './repository.ts';
 
@@ -134,7 +134,8 @@ export type SelfLinkOutcome =
 
 /** From the Account page: the signed-in person adds another upstream identity. */
 export function linkToSignedInAccount(db: Db, accountId: string, identity: UpstreamIdentity): Promise<SelfLinkOutcome> {
-  return db.$transaction(async (tx): Promise<SelfLinkOutcome> => {
+  // Two links of one identity at once (two tabs): the loser runs again and finds it linked.
+  return retryOnUniqueViolation(() => db.$transaction(async (tx): Promise<SelfLinkOutcome> => {
     const who = { provider: identity.connectorId, subject: identity.subject };
     const account = await findAccountState(tx, accountId);
     if (!account || account.disabledAt || account.retiredAt) return { kind: 'refused', reason: 'account_disabled' };
@@ -152,7 +153,7 @@ export function linkToSignedInAccount(db: Db, accountId: string, identity: Upstr
     await recordAudit(tx, { type: 'identity.linked', accountId, how: 'self-service', ...who });
     await adoptEmailIfUnvouched(tx, accountId, identity);
     return { kind: 'linked' };
-  });
+  }));
 }
 
 export type UnlinkOutcome = { kind: 'unlinked' } | { kind: 'refused'; reason: 'last_identity' | 'not_found' };
@@ -160,6 +161,8 @@ export type UnlinkOutcome = { kind: 'unlinked' } | { kind: 'refused'; reason: 'l
 /** Removes one identity from an account, never its last one (the account could not sign in again). */
 export function unlinkIdentity(db: Db, accountId: string, identityId: string, actor?: string): Promise<UnlinkOutcome> {
   return db.$transaction(async (tx): Promise<UnlinkOutcome> => {
+    // Two unlinks at once must not both see two identities and leave none.
+    await lockAccount(tx, accountId);
     const identities = await tx.identity.findMany({ where: { accountId }, select: { id: true, provider: true, subject: true } });
     const target = identities.find((i) => i.id === identityId);
     if (!target) return { kind: 'refused', reason: 'not_found' };
@@ -180,6 +183,8 @@ export type PrimaryEmailOutcome = { kind: 'done'; email: string } | { kind: 'ref
  */
 export function choosePrimaryEmail(db: Db, accountId: string, address: string, actor?: string): Promise<PrimaryEmailOutcome> {
   return db.$transaction(async (tx): Promise<PrimaryEmailOutcome> => {
+    // Not chosen while an unlink is taking away the identity that verifies it.
+    await lockAccount(tx, accountId);
     const account = await findAccountState(tx, accountId);
     if (!account || account.retiredAt) return { kind: 'refused', reason: 'account_not_found' };
     const email = canonicalEmail(address);
