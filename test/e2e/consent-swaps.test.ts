@@ -14,6 +14,7 @@ import { ALICE, KIM_IDN_ASCII, OUTSIDER, STRING_VERIFIED } from '../fakes/fake-g
  */
 const OTHER = { clientId: 'notes', clientSecret: APP.clientSecret } as const; // third-party, like APP
 const NO_REFRESH = { clientId: 'kiosk', clientSecret: APP.clientSecret } as const; // first-party, no refresh_token grant
+const ODD_ID = { clientId: 'team/wiki?x=1#a b%2F', clientSecret: APP.clientSecret } as const; // third-party, an id no path segment can hold as is
 
 function isAtApp(page: Page): boolean {
   return page.url.href.startsWith(APP.redirectUri);
@@ -73,6 +74,25 @@ describe('when one app tries to ride on what was allowed to another', () => {
     assert.equal(consentPage, undefined);
     assert.equal(tokens.refresh_token, undefined);
     assert.doesNotMatch(tokens.scope ?? '', /offline_access/);
+  });
+});
+
+describe('when an app\'s client_id holds a slash, a query, a fragment, a space and a percent sign', () => {
+  let s: Scenario;
+  before(async () => {
+    s = await startScenario({ moreClients: [{ clientId: ODD_ID.clientId, clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri] }] });
+  });
+  after(() => s.close());
+
+  it('then the person can still withdraw it on the Account page, and its refresh token ends', async () => {
+    const odd = await discoverDoorman(s.doorman.url, ODD_ID);
+    const browser = new Browser();
+    const { tokens, consentPage } = await signIn(browser, odd, ALICE.sub);
+    assert.ok(consentPage);
+    const account = await browser.visit(`${s.doorman.url}/account`);
+    const done = await browser.submit(account, '/revoke');
+    assert.match(done.body, /no longer has access/, done.body.slice(0, 300));
+    await assert.rejects(oidc.refreshTokenGrant(odd, tokens.refresh_token!), (err: { error?: string }) => err.error === 'invalid_grant');
   });
 });
 
