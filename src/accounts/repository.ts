@@ -71,6 +71,15 @@ export async function signInKnownIdentity(db: Db, identity: UpstreamIdentity, cl
   return row;
 }
 
+/**
+ * Locks the account row for the rest of the transaction, so that changes to one account's
+ * identities and primary email (two tabs, a person and an admin) are made one after the
+ * other, each seeing what the one before left.
+ */
+export async function lockAccount(tx: Tx, accountId: string): Promise<void> {
+  await tx.$queryRaw`SELECT 1 FROM "Account" WHERE id = ${accountId} FOR UPDATE`;
+}
+
 export function findAccountState(tx: Tx, accountId: string) {
   return tx.account.findUnique({ where: { id: accountId }, select: { id: true, disabledAt: true, retiredAt: true, admin: true } });
 }
@@ -195,6 +204,15 @@ function toPendingLink(row: { id: string; interactionUid: string; identity: unkn
 export async function findPendingLink(db: Db | Tx, id: string): Promise<PendingLinkRow | undefined> {
   const row = await db.pendingLink.findFirst({ where: { id, expiresAt: { gt: new Date() } } });
   return row ? toPendingLink(row) : undefined;
+}
+
+/**
+ * The pending link, locked for the rest of the transaction: two proofs of one offer at
+ * once (two tabs) are taken one after the other, and the second finds it used.
+ */
+export async function lockPendingLink(tx: Tx, id: string): Promise<PendingLinkRow | undefined> {
+  await tx.$queryRaw`SELECT 1 FROM "PendingLink" WHERE id = ${id} FOR UPDATE`;
+  return findPendingLink(tx, id);
 }
 
 export async function findPendingLinkForInteraction(db: Db, interactionUid: string): Promise<PendingLinkRow | undefined> {

@@ -6,7 +6,7 @@ import { canonicalEmail } from './email.ts';
 import { decideLink, type LinkPolicy } from './linking.ts';
 import {
   adoptableEmail, addIdentityToAccount, createAccountWithIdentity, createPendingLink, deletePendingLink, findAccountState, findIdentity,
-  findLinkCandidates, findPendingLink, findPrimaryEmail, findVerifiedEmails, lockIdentity, setPrimaryEmail, signInKnownIdentity,
+  findLinkCandidates, findPrimaryEmail, findVerifiedEmails, lockAccount, lockIdentity, lockPendingLink, setPrimaryEmail, signInKnownIdentity,
   updateIdentityAtLogin,
 } from './repository.ts';
 
@@ -105,7 +105,7 @@ export type ProofOutcome =
  */
 export function completeLinkProof(db: Db, pendingLinkId: string, proof: UpstreamIdentity, clientId: string | undefined): Promise<ProofOutcome> {
   return db.$transaction(async (tx): Promise<ProofOutcome> => {
-    const pending = await findPendingLink(tx, pendingLinkId);
+    const pending = await lockPendingLink(tx, pendingLinkId);
     if (!pending) return { kind: 'refused', reason: 'link_expired' };
     const linking = { provider: pending.identity.connectorId, subject: pending.identity.subject, ...(clientId ? { clientId } : {}) };
     const proved = await findIdentity(tx, proof.connectorId, proof.subject);
@@ -135,7 +135,8 @@ export type SelfLinkOutcome =
 
 /** From the Account page: the signed-in person adds another upstream identity. */
 export function linkToSignedInAccount(db: Db, accountId: string, identity: UpstreamIdentity): Promise<SelfLinkOutcome> {
-  return db.$transaction(async (tx): Promise<SelfLinkOutcome> => {
+  // Two links of one identity at once (two tabs): the loser runs again and finds it linked.
+  return retryOnUniqueViolation(() => db.$transaction(async (tx): Promise<SelfLinkOutcome> => {
     const who = { provider: identity.connectorId, subject: identity.subject };
     const account = await findAccountState(tx, accountId);
     if (!account || account.disabledAt || account.retiredAt) return { kind: 'refused', reason: 'account_disabled' };
@@ -153,7 +154,7 @@ export function linkToSignedInAccount(db: Db, accountId: string, identity: Upstr
     await recordAudit(tx, { type: 'identity.linked', accountId, how: 'self-service', ...who });
     await adoptEmailIfUnvouched(tx, accountId, identity);
     return { kind: 'linked' };
-  });
+  }));
 }
 
 export type UnlinkOutcome = { kind: 'unlinked' } | { kind: 'refused'; reason: 'last_identity' | 'not_found' };
@@ -161,6 +162,8 @@ export type UnlinkOutcome = { kind: 'unlinked' } | { kind: 'refused'; reason: 'l
 /** Removes one identity from an account, never its last one (the account could not sign in again). */
 export function unlinkIdentity(db: Db, accountId: string, identityId: string, actor?: string): Promise<UnlinkOutcome> {
   return db.$transaction(async (tx): Promise<UnlinkOutcome> => {
+    // Two unlinks at once must not both see two identities and leave none.
+    await lockAccount(tx, accountId);
     const identities = await tx.identity.findMany({ where: { accountId }, select: { id: true, provider: true, subject: true } });
     const target = identities.find((i) => i.id === identityId);
     if (!target) return { kind: 'refused', reason: 'not_found' };
@@ -181,6 +184,8 @@ export type PrimaryEmailOutcome = { kind: 'done'; email: string } | { kind: 'ref
  */
 export function choosePrimaryEmail(db: Db, accountId: string, address: string, actor?: string): Promise<PrimaryEmailOutcome> {
   return db.$transaction(async (tx): Promise<PrimaryEmailOutcome> => {
+    // Not chosen while an unlink is taking away the identity that verifies it.
+    await lockAccount(tx, accountId);
     const account = await findAccountState(tx, accountId);
     if (!account || account.retiredAt) return { kind: 'refused', reason: 'account_not_found' };
     const email = canonicalEmail(address);

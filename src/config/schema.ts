@@ -20,7 +20,8 @@ export function isLoopbackHost(hostname: string): boolean {
 export const DEFAULT_EMBEDDED_DATA_DIR = './data/postgres';
 
 const clientSchema = z.strictObject({
-  clientId: z.string().min(1).describe('The OAuth client_id the app uses.'),
+  // oidc-provider refuses any other client_id at every request (invalid_client_metadata).
+  clientId: z.string().min(1).regex(/^[\x20-\x7E]+$/, 'must be printable ASCII (RFC 6749 Appendix A.1, VSCHAR)').describe('The OAuth client_id the app uses.'),
   name: z.string().optional().describe('Shown on the login and consent pages; defaults to clientId.'),
   clientSecretEnv: envVarName.optional()
     .describe('Name of the environment variable holding the client secret. Omit for a public client (SPA, native app): it then authenticates with PKCE alone.'),

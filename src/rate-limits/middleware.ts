@@ -25,8 +25,8 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  */
 export function createRateLimits(deps: { limiters: RateLimiters; provider: Provider; render: Render; log: Logger }): Middleware {
   const { limiters, render, log } = deps;
-  const clientAuthPaths = new Set(['token', 'introspection', 'revocation'].map((route) => deps.provider.pathFor(route)));
-  const authorizationPath = deps.provider.pathFor('authorization');
+  const clientAuthPaths = new Set(['token', 'introspection', 'revocation'].map((route) => routedPath(deps.provider.pathFor(route))));
+  const authorizationPath = routedPath(deps.provider.pathFor('authorization'));
   const loginStarts = limiters.limit('loginStartsPerIp');
   const callbacks = limiters.limit('upstreamCallbacksPerIp');
   const admin = limiters.limit('adminRequestsPerToken');
@@ -103,7 +103,9 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
   };
 
   return (ctx, next) => {
-    const { path, method } = ctx;
+    const path = routedPath(ctx.path);
+    // Both routers answer HEAD with the GET route.
+    const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
     if (method === 'POST' && clientAuthPaths.has(path)) return guardClientAuth(ctx, next);
     if (path === authorizationPath && (method === 'GET' || method === 'POST')) return guardPage(ctx, next, loginStarts);
     if (method === 'POST' && LOGIN_START.test(path)) return guardPage(ctx, next, loginStarts);
@@ -115,6 +117,17 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
 
 const LOGIN_START = /^\/(?:interaction\/[^/]+\/(?:upstream|link)|account\/link)\/[^/]+$/;
 const CALLBACK = /^\/upstream\/[^/]+\/callback$/;
+
+/**
+ * The path as the routers see it, for choosing a limit: oidc-provider's router
+ * (lib/helpers/router.js) and @koa/router both ignore ASCII case and one trailing slash,
+ * so `/TOKEN/` is the token endpoint and must be counted as `/token` is. Only A-Z are
+ * folded: neither router maps other letters onto ASCII ones.
+ */
+function routedPath(path: string): string {
+  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
+  return trimmed.replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
 
 function retryAfter(ctx: Context, verdict: Verdict): number {
   const seconds = Math.ceil(verdict.refusedForMs / 1000);

@@ -53,6 +53,10 @@ describe('config', () => {
     ]);
   });
 
+  it('when a client_id holds anything but printable ASCII, then the key is named at start, not every sign-in refused later', () => {
+    assert.deepEqual(problems({ clients: [{ ...client, clientId: 'wïki' }] }), ['clients[0].clientId: must be printable ASCII (RFC 6749 Appendix A.1, VSCHAR)']);
+  });
+
   it('when a secret environment variable is missing, then the message names the key and the variable', () => {
     assert.deepEqual(problems({ clients: [client], upstreams: [google] }, { W_SECRET: 'w' }), ['upstreams[0].clientSecretEnv: environment variable G_SECRET is not set']);
   });

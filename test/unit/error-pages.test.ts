@@ -29,3 +29,18 @@ it('when an error page is shown, then the log line keeps its code (not redacted)
   assert.equal(entry.errorCode, 'misconfigured');
   assert.equal(entry.path, '/upstream/google/callback');
 });
+
+it('when the database is down at a GET sent in absolute form, then "Try again" stays on Doorman (no open redirect)', async () => {
+  // GET http://evil.example/upstream/google/callback?... HTTP/1.1 reaches the callback
+  // route (Koa parses the path out of it) with originalUrl holding the foreign origin.
+  let rendered: Record<string, unknown> = {};
+  const handler = errorHandler((_ctx, _view, data) => { rendered = data; }, createLogger('silent'));
+  const ctx = {
+    method: 'GET', path: '/upstream/google/callback', search: '?code=c&state=s',
+    originalUrl: 'http://evil.example/upstream/google/callback?code=c&state=s', url: 'http://evil.example/upstream/google/callback?code=c&state=s',
+    set() {},
+  };
+  await handler(ctx as never, async () => { throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }); });
+  assert.equal(rendered.code, 'temporarily_unavailable');
+  assert.equal(rendered.retryUrl, '/upstream/google/callback?code=c&state=s');
+});

@@ -14,6 +14,12 @@ it('when an address is counted, then IPv4 counts alone and IPv6 per /64', () => 
     ['2001:DB8::2', '2001:db8:0:0::/64'],
     ['::1', '0:0:0:0::/64'],
     ['not an address', 'not an address'],
+    // Forms a proxy may write into X-Forwarded-For: each must land on the same key, not a fresh one.
+    ['203.0.113.7:51234', '203.0.113.7'],
+    ['[2001:db8::1]:443', '2001:db8:0:0::/64'],
+    ['[2001:db8::1]', '2001:db8:0:0::/64'],
+    ['::ffff:cb00:7107', '203.0.113.7'],
+    ['::FFFF:CB00:7108', '203.0.113.8'],
   ];
   for (const [ip, key] of cases) assert.equal(ipKey(ip), key, ip);
 });
