@@ -4,6 +4,7 @@ import { githubSettingsSchema } from '../upstreams/github.ts';
 import { oauth2SettingsSchema } from '../upstreams/oauth2.ts';
 import { googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/settings.ts';
+import { uiSettingsSchema } from './ui-settings.ts';
 import { envVarName, httpUrl } from '../upstreams/settings.ts';
 
 /**
@@ -75,6 +76,7 @@ export const configSchema = z.strictObject({
   clients: z.array(clientSchema).default([]).describe('Apps (OIDC clients) that sign people in through Doorman.'),
   upstreams: z.array(upstreamSchema).default([]).describe('Identity providers people sign in with.'),
   rateLimits: rateLimitSettingsSchema,
+  ui: uiSettingsSchema,
 }).superRefine((cfg, ctx) => {
   const seen = (items: { key: string; path: (string | number)[] }[], what: string) => {
     const keys = new Set<string>();

@@ -16,6 +16,8 @@ export interface OpenedPurpose {
   retryUrl: string;
   /** The app the login is for, when there is one (audit of refusals). */
   clientId?: string | undefined;
+  /** The app's ui_locales, for the language of an error page (http/render.ts). */
+  uiLocales?: unknown;
   finish(ctx: Context, identity: UpstreamIdentity): Promise<void>;
 }
 type PurposeName = UpstreamTransaction['purpose'];
@@ -47,6 +49,7 @@ export async function handleUpstreamCallback(broker: Broker, ctx: Context): Prom
   const open = broker.callbackPurposes[transaction.purpose] as PurposeOpener<PurposeName> | undefined;
   if (!open) throw new Error(`no handler registered for upstream purpose ${transaction.purpose}`);
   const purpose = await open(broker, transaction);
+  ctx.state.uiLocales = purpose.uiLocales;
   const connector = broker.connectors.get(transaction.connectorId);
   if (!connector || transaction.connectorId !== ctx.params.connectorId) {
     throw new BrokerError('state_mismatch', `callback for ${ctx.params.connectorId} carries a ${transaction.connectorId} state`, { status: 400, retryUrl: purpose.retryUrl });
