@@ -13,6 +13,8 @@ import { securityHeaders } from './http/security-headers.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { findConsentScope } from './consents/repository.ts';
 import { clientDisplayName } from './interactions/broker.ts';
+import { clientReturnUrl } from './http/app-links.ts';
+import { homePage } from './http/home.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
 import { BrokerError, clientErrorStatus } from './errors.ts';
@@ -46,17 +48,17 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const keyRing = await openKeyRing({ db, config, log });
   const { keys } = keyRing;
   const connectors = openConnectors(config.upstreams);
-  const render = createRenderer();
-  const clientName = (id: unknown) => clientDisplayName(config, id);
+  const render = createRenderer({ ui: config.ui });
+  const clientName = (ctx: Parameters<typeof render.translatorFor>[0], id: unknown) => clientDisplayName(config, id, render.translatorFor(ctx)('client.account'));
 
   const provider = new Provider(config.issuer, providerConfiguration({
     config,
     keys,
     adapter: createPrismaAdapter(db),
     findAccount: createFindAccount(db),
-    renderError: renderProviderError(render),
-    renderLogout: (ctx, form) => render(ctx, 'logout', { title: 'Sign out', form, clientName: clientName(ctx.oidc.client?.clientId) }),
-    renderLoggedOut: (ctx) => render(ctx, 'logged-out', { title: 'Signed out', clientName: clientName(ctx.oidc.client?.clientId) }),
+    renderError: renderProviderError(render, config),
+    renderLogout: (ctx, form) => render(ctx, 'logout', { form, clientName: clientName(ctx, ctx.oidc.client?.clientId) }),
+    renderLoggedOut: (ctx) => render(ctx, 'logged-out', { clientName: clientName(ctx, ctx.oidc.client?.clientId), appUrl: clientReturnUrl(config, ctx.oidc.client?.clientId) }),
     rememberedScope: (accountId, clientId) => findConsentScope(db, accountId, clientId),
   }));
   provider.proxy = config.trustProxy;
@@ -97,6 +99,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(onlyUnder(['/interaction/', '/upstream/', '/account'], () => {
     throw new BrokerError('not_found', 'no such page', { status: 404 });
   }));
+  provider.use(homePage(render));
 
   const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
   const timer = setInterval(sweep, config.database.sweepIntervalSeconds * 1000);

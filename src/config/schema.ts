@@ -4,6 +4,7 @@ import { githubSettingsSchema } from '../upstreams/github.ts';
 import { oauth2SettingsSchema } from '../upstreams/oauth2.ts';
 import { googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/settings.ts';
+import { uiSettingsSchema } from './ui-settings.ts';
 import { envVarName, httpUrl } from '../upstreams/settings.ts';
 
 /**
@@ -89,6 +90,7 @@ export const configSchema = z.strictObject({
     port: z.number().int().min(1).max(65535).optional()
       .describe('Serve /metrics on this port instead of the main one, so that it need not be reachable from where the public comes from. Default: the main port.'),
   }).prefault({}).describe('Prometheus metrics.'),
+  ui: uiSettingsSchema,
 }).superRefine((cfg, ctx) => {
   const seen = (items: { key: string; path: (string | number)[] }[], what: string) => {
     const keys = new Set<string>();

@@ -3,6 +3,8 @@ import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/outage.ts';
 import { renderDatabaseOutage } from './database-outage.ts';
+import type { Config } from '../config/load.ts';
+import { clientReturnUrl } from './app-links.ts';
 import type { Render } from './render.ts';
 
 /**
@@ -11,20 +13,21 @@ import type { Render } from './render.ts';
  * request; a sign-in that is gone says it expired, a failure on Doorman's side says so,
  * and a database outage asks for a retry.
  */
-export function renderProviderError(render: Render) {
+export function renderProviderError(render: Render, config: Config) {
   return (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, err: unknown): void => {
     if (isDatabaseUnavailable(err)) return renderDatabaseOutage(render, ctx, ctx.method === 'GET' ? ctx.originalUrl : undefined);
+    // The way back: the app the request named, when it is one of ours (its configured URIs only).
+    const clientId = ctx.oidc?.client?.clientId;
+    const back = { appUrl: clientReturnUrl(config, clientId), appName: config.clients.find((c) => c.clientId === clientId)?.name ?? clientId };
     if (err instanceof errors.SessionNotFound) {
-      return render(ctx, 'error', { title: 'Sign-in expired', text: 'This sign-in took too long or was already finished. Please go back to the app and sign in again.', code: out.error }, 400);
+      return render(ctx, 'error', { message: 'error.session_expired', code: out.error, ...back }, 400);
     }
     if (out.error === 'server_error') {
-      return render(ctx, 'error', { title: 'Something went wrong', text: 'Doorman could not complete this request. Please try again in a moment.', code: out.error }, 500);
+      return render(ctx, 'error', { message: 'error.internal', code: out.error, ...back }, 500);
     }
-    render(ctx, 'error', {
-      title: 'Sign-in request refused',
-      text: out.error_description ?? 'The app sent a request Doorman cannot accept.',
-      code: out.error,
-    }, ctx.status >= 400 ? ctx.status : 400);
+    // oidc-provider's description says what was wrong with the request, for the app's
+    // developer; it stays in English (it is the library's) under translated words.
+    render(ctx, 'error', { message: 'error.request_refused', details: out.error_description, code: out.error, ...back }, ctx.status >= 400 ? ctx.status : 400);
   };
 }
 

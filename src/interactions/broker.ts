@@ -32,10 +32,18 @@ export interface Broker {
 }
 
 /** The name people see for an app: its configured name, or for the Account page, what it is. */
-export function clientDisplayName(config: Config, clientId: unknown): string | undefined {
-  if (clientId === ACCOUNT_CLIENT_ID) return 'your Doorman account';
+export function clientDisplayName(config: Config, clientId: unknown, accountPageName = 'your Doorman account'): string | undefined {
+  if (clientId === ACCOUNT_CLIENT_ID) return accountPageName;
   const client = config.clients.find((c) => c.clientId === clientId);
   return client?.name ?? client?.clientId ?? (typeof clientId === 'string' ? clientId : undefined);
+}
+
+/** What a button for an upstream shows (views/partials/upstream-button.eta). */
+export interface UpstreamButton { id: string; displayName: string; brand: 'google' | 'github' | 'facebook' | 'generic'; iconUrl?: string | undefined }
+
+export function upstreamButton(config: Config, connector: UpstreamConnector): UpstreamButton {
+  const brand = connector.type === 'google' || connector.type === 'github' || connector.type === 'facebook' ? connector.type : 'generic';
+  return { id: connector.id, displayName: connector.displayName, brand, iconUrl: config.upstreams.find((u) => u.id === connector.id)?.iconUrl };
 }
 
 /** The upstreams an app's users may use, in config order (clients[].upstreams, default all). */
@@ -83,6 +91,8 @@ export async function loadInteraction(broker: Broker, ctx: Context) {
   try {
     const interaction = await broker.provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw new Error('interaction cookie does not match the URL');
+    // The app's ui_locales choose the language of this login's pages (http/render.ts).
+    ctx.state.uiLocales = interaction.params.ui_locales;
     return interaction;
   } catch (err) {
     // oidc-provider reports a missing interaction and a database it cannot reach alike, by throwing.
@@ -91,8 +101,17 @@ export async function loadInteraction(broker: Broker, ctx: Context) {
   }
 }
 
+/**
+ * The login page itself, never skipped (`?choose`): where "back" leads after a failed
+ * login, so a hint or a single upstream does not send the person straight back to it.
+ */
+export function loginPageUrl(uid: string): string {
+  return `/interaction/${uid}?choose`;
+}
+
+/** Checks the form's CSRF token (or, for the login page's own redirect, the query's). */
 export function assertCsrf(broker: Broker, ctx: Context, uid: string): void {
-  const token = (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
+  const token = ctx.method === 'GET' ? ctx.query.csrf : (ctx.request.body as Record<string, unknown> | undefined)?.csrf;
   if (!broker.csrf.isValid(uid, token)) throw new BrokerError('csrf', 'CSRF token missing or invalid', { status: 403 });
 }
 
@@ -107,11 +126,11 @@ export async function finish(broker: Broker, ctx: Context, result: InteractionRe
  * `purpose` (server-side transaction, single use). Shared by login, link proof and the
  * Account page.
  */
-export async function beginUpstreamLogin(broker: Broker, ctx: Context, connector: UpstreamConnector, purpose: UpstreamPurpose, ttlSeconds: number, retryUrl: string): Promise<void> {
+export async function beginUpstreamLogin(broker: Broker, ctx: Context, connector: UpstreamConnector, purpose: UpstreamPurpose, ttlSeconds: number, retryUrl: string, loginHint?: string): Promise<void> {
   const state = randomBytes(32).toString('base64url');
   let started;
   try {
-    started = await connector.startLogin({ redirectUri: upstreamCallbackUrl(broker.config, connector.id), state });
+    started = await connector.startLogin({ redirectUri: upstreamCallbackUrl(broker.config, connector.id), state, loginHint });
   } catch (err) {
     throw upstreamFailure(err instanceof UpstreamError ? err : new UpstreamError(connector.id, 'unavailable', String(err), { cause: err }), 'start', retryUrl);
   }

@@ -18,6 +18,8 @@ export interface OpenedPurpose {
   retryUrl: string;
   /** The app the login is for, when there is one (audit of refusals). */
   clientId?: string | undefined;
+  /** The app's ui_locales, for the language of an error page (http/render.ts). */
+  uiLocales?: unknown;
   /** Resolves 'link-offered' when the login now waits for a link proof rather than being done. */
   finish(ctx: Context, identity: UpstreamIdentity): Promise<void | 'link-offered'>;
 }
@@ -66,6 +68,7 @@ async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: Callba
   seen.purpose = transaction.purpose;
   const purpose = await open(broker, transaction);
   seen.client = purpose.clientId;
+  ctx.state.uiLocales = purpose.uiLocales;
   const connector = broker.connectors.get(transaction.connectorId);
   if (!connector || transaction.connectorId !== ctx.params.connectorId) {
     throw new BrokerError('state_mismatch', `callback for ${ctx.params.connectorId} carries a ${transaction.connectorId} state`, { status: 400, retryUrl: purpose.retryUrl });

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { findPendingLinkForInteraction, listIdentities } from '../accounts/repository.ts';
 import { completeLinkProof } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
-import { assertCsrf, beginUpstreamLogin, connectorsForClient, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
+import { assertCsrf, beginUpstreamLogin, loginPageUrl, upstreamButton, connectorsForClient, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
 import type { PurposeOpener } from './callback.ts';
 import { findCallbackInteraction, interactionClientId, signIn } from './sign-in.ts';
 
@@ -14,7 +14,7 @@ import { findCallbackInteraction, interactionClientId, signIn } from './sign-in.
 async function loadOffer(broker: Broker, ctx: Context) {
   const interaction = await loadInteraction(broker, ctx);
   const pending = await findPendingLinkForInteraction(broker.db, interaction.uid);
-  if (!pending) throw new BrokerError('link_expired', 'no pending link for this interaction', { status: 400, retryUrl: `/interaction/${interaction.uid}` });
+  if (!pending) throw new BrokerError('link_expired', 'no pending link for this interaction', { status: 400, retryUrl: loginPageUrl(interaction.uid) });
   const providers = new Set((await Promise.all(pending.candidates.map((id) => listIdentities(broker.db, id)))).flat().map((i) => i.provider));
   const proofConnectors = connectorsForClient(broker, interaction.params.client_id).filter((c) => providers.has(c.id));
   return { interaction, pending, proofConnectors };
@@ -25,12 +25,11 @@ export async function showLinkOffer(broker: Broker, ctx: Context): Promise<void>
   const { interaction, pending, proofConnectors } = await loadOffer(broker, ctx);
   const via = broker.connectors.get(pending.identity.connectorId)?.displayName ?? pending.identity.connectorId;
   broker.render(ctx, 'link-confirm', {
-    title: 'Link your account',
     uid: interaction.uid,
     csrf: broker.csrf.tokenFor(interaction.uid),
     via,
     email: pending.identity.email,
-    connectors: proofConnectors.map((c) => ({ id: c.id, displayName: c.displayName })),
+    connectors: proofConnectors.map((c) => upstreamButton(broker.config, c)),
   });
 }
 
@@ -52,6 +51,7 @@ export const openLinkProof: PurposeOpener<'link-proof'> = async (broker, transac
   return {
     retryUrl,
     clientId,
+    uiLocales: interaction.params.ui_locales,
     async finish(ctx, identity) {
       const proof = await completeLinkProof(broker.db, transaction.pendingLinkId, identity, clientId);
       broker.metrics.countLinkDecision(proof.kind === 'linked' ? 'proof_linked' : 'proof_refused', proof.kind === 'refused' ? proof.reason : undefined);

@@ -12,6 +12,7 @@ import { openSignIn } from './sign-in.ts';
  *
  *   GET  /interaction/:uid                        login page (upstream buttons) or consent page
  *   POST /interaction/:uid/upstream/:connectorId  start login at that upstream (CSRF)
+ *   GET  /interaction/:uid/upstream/:connectorId  the same, when the login page was skipped (CSRF in the query)
  *   POST /interaction/:uid/consent                grant the requested access (CSRF)
  *   POST /interaction/:uid/abort                  cancel: the client gets access_denied (CSRF)
  *   GET  /interaction/:uid/link                   offer to link a new identity to the account with its email
@@ -25,6 +26,7 @@ export function createInteractionRouter(broker: Broker): Router {
   registerCallbackPurpose(broker, 'link-proof', openLinkProof);
   router.get('/interaction/:uid', (ctx) => showInteraction(broker, ctx));
   router.post('/interaction/:uid/upstream/:connectorId', form, (ctx) => startUpstreamLogin(broker, ctx));
+  router.get('/interaction/:uid/upstream/:connectorId', (ctx) => startUpstreamLogin(broker, ctx));
   router.post('/interaction/:uid/consent', form, (ctx) => confirmConsent(broker, ctx));
   router.post('/interaction/:uid/abort', form, (ctx) => abortInteraction(broker, ctx));
   router.get('/interaction/:uid/link', (ctx) => showLinkOffer(broker, ctx));

@@ -2,7 +2,8 @@ import type { Context } from 'koa';
 import { resolveUpstreamLogin } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { linkDecisionOf } from '../metrics/login-outcome.ts';
-import { remainingSeconds, type Broker } from './broker.ts';
+import { loginPageUrl, remainingSeconds, type Broker } from './broker.ts';
+import { rememberUpstream } from './login.ts';
 import type { OpenedPurpose, PurposeOpener } from './callback.ts';
 
 type Interaction = InstanceType<Broker['provider']['Interaction']>;
@@ -22,10 +23,11 @@ export function interactionClientId(interaction: Interaction): string | undefine
 export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): Promise<OpenedPurpose> => {
   const interaction = await findCallbackInteraction(broker, transaction.interactionUid);
   const clientId = interactionClientId(interaction);
-  const retryUrl = `/interaction/${interaction.uid}`;
+  const retryUrl = loginPageUrl(interaction.uid);
   return {
     retryUrl,
     clientId,
+    uiLocales: interaction.params.ui_locales,
     async finish(ctx, identity) {
       const upstream = broker.config.upstreams.find((u) => u.id === identity.connectorId)!;
       const client = broker.config.clients.find((c) => c.clientId === clientId);
@@ -43,6 +45,7 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
         ctx.redirect(`/interaction/${interaction.uid}/link`);
         return 'link-offered';
       }
+      rememberUpstream(ctx, identity.connectorId);
       return signIn(broker, ctx, interaction, outcome.accountId, identity.connectorId);
     },
   };

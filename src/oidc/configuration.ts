@@ -39,6 +39,10 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     },
     // Implicit and hybrid flows are out (RFC 9700 §2.1.2); `none` only for the Account page's own client.
     responseTypes: ['code', 'none'],
+    // Which upstream to use, so the login page can be skipped (interactions/upstream-choice.ts);
+    // kc_idp_hint is Keycloak's name for it, which apps written for Keycloak already send.
+    // oidc-provider drops parameters it does not know, so they must be named here.
+    extraParams: ['idp_hint', 'kc_idp_hint'],
     scopes: ['openid', 'offline_access', 'admin'],
     // S256 only; required for public clients, per-client for confidential ones (pkce-policy.ts).
     pkce: { required: createPkcePolicy(config.clients) },

@@ -16,7 +16,8 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  *        only checked (a read); the right secret too is refused once over the limit
  *   GET|POST /auth                                          loginStartsPerIp (one upsert)
  *   POST /interaction/:uid/upstream/:id, .../link/:id,
- *        /account/link/:id                                  loginStartsPerIp
+ *        /account/link/:id; GET /interaction/:uid/upstream/:id
+ *        (the login page skipped)                           loginStartsPerIp
  *   GET  /upstream/:id/callback                             upstreamCallbacksPerIp
  *   /admin/api/* with a bearer token                        adminRequestsPerToken (before the token is looked up)
  *
@@ -36,11 +37,9 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
   const refusePage = (ctx: Context, limit: Limit, verdict: Verdict) => {
     noteBlocked(log, limit, verdict, ctx.ip);
     const seconds = retryAfter(ctx, verdict);
-    render(ctx, 'error', {
-      title: 'Too many sign-in attempts',
-      text: `Too many sign-ins came from your network in a short time. Please wait ${wait(seconds)} and try again.`,
-      code: 'rate_limited',
-    }, 429);
+    // Words in locales/: error.rate_limited (seconds) or, for long waits, error.rate_limited_long (minutes).
+    const message = seconds < 90 ? 'error.rate_limited' : 'error.rate_limited_long';
+    render(ctx, 'error', { message, vars: { seconds, minutes: Math.ceil(seconds / 60) }, code: 'rate_limited' }, 429);
   };
   const refuseJson = (ctx: Context, limit: Limit, verdict: Verdict, what: string) => {
     noteBlocked(log, limit, verdict, ctx.ip);
@@ -108,7 +107,7 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
     const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
     if (method === 'POST' && clientAuthPaths.has(path)) return guardClientAuth(ctx, next);
     if (path === authorizationPath && (method === 'GET' || method === 'POST')) return guardPage(ctx, next, loginStarts);
-    if (method === 'POST' && LOGIN_START.test(path)) return guardPage(ctx, next, loginStarts);
+    if ((method === 'POST' || method === 'GET') && LOGIN_START.test(path)) return guardPage(ctx, next, loginStarts);
     if (method === 'GET' && CALLBACK.test(path)) return guardPage(ctx, next, callbacks);
     if (path.startsWith('/admin/api/')) return guardAdmin(ctx, next);
     return next();
@@ -133,10 +132,6 @@ function retryAfter(ctx: Context, verdict: Verdict): number {
   const seconds = Math.ceil(verdict.refusedForMs / 1000);
   ctx.set('Retry-After', String(seconds));
   return seconds;
-}
-
-function wait(seconds: number): string {
-  return seconds < 90 ? `${seconds} seconds` : `${Math.ceil(seconds / 60)} minutes`;
 }
 
 function noteBlocked(log: Logger, limit: Limit, verdict: Verdict, ip: string): void {

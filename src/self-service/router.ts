@@ -8,7 +8,7 @@ import { listConsents } from '../consents/repository.ts';
 import { describeScopes } from '../consents/scope-words.ts';
 import { revokeConsent } from '../consents/service.ts';
 import { BrokerError } from '../errors.ts';
-import { beginUpstreamLogin, clientDisplayName, type Broker } from '../interactions/broker.ts';
+import { beginUpstreamLogin, clientDisplayName, upstreamButton, type Broker } from '../interactions/broker.ts';
 import { registerCallbackPurpose } from '../interactions/callback.ts';
 import { openAccountLink } from './link.ts';
 import { currentSession, redirectToSignIn, takeSignInState } from './session.ts';
@@ -23,20 +23,8 @@ import { currentSession, redirectToSignIn, takeSignInState } from './session.ts'
  *   POST /account/email                    choose the email apps see, among verified ones (CSRF)
  *   POST /account/apps/:clientId/revoke    withdraw an app's access: consent, grants, tokens (CSRF)
  */
-const NOTICES: Record<string, string> = {
-  linked: 'The sign-in method was linked to your account.',
-  'already-linked': 'That sign-in method was already linked to your account.',
-  unlinked: 'The sign-in method was removed from your account.',
-  'email-changed': 'Your apps now see this email.',
-  revoked: 'The app no longer has access to your account; it will ask you again.',
-};
-const EVENT_WORDS: Record<string, string> = {
-  login: 'Signed in', 'account.created': 'Account created', 'identity.linked': 'Sign-in method linked',
-  'identity.unlinked': 'Sign-in method removed', 'login.refused': 'Sign-in refused', 'link.refused': 'Link refused',
-  'account.merged': 'Another account merged into this one', 'account.disabled': 'Account disabled', 'account.enabled': 'Account enabled',
-  'account.email': 'Email changed', 'email.collision': 'Another account claims your email without having verified it (your administrator can see it)',
-  'consent.granted': 'App allowed', 'consent.revoked': 'App access withdrawn',
-};
+/** Notices after an action (`?notice=`); their words are `notice.<name>` in locales/. */
+const NOTICES = new Set(['linked', 'already-linked', 'unlinked', 'email-changed', 'revoked']);
 
 export function createAccountRouter(broker: Broker): Router {
   const router = new Router();
@@ -65,24 +53,26 @@ export function createAccountRouter(broker: Broker): Router {
     const linked = new Set(identities.map((i) => i.provider));
     const emailChoices = verifiedEmails(identities);
     const name = (id: string) => broker.connectors.get(id)?.displayName ?? id;
+    const t = broker.render.translatorFor(ctx);
+    const notice = String(ctx.query.notice);
     broker.render(ctx, 'account', {
-      title: 'Your account',
       csrf: broker.csrf.tokenFor(`account:${session.uid}`),
-      notice: NOTICES[String(ctx.query.notice)],
-      identities: identities.map((i) => ({ ...i, providerName: name(i.provider), lastUsed: i.lastLoginAt?.toISOString().slice(0, 16).replace('T', ' ') ?? 'never' })),
+      notice: NOTICES.has(notice) ? `notice.${notice}` : undefined,
+      identities: identities.map((i) => ({ ...i, providerName: name(i.provider), lastUsed: i.lastLoginAt?.toISOString().slice(0, 16).replace('T', ' ') })),
       canUnlink: identities.length > 1,
       primaryEmail: primaryEmail ?? null,
       emailChoices,
       canChooseEmail: emailChoices.some((e) => e !== primaryEmail),
       apps: consents.map((c) => ({
         clientId: c.clientId,
-        name: clientDisplayName(broker.config, c.clientId),
-        access: describeScopes(c.scope.split(' ')).join(', ') || 'Your account id',
+        name: clientDisplayName(broker.config, c.clientId, t('client.account')),
+        access: (describeScopes(c.scope.split(' ')).map((key) => t(key)).join(', ')) || t('scope.openid'),
         since: c.createdAt.toISOString().slice(0, 10),
       })),
-      linkable: [...broker.connectors.values()].filter((c) => !linked.has(c.id)).map((c) => ({ id: c.id, displayName: c.displayName })),
+      linkable: [...broker.connectors.values()].filter((c) => !linked.has(c.id)).map((c) => upstreamButton(broker.config, c)),
       events: events.map((e) => ({
-        what: EVENT_WORDS[e.type] ?? e.type,
+        // Words: `event.<type>` in locales/; an event without words is shown as its type.
+        what: t(`event.${e.type}`) === `event.${e.type}` ? e.type : t(`event.${e.type}`),
         via: e.provider ? name(e.provider) : '',
         app: e.clientId ?? '',
         when: e.createdAt.toISOString().slice(0, 16).replace('T', ' '),

@@ -17,9 +17,11 @@ export interface UpstreamConnector {
    * Where to send the browser. `state` is the broker's, already bound to the browser and
    * the interaction. `transaction` (nonce, PKCE verifier, ...) is stored server-side by
    * the broker and handed back to `finishLogin`; connectors keep no state of their own.
+   * `loginHint` is the app's `login_hint` (OIDC Core §3.1.2.1), passed on where the
+   * upstream understands it; connectors that have no such parameter ignore it.
    * Throws UpstreamError('unavailable' | 'timeout') when the upstream cannot be reached.
    */
-  startLogin(input: { redirectUri: URL; state: string }): Promise<{ url: URL; transaction: JsonObject }>;
+  startLogin(input: { redirectUri: URL; state: string; loginHint?: string | undefined }): Promise<{ url: URL; transaction: JsonObject }>;
   /**
    * Completes the login from the callback URL (state already checked by the broker):
    * exchanges the code, validates what the upstream returned, and normalizes it.

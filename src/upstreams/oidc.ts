@@ -110,7 +110,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     type: settings.type,
     displayName: settings.displayName,
 
-    async startLogin({ redirectUri, state }) {
+    async startLogin({ redirectUri, state, loginHint }) {
       const config = await configuration();
       const codeVerifier = oidc.randomPKCECodeVerifier();
       const nonce = oidc.randomNonce();
@@ -125,6 +125,8 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       };
       // A hint only (Google lists accounts of that domain first); the hd claim is checked on return.
       if (settings.type === 'google' && settings.hostedDomain) params.hd = settings.hostedDomain;
+      // Google and most OIDC providers preselect or prefill the account (OIDC Core §3.1.2.1).
+      if (loginHint) params.login_hint = loginHint;
       return { url: oidc.buildAuthorizationUrl(config, params), transaction: { nonce, codeVerifier } };
     },
 

@@ -3,6 +3,7 @@ import { z } from 'zod';
 /** Config fields every upstream has; each connector file extends them with its own. */
 export const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 export const httpUrl = z.url({ protocol: /^https?$/ });
+export const httpsUrl = z.url({ protocol: /^https$/ });
 
 export const upstreamBaseShape = {
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes')
@@ -14,6 +15,9 @@ export const upstreamBaseShape = {
   groupsPrefix: z.string().default('').describe('Prefix put before this upstream\'s groups in the `groups` claim, e.g. `github:`.'),
   autoLink: z.boolean().default(false).describe('Link a first-time identity to the existing account with the same email without asking, but only when this upstream AND the account\'s identity both say the email is verified. Off: the person is offered to link and must prove ownership of the account.'),
   allowSignup: z.boolean().default(true).describe('A first sign-in with this upstream may create a new account. Off: only identities already linked (by a person or an admin) may sign in.'),
+  domains: z.array(z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/, 'a DNS domain such as corp.example').transform((d) => d.toLowerCase())).default([])
+    .describe('Email domains whose people use this upstream (home-realm discovery): when an app passes `login_hint=someone@<domain>`, the login page is skipped and the person goes straight here.'),
+  iconUrl: httpsUrl.optional().describe('Image (https) shown on this upstream\'s button instead of the built-in mark (Google, GitHub and Facebook have one; other upstreams show none).'),
 };
 
 /** What a connector's open function receives: its validated config plus the resolved secret. */

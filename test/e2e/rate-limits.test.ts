@@ -184,6 +184,8 @@ describe('when a person starts many sign-ins', () => {
       clients: [{ clientId: APP.clientId, clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri] }],
       upstreams: [{ id: 'google', type: 'google', clientId: GOOGLE_CLIENT.clientId, clientSecretEnv: 'GOOGLE_SECRET', issuer: google.issuer }],
       rateLimits: SMALL_LIMITS,
+      // This test looks at the login page, which one upstream would skip (login-choice.test.ts counts the skip).
+      ui: { skipLoginPage: false },
     } as ConfigInput, { WIKI_SECRET: APP.clientSecret, GOOGLE_SECRET: GOOGLE_CLIENT.clientSecret }, port);
     rp = await discoverDoorman(doorman.url);
   });

@@ -12,6 +12,8 @@ export class Browser {
   readonly history: URL[] = [];
   /** Lets a test send requests for one origin to another (two Doorman processes, one issuer). */
   rewrite: (url: URL) => URL = (url) => url;
+  /** Headers sent with every request, as a browser's settings would (Accept-Language). */
+  headers: Record<string, string> = {};
 
   /** A second browser holding copies of this one's cookies (a stolen or replayed session). */
   async clone(): Promise<Browser> {
@@ -23,7 +25,7 @@ export class Browser {
   async request(url: URL | string, init: { method?: string; form?: Record<string, string> } = {}): Promise<Page> {
     this.history.push(new URL(url));
     const target = this.rewrite(new URL(url));
-    const headers = new Headers();
+    const headers = new Headers(this.headers);
     const cookie = await this.jar.getCookieString(target.href);
     if (cookie) headers.set('cookie', cookie);
     let body: string | undefined;

@@ -13,10 +13,15 @@ const UPSTREAM_PAGES: Record<string, { action: string; field: string }> = {
   oidc: { action: '/login', field: 'sub' },
 };
 
-/** From Doorman's login page: choose `upstreamId`, pick `who` there (or cancel), follow redirects until `stopAt`. */
+/**
+ * From Doorman's login page: choose `upstreamId`, pick `who` there (or cancel), follow
+ * redirects until `stopAt`. When Doorman skipped its login page (one upstream, or a hint),
+ * `loginPage` is already the upstream's page.
+ */
 export async function chooseUpstream(browser: Browser, loginPage: Page, upstreamId: string, who: string | 'cancel', extra: Record<string, string> = {}, stopAt: string = APP.redirectUri): Promise<Page> {
   assert.equal(loginPage.status, 200, loginPage.body);
-  const upstreamPage = await browser.submit(loginPage, `/upstream/${upstreamId}`);
+  const skipped = !loginPage.url.pathname.startsWith('/interaction/');
+  const upstreamPage = skipped ? loginPage : await browser.submit(loginPage, `/upstream/${upstreamId}`);
   assert.equal(upstreamPage.status, 200, upstreamPage.body);
   const { action, field } = UPSTREAM_PAGES[upstreamId]!;
   return browser.submit(upstreamPage, action, who === 'cancel' ? { deny: '1' } : { [field]: who, ...extra }, stopAt);

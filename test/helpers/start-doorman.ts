@@ -86,6 +86,9 @@ export async function startScenario(opts: {
   const otherSecrets = Object.fromEntries((opts.otherClients ?? []).flatMap((c) => (c.clientSecret ? [[secretEnv(c.clientId), c.clientSecret]] : [])));
   const doorman = await startTestDoorman(opts.databaseUrl ?? db.url, {
     ...opts.config,
+    // Most tests drive Doorman's login page, which its one upstream would skip;
+    // test/e2e/login-choice.test.ts turns skipping on.
+    ui: { skipLoginPage: false, ...(opts.config?.ui as Record<string, unknown> | undefined) },
     clients: [{
       clientId: APP.clientId, name: 'Team Wiki', clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri],
       postLogoutRedirectUris: [APP.postLogout], grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'], ...opts.client,

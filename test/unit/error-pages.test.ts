@@ -5,7 +5,7 @@ import { BrokerError } from '../../src/errors.ts';
 import { errorHandler } from '../../src/http/error-handler.ts';
 import { createLogger } from '../../src/log.ts';
 
-it('when any refusal or upstream error code reaches the error page, then it has its own plain words', async () => {
+it('when any refusal or upstream error code reaches the error page, then it has its own plain words (locales/, checked in every language by messages.test.ts)', async () => {
   const codes: string[] = [
     ...UPSTREAM_ERROR_CODES,
     'login_expired', 'interaction_expired', 'state_mismatch', 'csrf', 'unknown_upstream',
@@ -15,7 +15,8 @@ it('when any refusal or upstream error code reaches the error page, then it has 
     let rendered: Record<string, unknown> = {};
     const handler = errorHandler((_ctx, _view, data) => { rendered = data; }, createLogger('silent'));
     await handler({ path: '/x' } as never, async () => { throw new BrokerError(code, 'x'); });
-    assert.notEqual(rendered.title, 'Something went wrong', `no words for ${code}`);
+    assert.notEqual(rendered.message, 'error.internal', `no words for ${code}`);
+    assert.equal(rendered.message, `error.${code}`);
   }
 });
 
