@@ -10,6 +10,7 @@ import { createRenderer } from './http/render.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { findConsentScope } from './consents/repository.ts';
+import { createConsoleRouter } from './console/router.ts';
 import { clientDisplayName } from './interactions/broker.ts';
 import { createInteractionRouter } from './interactions/router.ts';
 import { createAccountRouter } from './self-service/router.ts';
@@ -64,9 +65,10 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
-  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account'], errorHandler(render, log)));
+  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account', '/admin'], errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
   provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
+  provider.use(onlyUnder(['/admin'], createConsoleRouter(broker).routes()));
 
   const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
   const timer = setInterval(sweep, config.database.sweepIntervalSeconds * 1000);

@@ -7,6 +7,8 @@ import { adminLinkIdentity, getAccount, mergeAccounts, searchAccounts, setAdmin,
 import { findAccountState } from '../accounts/repository.ts';
 import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
 import { revokeConsent } from '../consents/service.ts';
+import { auditFilterSchema } from '../audit/filter.ts';
+import { queryAudit } from '../audit/repository.ts';
 import type { Db } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 
@@ -26,6 +28,7 @@ import type { Logger } from '../log.ts';
  *   PUT    /admin/api/accounts/:id/admin                  {admin: boolean}
  *   PUT    /admin/api/accounts/:id/email                  {email}: primary email, among verified ones
  *   DELETE /admin/api/accounts/:id/consents/:clientId     revoke an app's remembered consent, grants and tokens
+ *   GET    /admin/api/audit?from=&to=&type=&provider=&clientId=&accountId=&reason=&limit=&cursor=   the audit log (audit/filter.ts)
  */
 export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger }): Router {
   const { db } = deps;
@@ -68,6 +71,9 @@ export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logge
     const outcome = await revokeConsent(db, ctx.params.id!, ctx.params.clientId!, actor(ctx));
     const result: AdminOutcome<{ revokedGrants: number }> = outcome.kind === 'revoked' ? { kind: 'done', revokedGrants: outcome.revokedGrants } : { kind: 'refused', reason: 'not_found' };
     reply(ctx, result);
+  });
+  router.get('/audit', async (ctx) => {
+    ctx.body = await queryAudit(db, parse(auditFilterSchema, ctx.query));
   });
   return router;
 }

@@ -75,6 +75,10 @@ export const configSchema = z.strictObject({
   clients: z.array(clientSchema).default([]).describe('Apps (OIDC clients) that sign people in through Doorman.'),
   upstreams: z.array(upstreamSchema).default([]).describe('Identity providers people sign in with.'),
   rateLimits: rateLimitSettingsSchema,
+  console: z.strictObject({
+    sessionMinutes: z.number().int().min(1).max(24 * 60).default(30)
+      .describe('Minutes of inactivity after which the admin console (/admin) asks the admin to sign in again; each console page or action restarts the count.'),
+  }).prefault({}).describe('The admin console (README "Admin console").'),
 }).superRefine((cfg, ctx) => {
   const seen = (items: { key: string; path: (string | number)[] }[], what: string) => {
     const keys = new Set<string>();
