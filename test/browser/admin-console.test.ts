@@ -128,6 +128,11 @@ describe('when an admin uses the console in Chromium', () => {
     const target = await arrangeAccount('disable@example.org');
     const { context, page } = await signInToConsole(ADA);
     await page.goto(consoleUrl(`/accounts/${target.id}`));
+    // A post without the confirmation (a forged or replayed form) only leads to the confirmation page.
+    const unconfirmed = await context.request.post(consoleUrl(`/accounts/${target.id}/disable`), { form: { csrf: (await csrfOf(page))! }, maxRedirects: 0 });
+    assert.equal(unconfirmed.status(), 303);
+    assert.match(unconfirmed.headers().location!, /\/confirm\?action=disable/);
+    assert.equal((await findAccountState(db(), target.id))!.disabledAt, null);
     await page.getByRole('button', { name: 'Disable account' }).click();
     await page.getByRole('heading', { name: 'Disable this account?' }).waitFor();
     assert.equal((await findAccountState(db(), target.id))!.disabledAt, null);
