@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
@@ -29,6 +30,7 @@ import type { Logger } from '../log.ts';
  *   PUT    /admin/api/accounts/:id/email                  {email}: primary email, among verified ones
  *   DELETE /admin/api/accounts/:id/consents/:clientId     revoke an app's remembered consent, grants and tokens
  *   GET    /admin/api/audit?from=&to=&type=&provider=&clientId=&accountId=&reason=&limit=&cursor=   the audit log (audit/filter.ts)
+ *   GET    /admin/api/openapi.yaml                        this contract, as served
  */
 export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger }): Router {
   const { db } = deps;
@@ -75,8 +77,14 @@ export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logge
   router.get('/audit', async (ctx) => {
     ctx.body = await queryAudit(db, parse(auditFilterSchema, ctx.query));
   });
+  router.get('/openapi.yaml', (ctx) => {
+    ctx.type = 'application/yaml';
+    ctx.body = OPENAPI_YAML;
+  });
   return router;
 }
+
+const OPENAPI_YAML = readFileSync(new URL('./openapi.yaml', import.meta.url), 'utf8');
 
 const listQuerySchema = z.object({
   q: z.string().max(200).optional(),

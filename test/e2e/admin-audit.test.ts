@@ -9,7 +9,7 @@ import { discoverDoorman } from '../helpers/rp.ts';
 import { signInThrough } from '../helpers/sign-in.ts';
 import { startScenario, type Scenario } from '../helpers/start-doorman.ts';
 
-/** GET /admin/api/audit: the console's audit query, for scripts. */
+/** GET /admin/api/audit (the console's audit query, for scripts) and GET /admin/api/openapi.yaml. */
 describe('when an admin reads the audit log through the API', () => {
   let s: Scenario;
   let token: string;
@@ -50,6 +50,14 @@ describe('when an admin reads the audit log through the API', () => {
     assert.deepEqual((await audit({ accountId: alice, to: '2020-01-01' })).body.events, []);
     const today = new Date().toISOString().slice(0, 10);
     assert.ok((await audit({ accountId: alice, from: today, to: today })).body.events.length > 0);
+  });
+
+  it('then the API serves its own OpenAPI description', async () => {
+    const res = await fetch(new URL('/admin/api/openapi.yaml', s.doorman.url), { headers: { authorization: `Bearer ${token}` } });
+    assert.equal(res.status, 200);
+    assert.match(res.headers.get('content-type')!, /yaml/);
+    assert.match(await res.text(), /^openapi: 3\.1\.0[\s\S]*\/audit:/);
+    assert.equal((await fetch(new URL('/admin/api/openapi.yaml', s.doorman.url))).status, 401);
   });
 
   it('then a query it cannot read is refused with 400 naming each field', async () => {
