@@ -1,6 +1,6 @@
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
-import type { Context } from 'koa';
+import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import {
   adminLinkIdentity, endSession, getAccount, mergeAccounts, previewMerge, revokeGrant, searchAccounts, setAdmin, setDisabled, signOutEverywhere,
@@ -82,7 +82,7 @@ const CONFIRMATIONS = {
 } as const;
 type ConfirmAction = keyof typeof CONFIRMATIONS;
 
-const form = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v);
 const searchSchema = z.object({ q: z.preprocess(blankIsAbsent, z.string().max(200, 'at most 200 characters').optional()), cursor: z.preprocess(blankIsAbsent, z.string().max(100).optional()) });
 const linkSchema = z.object({
@@ -96,6 +96,7 @@ const mergeSchema = z.object({ from: z.string().trim().min(1, 'the id of the acc
 export function createConsoleRouter(broker: Broker): Router {
   const router = new Router({ prefix: '/admin' });
   const { db } = broker;
+  const form = readForm(broker);
   const upstreamName = (id: string | null) => (id ? broker.connectors.get(id)?.displayName ?? id : '');
 
   /** Runs `handler` for an admin; anyone else is sent to sign in or shown the 403 page. POSTs also need the CSRF token. */
@@ -306,6 +307,23 @@ export function createConsoleRouter(broker: Broker): Router {
   }));
 
   return router;
+}
+
+/** The form body, or a page saying why it could not be read (too large, malformed) where the parser's error would be a 500. */
+function readForm(broker: Broker): Middleware {
+  return async (ctx, next) => {
+    try {
+      await parseForm(ctx, async () => {});
+    } catch (err) {
+      const status = (err as { status?: unknown }).status;
+      if (typeof status !== 'number' || status >= 500) throw err;
+      return broker.render(ctx, 'admin/problem', {
+        title: status === 413 ? 'Form too large' : 'Form not readable',
+        text: status === 413 ? 'The form sent more than 16 kB, so nothing was changed. Go back and shorten what you typed.' : 'The form could not be read, so nothing was changed. Go back and try again.',
+      }, status);
+    }
+    await next();
+  };
 }
 
 /** Export is capped: a bigger window is asked for in several time ranges. */

@@ -223,6 +223,7 @@ describe('when an admin uses the console in Chromium', () => {
       ['/admin', { admin: 'maybe' }, 400, /grant or revoke/],
       ['/merge', { from: '', confirm: 'yes' }, 400, /the id of the account to merge is required/],
       ['/merge', { from: target.id, confirm: 'yes' }, 409, /cannot be merged into itself/],
+      ['/identities', { provider: 'github', subject: 'x'.repeat(20_000) }, 413, /Form too large/],
     ];
     for (const [path, form, status, message] of cases) {
       const res = await post(path, form);
