@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setAdmin, setDisabled } from '../../src/accounts/admin.ts';
 import { ALICE } from '../fakes/fake-google.ts';
@@ -59,6 +60,29 @@ describe('when someone opens the admin console', () => {
     assert.equal(to.pathname, '/auth');
     assert.equal(to.searchParams.get('prompt'), 'login');
     assert.equal(to.searchParams.get('redirect_uri'), `${s.doorman.url}/admin/callback`);
+  });
+
+  it('then even a validly signed mark is refused once idle longer than console.sessionMinutes, or when made for another session', async () => {
+    const { browser, accountId } = await signIn();
+    await setAdmin(s.doorman.db, accountId, true, 'test');
+    assert.equal((await browser.visit(url())).status, 200);
+    const sessionId = (await browser.jar.getCookies(url().href)).find((c) => c.key === '_session')!.value;
+    const uid = (await s.doorman.db.oidcModel.findFirstOrThrow({ where: { model: 'Session', id: sessionId } })).uid!;
+    // Forge the mark as the server would sign it (koa cookies: Keygrip, HMAC-SHA1 of "name=value"), with the secret from the database.
+    const secret = (await s.doorman.db.cookieSecret.findFirstOrThrow({ where: { state: 'current' } })).secret;
+    const plant = async (value: string) => {
+      const sig = createHmac('sha1', secret).update(`doorman.console=${value}`).digest('base64url');
+      await browser.jar.setCookie(`doorman.console=${value}; Path=/admin`, url().href);
+      await browser.jar.setCookie(`doorman.console.sig=${sig}; Path=/admin`, url().href);
+    };
+    await plant(`${uid}.${Date.now() - 60_000}`);
+    assert.equal((await browser.request(url())).status, 200, 'a mark one minute old is accepted (the forgery is right)');
+    await plant(`${uid}.${Date.now() - 6 * 60_000}`);
+    const idle = await browser.request(url());
+    assert.equal(idle.status, 303);
+    assert.equal(new URL(idle.headers.get('location')!).searchParams.get('prompt'), 'login');
+    await plant(`other-session-uid.${Date.now()}`);
+    assert.equal((await browser.request(url())).status, 303);
   });
 
   it('then a callback whose state this browser did not start is refused', async () => {
