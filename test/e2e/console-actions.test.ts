@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
+import { randomUUID } from 'node:crypto';
 import { setAdmin } from '../../src/accounts/admin.ts';
+import { createAccountWithIdentity } from '../../src/accounts/repository.ts';
 import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser, type Page } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman, redeemCode } from '../helpers/rp.ts';
@@ -94,6 +96,25 @@ describe('when an admin acts on an account in the console', () => {
     assert.match(done.body, /Every session, grant and token of this account was revoked/);
     assert.equal(await s.doorman.db.oidcModel.count({ where: { accountId: eve.accountId } }), 0);
     await assert.rejects(oidc.refreshTokenGrant(rp, eve.tokens.refresh_token!), (err: { error?: string }) => err.error === 'invalid_grant');
+  });
+
+  it('then a search with more results than a page pages through them without repeats', async () => {
+    const tag = `pager${randomUUID().slice(0, 8)}`;
+    await s.doorman.db.$transaction(async (tx) => {
+      for (let i = 0; i < 27; i++) {
+        await createAccountWithIdentity(tx, { connectorId: 'github', subject: `${tag}-${i}`, email: `${tag}-${i}@example.org`, emailVerified: true, groups: [], raw: {} }, new Date());
+      }
+    });
+    const { admin } = await adminOpens((await eveSignsIn()).accountId);
+    const ids = (page: Page) => [...page.body.matchAll(/<a class="mono" href="\/admin\/accounts\/([^"]+)"/g)].map((m) => m[1]!);
+    const first = await admin.visit(url(`/admin?q=${tag}`));
+    const next = /<a href="([^"]+)">Next page<\/a>/.exec(first.body)?.[1]?.replace(/&amp;/g, '&');
+    assert.ok(next, 'a next page link');
+    const second = await admin.visit(url(next));
+    assert.equal(ids(first).length, 25);
+    assert.equal(ids(second).length, 2);
+    assert.equal(new Set([...ids(first), ...ids(second)]).size, 27);
+    assert.doesNotMatch(second.body, /Next page/);
   });
 
   it('then linking an identity, granting admin and setting the primary email are done and audited', async () => {
