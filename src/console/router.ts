@@ -157,7 +157,10 @@ export function createConsoleRouter(broker: Broker): Router {
   router.get('/', asAdmin(async (ctx, admin) => {
     const parsed = searchSchema.safeParse(ctx.query);
     const query = parsed.success ? parsed.data : {};
-    const result = await searchAccounts(db, { limit: 25, ...(query.q ? { query: query.q } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) });
+    // A search that cannot be read lists nothing rather than everything.
+    const result = parsed.success
+      ? await searchAccounts(db, { limit: 25, ...(query.q ? { query: query.q } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) })
+      : { accounts: [], nextCursor: null };
     broker.render(ctx, 'admin/accounts', {
       ...page(admin, 'Accounts'),
       q: query.q ?? (typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 200) : ''),

@@ -238,6 +238,7 @@ describe('when an admin uses the console in Chromium', () => {
     const tooLong = await page.goto(consoleUrl(`?q=${'a'.repeat(300)}`));
     assert.equal(tooLong!.status(), 400);
     assert.match(await page.getByRole('alert').textContent() ?? '', /at most 200 characters/);
+    assert.equal(await page.locator('tbody tr').count(), 0);
 
     assert.equal(await db().identity.count({ where: { accountId: target.id } }), 1);
     assert.equal(await db().auditEvent.count(), auditBefore);
