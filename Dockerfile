@@ -26,6 +26,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY views ./views
+COPY locales ./locales
 COPY prisma/migrations ./prisma/migrations
 USER node
 EXPOSE 3000

@@ -12,6 +12,7 @@ import { requestGuard } from './http/request-guard.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { findConsentScope } from './consents/repository.ts';
+import { createConsoleRouter } from './console/router.ts';
 import { clientDisplayName } from './interactions/broker.ts';
 import { clientReturnUrl } from './http/app-links.ts';
 import { homePage } from './http/home.ts';
@@ -92,11 +93,12 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
-  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account'], errorHandler(render, log)));
+  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account', '/admin'], errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
   provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
+  provider.use(onlyUnder(['/admin'], createConsoleRouter(broker).routes()));
   // No route matched under our prefixes: a page for a person, not Koa's plain-text 404.
-  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account'], () => {
+  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account', '/admin'], () => {
     throw new BrokerError('not_found', 'no such page', { status: 404 });
   }));
   provider.use(homePage(render));

@@ -1,7 +1,7 @@
 import { recordAudit } from '../audit/record.ts';
 import type { Db } from '../db/client.ts';
 import { moveConsents } from '../consents/repository.ts';
-import { moveGrants, revokeEverythingOf } from '../oidc/adapter.ts';
+import { moveGrants, revokeEverythingOf, revokeGrantOf, revokeSessionOf } from '../oidc/adapter.ts';
 import { canonicalEmail, lowerAscii } from './email.ts';
 import { findAccountState, findIdentity, recentEvents } from './repository.ts';
 import { reconcilePrimaryEmail } from './service.ts';
@@ -36,7 +36,7 @@ function toSummary(a: { id: string; createdAt: Date; disabledAt: Date | null; ad
 }
 
 /**
- * Accounts whose id, primary email, or an identity's email, subject or provider, matches
+ * Accounts whose id, primary email, or an identity's email, subject, provider or name (as the upstream sent it), matches
  * `query`; newest first, paged by id cursor. Emails match by canonical form (a whole
  * address, or part of one lowercased in ASCII only, ./email.ts), or by the exact
  * characters an upstream sent, so an admin can also find a look-alike address by pasting it.
@@ -49,7 +49,7 @@ export async function searchAccounts(db: Db, opts: { query?: string; limit: numb
       OR: [
         { id: q },
         { email: { contains: canonical! } },
-        { identities: { some: { OR: [{ emailCanonical: { contains: canonical! } }, { email: { contains: q } }, { subject: q }, { provider: q }] } } },
+        { identities: { some: { OR: [{ emailCanonical: { contains: canonical! } }, { email: { contains: q } }, { subject: q }, { provider: q }, { profile: { path: ['name'], string_contains: q } }] } } },
       ],
     } : {},
     orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
@@ -146,3 +146,49 @@ export function setAdmin(db: Db, accountId: string, admin: boolean, actor: strin
   });
 }
 
+
+/** What a merge of `retiredId` into `survivorId` would move and end, for a confirmation page; undefined when either account cannot take part. */
+export async function previewMerge(db: Db, survivorId: string, retiredId: string): Promise<{ survivor: AccountSummary; retired: AccountSummary; consents: number; events: number; liveRows: number } | undefined> {
+  const [survivor, retired] = await Promise.all([
+    db.account.findUnique({ where: { id: survivorId }, select: summarySelect }),
+    db.account.findUnique({ where: { id: retiredId }, select: summarySelect }),
+  ]);
+  if (!survivor || !retired || survivor.retiredAt || retired.retiredAt || survivorId === retiredId) return undefined;
+  const [consents, events, liveRows] = await Promise.all([
+    db.consent.count({ where: { accountId: retiredId } }),
+    db.auditEvent.count({ where: { accountId: retiredId } }),
+    db.oidcModel.count({ where: { accountId: retiredId, model: { not: 'Grant' } } }),
+  ]);
+  return { survivor: toSummary(survivor), retired: toSummary(retired), consents, events, liveRows };
+}
+
+/** Ends one Doorman browser session of the account (the person must sign in again there). */
+export function endSession(db: Db, accountId: string, sessionUid: string, actor: string): Promise<AdminOutcome<{ revoked: number }>> {
+  return db.$transaction(async (tx) => {
+    const revoked = await revokeSessionOf(tx, accountId, sessionUid);
+    if (revoked === 0) return { kind: 'refused', reason: 'not_found' } as const;
+    await recordAudit(tx, { type: 'session.revoked', accountId, actor, revoked });
+    return { kind: 'done', revoked } as const;
+  });
+}
+
+/** Revokes one grant (an app's refresh token, its access tokens and codes); the app must send the person through sign-in again. */
+export function revokeGrant(db: Db, accountId: string, grantId: string, actor: string): Promise<AdminOutcome<{ revoked: number }>> {
+  return db.$transaction(async (tx) => {
+    const revoked = await revokeGrantOf(tx, accountId, grantId);
+    if (revoked === 0) return { kind: 'refused', reason: 'not_found' } as const;
+    await recordAudit(tx, { type: 'grant.revoked', accountId, actor, revoked });
+    return { kind: 'done', revoked } as const;
+  });
+}
+
+/** Ends every session and revokes every grant and token of the account, leaving it enabled. */
+export function signOutEverywhere(db: Db, accountId: string, actor: string): Promise<AdminOutcome<{ revoked: number }>> {
+  return db.$transaction(async (tx) => {
+    const account = await findAccountState(tx, accountId);
+    if (!account || account.retiredAt) return { kind: 'refused', reason: 'account_not_found' } as const;
+    const revoked = await revokeEverythingOf(tx, accountId);
+    await recordAudit(tx, { type: 'account.signed-out', accountId, actor, revoked });
+    return { kind: 'done', revoked } as const;
+  });
+}

@@ -223,3 +223,12 @@ export async function findPendingLinkForInteraction(db: Db, interactionUid: stri
 export async function deletePendingLink(tx: Tx, id: string): Promise<void> {
   await tx.pendingLink.deleteMany({ where: { id } });
 }
+
+/** Each identity's display name and groups from its latest upstream profile, by identity id (the admin console's account page). */
+export async function listIdentityProfiles(db: Db, accountId: string): Promise<Map<string, { name: string | undefined; groups: string[] }>> {
+  const rows = await db.identity.findMany({ where: { accountId }, select: { id: true, profile: true } });
+  return new Map(rows.map((r) => {
+    const p = (r.profile ?? {}) as { name?: unknown; groups?: unknown };
+    return [r.id, { name: typeof p.name === 'string' ? p.name : undefined, groups: Array.isArray(p.groups) ? p.groups.filter((g): g is string => typeof g === 'string') : [] }];
+  }));
+}

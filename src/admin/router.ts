@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { bodyParser } from '@koa/bodyparser';
 import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
@@ -7,6 +8,8 @@ import { adminLinkIdentity, getAccount, mergeAccounts, searchAccounts, setAdmin,
 import { findAccountState } from '../accounts/repository.ts';
 import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
 import { revokeConsent } from '../consents/service.ts';
+import { auditFilterSchema } from '../audit/filter.ts';
+import { queryAudit } from '../audit/repository.ts';
 import type { Db } from '../db/client.ts';
 import { clientErrorStatus } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -31,6 +34,8 @@ import type { Logger } from '../log.ts';
  * Every answer is JSON and uncacheable; every error is {error, error_description}, bad
  * input included (malformed ids, bodies over 16 kB, JSON that is not an object), and an
  * unknown path under /admin/api is a 404 of the same shape.
+ *   GET    /admin/api/audit?from=&to=&type=&provider=&clientId=&accountId=&reason=&limit=&cursor=   the audit log (audit/filter.ts)
+ *   GET    /admin/api/openapi.yaml                        this contract, as served
  */
 export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger }): Router {
   const { db } = deps;
@@ -76,6 +81,13 @@ export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logge
     const result: AdminOutcome<{ revokedGrants: number }> = outcome.kind === 'revoked' ? { kind: 'done', revokedGrants: outcome.revokedGrants } : { kind: 'refused', reason: 'not_found' };
     reply(ctx, result);
   });
+  router.get('/audit', async (ctx) => {
+    ctx.body = await queryAudit(db, parse(auditFilterSchema, ctx.query));
+  });
+  router.get('/openapi.yaml', (ctx) => {
+    ctx.type = 'application/yaml';
+    ctx.body = OPENAPI_YAML;
+  });
   router.all('/{*rest}', () => {
     throw new ApiError(404, 'not_found', 'no such endpoint');
   });
@@ -87,6 +99,7 @@ const BODY_LIMIT = '16kb';
 const idSchema = z.uuid();
 /** Text that PostgreSQL can store: no NUL, no unpaired UTF-16 surrogate. */
 const text = () => z.string().refine((s) => !/\0|\p{Cs}/u.test(s), 'must not contain NUL or unpaired surrogates');
+const OPENAPI_YAML = readFileSync(new URL('./openapi.yaml', import.meta.url), 'utf8');
 
 const listQuerySchema = z.object({
   q: text().max(200).optional(),

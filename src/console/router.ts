@@ -1,0 +1,360 @@
+import { bodyParser } from '@koa/bodyparser';
+import Router from '@koa/router';
+import type { Context, Middleware } from 'koa';
+import { z } from 'zod';
+import {
+  adminLinkIdentity, endSession, getAccount, mergeAccounts, previewMerge, revokeGrant, searchAccounts, setAdmin, setDisabled, signOutEverywhere,
+  type AdminOutcome,
+} from '../accounts/admin.ts';
+import { verifiedEmails } from '../accounts/profile.ts';
+import { listIdentityProfiles } from '../accounts/repository.ts';
+import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
+import { AUDIT_EVENT_TYPES, auditFilterSchema, describeFilterIssues } from '../audit/filter.ts';
+import { queryAudit } from '../audit/repository.ts';
+import { listConsents } from '../consents/repository.ts';
+import { describeScopes } from '../consents/scope-words.ts';
+import { revokeConsent } from '../consents/service.ts';
+import { BrokerError } from '../errors.ts';
+import { clientDisplayName, type Broker } from '../interactions/broker.ts';
+import { listLiveCredentialsOf } from '../oidc/adapter.ts';
+import { takeSignInState } from '../self-service/session.ts';
+import { auditAsCsv, auditAsJson } from './audit-export.ts';
+import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type ConsoleAdmin } from './session.ts';
+
+/**
+ * The admin console: server-rendered pages (views/admin/), no script, for admins signed
+ * in through Doorman itself (./session.ts). Every form carries a CSRF token bound to the
+ * Doorman session; every action is audited with actor `account:<admin id>` by the same
+ * functions the admin API and the CLI use. Destructive actions (unlink, disable, revoke
+ * admin, sign out everywhere, merge) go through a confirmation page and are refused
+ * without `confirm=yes`.
+ *
+ *   GET  /admin                                          search accounts (q, cursor)
+ *   GET  /admin/callback                                 back from signing in
+ *   GET  /admin/accounts/:id                             one account
+ *   GET  /admin/accounts/:id/confirm?action=&target=     confirmation page of a destructive action
+ *   POST /admin/accounts/:id/identities                  link {provider, subject, email?}
+ *   POST /admin/accounts/:id/identities/:identityId/unlink   (confirm)
+ *   POST /admin/accounts/:id/disable                     (confirm)  | POST .../enable
+ *   POST /admin/accounts/:id/admin                       {admin: grant | revoke} (revoke: confirm)
+ *   POST /admin/accounts/:id/email                       {email}: primary email among verified ones
+ *   POST /admin/accounts/:id/consents/:clientId/revoke
+ *   POST /admin/accounts/:id/sessions/:uid/revoke        one Doorman session
+ *   POST /admin/accounts/:id/grants/:grantId/revoke      one app's refresh token with its grant
+ *   POST /admin/accounts/:id/sign-out                    every session, grant and token (confirm)
+ *   GET  /admin/accounts/:id/merge?from=                 preview of merging `from` into :id
+ *   POST /admin/accounts/:id/merge                       {from} (confirm)
+ *   GET  /admin/audit                                    the audit log, filtered and paged
+ *   GET  /admin/audit/export?format=csv|json             the same filter, as a file
+ */
+const NOTICES: Record<string, string> = {
+  linked: 'The identity was linked to this account.',
+  unlinked: 'The identity was unlinked.',
+  disabled: 'The account is disabled: its sessions, grants and tokens were revoked.',
+  enabled: 'The account is enabled again.',
+  'admin-granted': 'The account now holds the admin role.',
+  'admin-revoked': 'The account no longer holds the admin role.',
+  'email-changed': 'Apps now see this email.',
+  'consent-revoked': 'The app\'s access was withdrawn; it will ask again.',
+  'session-revoked': 'The session was ended.',
+  'grant-revoked': 'The app\'s refresh token and everything issued with it were revoked.',
+  'signed-out': 'Every session, grant and token of this account was revoked.',
+  merged: 'The other account was merged into this one.',
+};
+
+/** Why an action was refused, in words on the account page. */
+const REFUSALS: Record<string, string> = {
+  account_not_found: 'That account does not exist or was merged into another one.',
+  not_found: 'That item no longer exists: it was already removed, or belongs to another account.',
+  last_identity: 'This is the account\'s only identity: link another one first, or disable the account.',
+  already_linked: 'That identity is already linked to this account.',
+  last_identity_of_other_account: 'That identity is the only one of another account: merge the two accounts instead.',
+  email_not_verified: 'Only an email that one of the account\'s identities verified can be its primary email.',
+  same_account: 'An account cannot be merged into itself.',
+};
+const REFUSAL_STATUS: Record<string, number> = { account_not_found: 404, not_found: 404 };
+
+const CONFIRMATIONS = {
+  unlink: { title: 'Unlink this identity?', text: 'Its next sign-in will not reach this account (it may create a new one).', button: 'Unlink', path: (t: string) => `identities/${encodeURIComponent(t)}/unlink` },
+  disable: { title: 'Disable this account?', text: 'It cannot sign in any more, and every session, grant and token it holds is revoked at once.', button: 'Disable', path: () => 'disable' },
+  'revoke-admin': { title: 'Revoke the admin role?', text: 'The account can no longer use the console or the admin API.', button: 'Revoke admin', path: () => 'admin' },
+  'sign-out': { title: 'Sign this account out everywhere?', text: 'Every Doorman session, app grant, access and refresh token of the account is revoked; the account stays enabled.', button: 'Sign out everywhere', path: () => 'sign-out' },
+} as const;
+type ConfirmAction = keyof typeof CONFIRMATIONS;
+
+const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
+const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v);
+const searchSchema = z.object({ q: z.preprocess(blankIsAbsent, z.string().max(200, 'at most 200 characters').optional()), cursor: z.preprocess(blankIsAbsent, z.string().max(100).optional()) });
+const linkSchema = z.object({
+  provider: z.string().min(1, 'choose an upstream'),
+  subject: z.string().trim().min(1, 'the upstream subject is required').max(255, 'the subject is at most 255 characters'),
+  email: z.preprocess(blankIsAbsent, z.email('not an email address').max(254, 'at most 254 characters').optional()),
+});
+const emailSchema = z.object({ email: z.string().trim().min(1, 'choose an email').max(254, 'at most 254 characters') });
+const mergeSchema = z.object({ from: z.string().trim().min(1, 'the id of the account to merge is required').max(100, 'not an account id') });
+
+export function createConsoleRouter(broker: Broker): Router {
+  const router = new Router({ prefix: '/admin' });
+  const { db } = broker;
+  const form = readForm(broker);
+  const upstreamName = (id: string | null) => (id ? broker.connectors.get(id)?.displayName ?? id : '');
+
+  /** Runs `handler` for an admin; anyone else is sent to sign in or shown the 403 page. POSTs also need the CSRF token. */
+  const asAdmin = (handler: (ctx: Context, admin: ConsoleAdmin) => Promise<void>) => async (ctx: Context) => {
+    const access = await checkConsoleAccess(broker, ctx);
+    if (access.kind === 'redirected') return;
+    if (access.kind === 'forbidden') return broker.render(ctx, 'admin/forbidden', { title: 'Not an administrator' }, 403);
+    if (ctx.method === 'POST' && !(await isConsoleFormValid(broker, ctx, bodyOf(ctx).csrf))) {
+      throw new BrokerError('csrf', 'console CSRF token missing or invalid', { status: 403, retryUrl: '/admin' });
+    }
+    await handler(ctx, access.admin);
+  };
+
+  const showAccount = async (ctx: Context, admin: ConsoleAdmin, id: string, problem?: { message: string; status: number }) => {
+    const account = await getAccount(db, id);
+    if (!account) throw new BrokerError('not_found', `no account ${id}`, { status: 404, retryUrl: '/admin' });
+    const [profiles, consents, credentials] = await Promise.all([listIdentityProfiles(db, id), listConsents(db, id), listLiveCredentialsOf(db, id)]);
+    const emailChoices = verifiedEmails(account.identities);
+    broker.render(ctx, 'admin/account', {
+      ...page(admin, `Account ${account.email ?? account.id}`),
+      notice: problem ? undefined : NOTICES[String(ctx.query.notice)],
+      problem: problem?.message,
+      account: { ...account, created: when(account.createdAt) },
+      identities: account.identities.map((i) => ({
+        ...i, upstream: upstreamName(i.provider), name: profiles.get(i.id)?.name ?? '', lastUsed: i.lastLoginAt ? when(i.lastLoginAt) : 'never',
+      })),
+      groups: [...new Set([...profiles.values()].flatMap((p) => p.groups))].sort(),
+      emailChoices,
+      upstreams: [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName })),
+      apps: consents.map((c) => ({ clientId: c.clientId, name: clientDisplayName(broker.config, c.clientId), access: describeScopes(c.scope.split(' ')).join(', ') || 'Account id', since: when(c.createdAt) })),
+      sessions: credentials.filter((c) => c.model === 'Session' && c.uid).map((c) => ({ uid: c.uid!, since: c.issuedAt ? when(c.issuedAt) : '', until: c.expiresAt ? when(c.expiresAt) : '' })),
+      tokens: credentials.filter((c) => c.model === 'RefreshToken' && c.grantId).map((c) => ({
+        grantId: c.grantId!, app: clientDisplayName(broker.config, c.clientId) ?? '', since: c.issuedAt ? when(c.issuedAt) : '', until: c.expiresAt ? when(c.expiresAt) : '',
+      })),
+      events: account.events.map((e) => ({ ...e, when: when(e.createdAt), via: upstreamName(e.provider), detail: JSON.stringify(e.detail) })),
+    }, problem?.status ?? 200);
+  };
+
+  /** After an action: back to the account page with a notice, or the page again with the refusal in words. */
+  const afterAction = async (ctx: Context, admin: ConsoleAdmin, id: string, outcome: AdminOutcome<object> | { kind: string; reason?: string }, notice: string) => {
+    if (outcome.kind === 'refused') {
+      const reason = (outcome as { reason: string }).reason;
+      if (reason === 'account_not_found') throw new BrokerError('not_found', `no account ${id}`, { status: 404, retryUrl: '/admin' });
+      return showAccount(ctx, admin, id, { message: REFUSALS[reason] ?? `Refused: ${reason}.`, status: REFUSAL_STATUS[reason] ?? 409 });
+    }
+    ctx.status = 303;
+    ctx.redirect(`/admin/accounts/${encodeURIComponent(id)}?notice=${notice}`);
+  };
+
+  /** Destructive actions only run with `confirm=yes`, which only the confirmation page sends. */
+  const confirmed = (ctx: Context, action: ConfirmAction, target = '') => {
+    if (bodyOf(ctx).confirm === 'yes') return true;
+    ctx.status = 303;
+    ctx.redirect(`/admin/accounts/${encodeURIComponent(ctx.params.id!)}/confirm?${new URLSearchParams({ action, target })}`);
+    return false;
+  };
+
+  router.get('/', asAdmin(async (ctx, admin) => {
+    const parsed = searchSchema.safeParse(ctx.query);
+    const query = parsed.success ? parsed.data : {};
+    // A search that cannot be read lists nothing rather than everything.
+    const result = parsed.success
+      ? await searchAccounts(db, { limit: 25, ...(query.q ? { query: query.q } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) })
+      : { accounts: [], nextCursor: null };
+    broker.render(ctx, 'admin/accounts', {
+      ...page(admin, 'Accounts'),
+      q: query.q ?? (typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 200) : ''),
+      problem: parsed.success ? undefined : describeFilterIssues(parsed.error).join('; '),
+      accounts: result.accounts.map((a) => ({ ...a, created: when(a.createdAt), upstreams: a.identities.map((i) => upstreamName(i.provider)).join(', ') })),
+      next: result.nextCursor ? `/admin?${new URLSearchParams({ ...(query.q ? { q: query.q } : {}), cursor: result.nextCursor })}` : undefined,
+    }, parsed.success ? 200 : 400);
+  }));
+
+  router.get('/callback', async (ctx) => {
+    if (!takeSignInState(ctx, '/admin')) throw new BrokerError('state_mismatch', 'console sign-in state mismatch', { status: 400, retryUrl: '/admin' });
+    if (ctx.query.error) throw new BrokerError('denied', `console sign-in ended with ${String(ctx.query.error)}`, { status: 403, retryUrl: '/admin' });
+    if (!(await startConsoleSession(broker, ctx))) throw new BrokerError('state_mismatch', 'console sign-in returned without a session', { status: 400, retryUrl: '/admin' });
+    ctx.status = 303;
+    ctx.redirect('/admin');
+  });
+
+  router.get('/accounts/:id', asAdmin((ctx, admin) => showAccount(ctx, admin, ctx.params.id!)));
+
+  router.get('/accounts/:id/confirm', asAdmin(async (ctx, admin) => {
+    const action = String(ctx.query.action) as ConfirmAction;
+    const what = CONFIRMATIONS[action];
+    if (!Object.hasOwn(CONFIRMATIONS, action)) throw new BrokerError('not_found', `no console action ${action}`, { status: 404, retryUrl: '/admin' });
+    const target = typeof ctx.query.target === 'string' ? ctx.query.target.slice(0, 100) : '';
+    const account = await getAccount(db, ctx.params.id!);
+    if (!account) throw new BrokerError('not_found', `no account ${ctx.params.id}`, { status: 404, retryUrl: '/admin' });
+    const identity = action === 'unlink' ? account.identities.find((i) => i.id === target) : undefined;
+    if (action === 'unlink' && !identity) return showAccount(ctx, admin, account.id, { message: REFUSALS.not_found!, status: 404 });
+    broker.render(ctx, 'admin/confirm', {
+      ...page(admin, what.title),
+      text: what.text,
+      button: what.button,
+      subject: identity ? `${upstreamName(identity.provider)} identity ${identity.subject}${identity.email ? ` (${identity.email})` : ''}` : `Account ${account.email ?? account.id}`,
+      action: `/admin/accounts/${encodeURIComponent(account.id)}/${what.path(target)}`,
+      extra: action === 'revoke-admin' ? { admin: 'revoke' } : {},
+      back: `/admin/accounts/${encodeURIComponent(account.id)}`,
+    });
+  }));
+
+  router.post('/accounts/:id/identities', form, asAdmin(async (ctx, admin) => {
+    const parsed = linkSchema.safeParse(bodyOf(ctx));
+    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error), status: 400 });
+    if (!broker.connectors.has(parsed.data.provider)) return showAccount(ctx, admin, ctx.params.id!, { message: `There is no upstream with the id ${parsed.data.provider.slice(0, 100)}.`, status: 400 });
+    const { provider, subject, email } = parsed.data;
+    await afterAction(ctx, admin, ctx.params.id!, await adminLinkIdentity(db, ctx.params.id!, { provider, subject, ...(email ? { email } : {}) }, admin.actor), 'linked');
+  }));
+
+  router.post('/accounts/:id/identities/:identityId/unlink', form, asAdmin(async (ctx, admin) => {
+    if (!confirmed(ctx, 'unlink', ctx.params.identityId)) return;
+    await afterAction(ctx, admin, ctx.params.id!, await unlinkIdentity(db, ctx.params.id!, ctx.params.identityId!, admin.actor), 'unlinked');
+  }));
+
+  router.post('/accounts/:id/disable', form, asAdmin(async (ctx, admin) => {
+    if (!confirmed(ctx, 'disable')) return;
+    await afterAction(ctx, admin, ctx.params.id!, await setDisabled(db, ctx.params.id!, true, admin.actor), 'disabled');
+  }));
+  router.post('/accounts/:id/enable', form, asAdmin(async (ctx, admin) => {
+    await afterAction(ctx, admin, ctx.params.id!, await setDisabled(db, ctx.params.id!, false, admin.actor), 'enabled');
+  }));
+
+  router.post('/accounts/:id/admin', form, asAdmin(async (ctx, admin) => {
+    const grant = bodyOf(ctx).admin === 'grant';
+    if (!grant && bodyOf(ctx).admin !== 'revoke') return showAccount(ctx, admin, ctx.params.id!, { message: 'Say whether to grant or revoke the admin role.', status: 400 });
+    if (!grant && !confirmed(ctx, 'revoke-admin')) return;
+    await afterAction(ctx, admin, ctx.params.id!, await setAdmin(db, ctx.params.id!, grant, admin.actor), grant ? 'admin-granted' : 'admin-revoked');
+  }));
+
+  router.post('/accounts/:id/email', form, asAdmin(async (ctx, admin) => {
+    const parsed = emailSchema.safeParse(bodyOf(ctx));
+    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error), status: 400 });
+    await afterAction(ctx, admin, ctx.params.id!, await choosePrimaryEmail(db, ctx.params.id!, parsed.data.email, admin.actor), 'email-changed');
+  }));
+
+  router.post('/accounts/:id/consents/:clientId/revoke', form, asAdmin(async (ctx, admin) => {
+    const outcome = await revokeConsent(db, ctx.params.id!, ctx.params.clientId!, admin.actor);
+    await afterAction(ctx, admin, ctx.params.id!, outcome.kind === 'revoked' ? { kind: 'done' } : { kind: 'refused', reason: 'not_found' }, 'consent-revoked');
+  }));
+
+  router.post('/accounts/:id/sessions/:uid/revoke', form, asAdmin(async (ctx, admin) => {
+    await afterAction(ctx, admin, ctx.params.id!, await endSession(db, ctx.params.id!, ctx.params.uid!, admin.actor), 'session-revoked');
+  }));
+  router.post('/accounts/:id/grants/:grantId/revoke', form, asAdmin(async (ctx, admin) => {
+    await afterAction(ctx, admin, ctx.params.id!, await revokeGrant(db, ctx.params.id!, ctx.params.grantId!, admin.actor), 'grant-revoked');
+  }));
+  router.post('/accounts/:id/sign-out', form, asAdmin(async (ctx, admin) => {
+    if (!confirmed(ctx, 'sign-out')) return;
+    await afterAction(ctx, admin, ctx.params.id!, await signOutEverywhere(db, ctx.params.id!, admin.actor), 'signed-out');
+  }));
+
+  router.get('/accounts/:id/merge', asAdmin(async (ctx, admin) => {
+    const parsed = mergeSchema.safeParse(ctx.query);
+    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error), status: 400 });
+    const preview = await previewMerge(db, ctx.params.id!, parsed.data.from);
+    if (!preview) {
+      const message = parsed.data.from === ctx.params.id ? REFUSALS.same_account! : `There is no account with the id ${parsed.data.from} that could be merged (unknown, or already merged).`;
+      return showAccount(ctx, admin, ctx.params.id!, { message, status: parsed.data.from === ctx.params.id ? 409 : 404 });
+    }
+    broker.render(ctx, 'admin/merge', {
+      ...page(admin, 'Merge accounts'),
+      survivor: preview.survivor, retired: preview.retired, consents: preview.consents, events: preview.events, liveRows: preview.liveRows,
+      identities: preview.retired.identities.map((i) => ({ ...i, upstream: upstreamName(i.provider) })),
+    });
+  }));
+  router.post('/accounts/:id/merge', form, asAdmin(async (ctx, admin) => {
+    const parsed = mergeSchema.safeParse(bodyOf(ctx));
+    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error), status: 400 });
+    if (bodyOf(ctx).confirm !== 'yes') {
+      ctx.status = 303;
+      ctx.redirect(`/admin/accounts/${encodeURIComponent(ctx.params.id!)}/merge?${new URLSearchParams({ from: parsed.data.from })}`);
+      return;
+    }
+    await afterAction(ctx, admin, ctx.params.id!, await mergeAccounts(db, ctx.params.id!, parsed.data.from, admin.actor), 'merged');
+  }));
+
+  router.get('/audit', asAdmin(async (ctx, admin) => {
+    const parsed = auditFilterSchema.safeParse(ctx.query);
+    const result = parsed.success ? await queryAudit(db, parsed.data) : { events: [], nextCursor: null };
+    const given = Object.fromEntries(['from', 'to', 'type', 'provider', 'clientId', 'accountId', 'reason'].map((k) => [k, typeof ctx.query[k] === 'string' ? (ctx.query[k] as string).slice(0, 200) : '']));
+    const kept = new URLSearchParams(Object.entries(given).filter(([, v]) => v));
+    broker.render(ctx, 'admin/audit', {
+      ...page(admin, 'Audit log'),
+      filter: given,
+      problems: parsed.success ? [] : describeFilterIssues(parsed.error),
+      types: AUDIT_EVENT_TYPES,
+      upstreams: [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName })),
+      clients: broker.config.clients.map((c) => ({ id: c.clientId, name: c.name ?? c.clientId })),
+      events: result.events.map((e) => ({ ...e, when: when(e.createdAt), via: upstreamName(e.provider), detail: JSON.stringify(e.detail) })),
+      exportQuery: kept.toString(),
+      next: result.nextCursor ? `/admin/audit?${new URLSearchParams([...kept, ['cursor', result.nextCursor]])}` : undefined,
+    }, parsed.success ? 200 : 400);
+  }));
+
+  router.get('/audit/export', asAdmin(async (ctx) => {
+    const format = ctx.query.format === 'json' ? 'json' : ctx.query.format === 'csv' ? 'csv' : undefined;
+    const parsed = auditFilterSchema.safeParse({ ...ctx.query, limit: undefined, cursor: undefined });
+    if (!format || !parsed.success) {
+      ctx.status = 400;
+      ctx.type = 'text/plain';
+      ctx.body = [...(format ? [] : ['format: csv or json']), ...(parsed.success ? [] : describeFilterIssues(parsed.error))].join('\n');
+      return;
+    }
+    const events = await exportAudit(broker, parsed.data);
+    ctx.set('Cache-Control', 'no-store');
+    ctx.attachment(`doorman-audit.${format}`);
+    ctx.type = format === 'csv' ? 'text/csv; charset=utf-8' : 'application/json; charset=utf-8';
+    ctx.body = format === 'csv' ? auditAsCsv(events) : auditAsJson(events);
+  }));
+
+  return router;
+}
+
+/** The form body, or a page saying why it could not be read (too large, malformed) where the parser's error would be a 500. */
+function readForm(broker: Broker): Middleware {
+  return async (ctx, next) => {
+    try {
+      await parseForm(ctx, async () => {});
+    } catch (err) {
+      const status = (err as { status?: unknown }).status;
+      if (typeof status !== 'number' || status >= 500) throw err;
+      return broker.render(ctx, 'admin/problem', {
+        title: status === 413 ? 'Form too large' : 'Form not readable',
+        text: status === 413 ? 'The form sent more than 16 kB, so nothing was changed. Go back and shorten what you typed.' : 'The form could not be read, so nothing was changed. Go back and try again.',
+      }, status);
+    }
+    await next();
+  };
+}
+
+/** Export is capped: a bigger window is asked for in several time ranges. */
+const EXPORT_MAX = 10_000;
+
+async function exportAudit(broker: Broker, filter: z.infer<typeof auditFilterSchema>) {
+  const all = [];
+  let cursor: string | undefined;
+  do {
+    const page = await queryAudit(broker.db, { ...filter, limit: 200, ...(cursor ? { cursor } : {}) });
+    all.push(...page.events);
+    cursor = page.nextCursor ?? undefined;
+  } while (cursor && all.length < EXPORT_MAX);
+  return all.slice(0, EXPORT_MAX);
+}
+
+function page(admin: ConsoleAdmin, title: string) {
+  return { title, csrf: admin.csrf, adminId: admin.accountId };
+}
+
+function bodyOf(ctx: Context): Record<string, unknown> {
+  return (ctx.request.body as Record<string, unknown> | undefined) ?? {};
+}
+
+function describeFormIssues(error: z.ZodError): string {
+  return error.issues.map((i) => i.message).join('; ');
+}
+
+function when(at: Date): string {
+  return at.toISOString().slice(0, 16).replace('T', ' ');
+}
