@@ -37,7 +37,7 @@ describe('when the demo runs', () => {
 
   for (const [upstream, who, expected] of [
     ['github', DEMO_GITHUB_USERS[0]!.login, /github:example:engines/],
-    ['facebook', DEMO_FACEBOOK_USERS[0]!.id, /grace@example\.com/],
+    ['facebook', DEMO_FACEBOOK_USERS[1]!.id, /grace@example\.com/],
     ['oidc', DEMO_OIDC_USERS[0]!.sub, /analysts/],
     ['oauth2', DEMO_GITHUB_USERS[0]!.login, /avatars\/1001/],
   ] as const) {
