@@ -66,7 +66,7 @@ export async function startDemo(opts: { port: number; env: Record<string, string
     const github = await startGithubLookalike({
       clients: [
         { clientId: 'doorman-demo', clientSecret: secrets.DOORMAN_DEMO_GITHUB_SECRET, redirectUri: callback('github') },
-        { clientId: 'doorman-demo-oauth2', clientSecret: secrets.DOORMAN_DEMO_OAUTH2_SECRET, redirectUri: callback('oauth2') },
+        { clientId: 'doorman-demo-oauth2', clientSecret: secrets.DOORMAN_DEMO_OAUTH2_SECRET, redirectUri: callback('oauth2'), label: 'Demo OAuth2 provider (look-alike)' },
       ],
       users: DEMO_GITHUB_USERS,
     });

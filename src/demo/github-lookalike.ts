@@ -39,7 +39,7 @@ export interface GithubLookalike {
 
 interface Grant { clientId: string; redirectUri: string; user: GithubUser; scope: string; challenge?: string; used: boolean; expires: number }
 
-export async function startGithubLookalike(opts: { clients: { clientId: string; clientSecret: string; redirectUri: string }[]; users: GithubUser[] }): Promise<GithubLookalike> {
+export async function startGithubLookalike(opts: { clients: { clientId: string; clientSecret: string; redirectUri: string; label?: string }[]; users: GithubUser[] }): Promise<GithubLookalike> {
   const pending = new Map<string, Omit<Grant, 'user' | 'used' | 'expires'> & { state: string }>();
   const codes = new Map<string, Grant>();
   const tokens = new Map<string, { user: GithubUser; scopes: string[] }>();
@@ -80,9 +80,10 @@ export async function startGithubLookalike(opts: { clients: { clientId: string; 
       ...(p.get('code_challenge_method') === 'S256' && p.get('code_challenge') ? { challenge: p.get('code_challenge')! } : {}),
     });
     const buttons = opts.users.map((u) => `<button type="submit" name="login" value="${escapeHtml(u.login)}">Sign in as ${escapeHtml(u.login)}</button>`).join('<br>');
-    show(res, 200, `<h1>Authorize Doorman</h1><p>Doorman (demo) wants to access your GitHub account.</p>
+    // The demo's generic OAuth2 provider is this server under another client: it says so (client.label).
+    page(res, 200, `<h1>Authorize Doorman</h1><p>Doorman (demo) wants to access your ${client.label ? '' : 'GitHub '}account.</p>
       <form method="post" action="/login/oauth/authorize"><input type="hidden" name="request" value="${id}">${buttons}
-      <br><button type="submit" name="deny" value="1">Cancel</button></form>`);
+      <br><button type="submit" name="deny" value="1">Cancel</button></form>`, client.label ?? LABEL);
   }
 
   function decide(form: URLSearchParams, res: ServerResponse): void {

@@ -62,6 +62,9 @@ describe('when the demo runs', () => {
     it(`then a person signs in through the ${upstream} look-alike`, async () => {
       const browser = new Browser();
       const login = await browser.visit(new URL('/login', demo.url));
+      const picker = await browser.submit(login, `/upstream/${upstream}`);
+      assert.match(picker.body, /<title>Demo [^<]+ \(look-alike\)<\/title>/, 'each look-alike says what it stands in for');
+      if (upstream === 'oauth2') assert.match(picker.body, /<title>Demo OAuth2 provider \(look-alike\)<\/title>/);
       const landed = await chooseUpstream(browser, login, upstream, who, {}, 'never');
       // The consent page shows unless this person's account already allowed the sample app
       // (the demo links GitHub and the example OIDC users to Ada's account: remembered).
