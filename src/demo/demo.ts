@@ -7,10 +7,10 @@ import type { Db } from '../db/client.ts';
 import { freePort } from '../free-port.ts';
 import type { Logger } from '../log.ts';
 import { startDoorman, type RunningDoorman } from '../server.ts';
-import { startFacebookLookalike } from './facebook-lookalike.ts';
+import { startFacebookLookalike, type FacebookUser } from './facebook-lookalike.ts';
 import { startGithubLookalike, type GithubUser } from './github-lookalike.ts';
 import { startGoogleLookalike, type LookalikeUser } from './google-lookalike.ts';
-import { startOidcLookalike } from './oidc-lookalike.ts';
+import { startOidcLookalike, type OidcLookalikeUser } from './oidc-lookalike.ts';
 import { startSampleApp } from './sample-app.ts';
 
 /**
@@ -18,16 +18,29 @@ import { startSampleApp } from './sample-app.ts';
  * generic OAuth2 provider, and a sample app, all on this machine. Secrets are random per
  * run. Refused in production: the look-alikes sign anyone in as anyone.
  */
-export const DEMO_USERS: LookalikeUser[] = [
-  { sub: '100000000000000000001', email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace', hd: 'example.com' },
-  { sub: '100000000000000000002', email: 'grace@example.com', email_verified: true, name: 'Grace Hopper', hd: 'example.com' },
-];
+/**
+ * The demo's people. Every look-alike knows the same two, by the same names and emails,
+ * so that signing in again through another upstream as the same person shows linking
+ * (README, "See a whole login: the demo"). Facebook never says an email is verified.
+ */
+const PEOPLE = [
+  { name: 'Ada Lovelace', email: 'ada@example.com', login: 'ada' },
+  { name: 'Grace Hopper', email: 'grace@example.com', login: 'grace' },
+] as const;
 
-export const DEMO_GITHUB_USERS: GithubUser[] = [
-  { id: 1001, login: 'ada', name: 'Ada Lovelace', email: null, emails: [{ email: 'ada@example.com', primary: true, verified: true }], orgs: ['example'], teams: [{ org: 'example', slug: 'engines' }] },
-];
-export const DEMO_FACEBOOK_USERS = [{ id: '10150000000000001', name: 'Grace Hopper', email: 'grace@example.com' }];
-export const DEMO_OIDC_USERS = [{ sub: 'u-42', email: 'ada@example.com', email_verified: true, name: 'Ada Lovelace', preferred_username: 'ada', groups: ['analysts'] }];
+export const DEMO_USERS: LookalikeUser[] = PEOPLE.map((p, i) => ({ sub: `10000000000000000000${i + 1}`, email: p.email, email_verified: true, name: p.name, hd: 'example.com' }));
+
+export const DEMO_GITHUB_USERS: GithubUser[] = PEOPLE.map((p, i) => ({
+  id: 1001 + i, login: p.login, name: p.name, email: null, emails: [{ email: p.email, primary: true, verified: true }],
+  orgs: ['example'], teams: [{ org: 'example', slug: i === 0 ? 'engines' : 'compilers' }],
+}));
+export const DEMO_FACEBOOK_USERS: FacebookUser[] = PEOPLE.map((p, i) => ({ id: `1015000000000000${i + 1}`, name: p.name, email: p.email }));
+export const DEMO_OIDC_USERS: OidcLookalikeUser[] = PEOPLE.map((p, i) => ({
+  sub: `u-${42 + i}`, email: p.email, email_verified: true, name: p.name, preferred_username: p.login, groups: [i === 0 ? 'analysts' : 'engineers'],
+}));
+
+/** The demo's own embedded database folder, so that it never touches the data of `npm start`. */
+export const DEMO_DATA_DIR = './data/demo/postgres';
 
 export interface Demo { url: string; doorman: RunningDoorman; close(): Promise<void> }
 
@@ -57,7 +70,7 @@ export async function startDemo(opts: { port: number; env: Record<string, string
     const github = await startGithubLookalike({
       clients: [
         { clientId: 'doorman-demo', clientSecret: secrets.DOORMAN_DEMO_GITHUB_SECRET, redirectUri: callback('github') },
-        { clientId: 'doorman-demo-oauth2', clientSecret: secrets.DOORMAN_DEMO_OAUTH2_SECRET, redirectUri: callback('oauth2') },
+        { clientId: 'doorman-demo-oauth2', clientSecret: secrets.DOORMAN_DEMO_OAUTH2_SECRET, redirectUri: callback('oauth2'), label: 'Demo OAuth2 provider (look-alike)' },
       ],
       users: DEMO_GITHUB_USERS,
     });
@@ -70,6 +83,7 @@ export async function startDemo(opts: { port: number; env: Record<string, string
     const config = buildConfig({
       issuer,
       port: opts.port,
+      database: { embeddedDataDir: DEMO_DATA_DIR },
       clients: [{
         clientId: 'sample-app', name: 'Sample app', clientSecretEnv: 'DOORMAN_DEMO_APP_SECRET',
         redirectUris: [`http://${host}:${samplePort}/callback`], postLogoutRedirectUris: [`http://${host}:${samplePort}/`],

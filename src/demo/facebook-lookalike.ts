@@ -2,6 +2,9 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { escapeHtml, json, listenOnLoopback, page, readBody } from './lookalike-http.ts';
 
+const LABEL = 'Demo Facebook (look-alike)';
+const show = (res: ServerResponse, status: number, html: string) => page(res, status, html, LABEL);
+
 /**
  * A stand-in for Facebook Login and the Graph API on loopback, with Facebook's quirks:
  * versioned paths, `#_=_` appended to the callback, errors as {"error": {message, type,
@@ -50,9 +53,9 @@ export async function startFacebookLookalike(opts: { appId: string; appSecret: s
   }
 
   function dialog(p: URLSearchParams, res: ServerResponse, version: string): void {
-    if (p.get('client_id') !== opts.appId) return page(res, 400, '<h1>Invalid App ID</h1>', 'Facebook (demo)');
+    if (p.get('client_id') !== opts.appId) return show(res, 400, '<h1>Invalid App ID</h1>');
     if (p.get('redirect_uri') !== opts.redirectUri) {
-      return page(res, 400, '<h1>URL blocked</h1><p>This redirect failed because the redirect URI is not whitelisted in the app\'s Client OAuth Settings.</p>', 'Facebook (demo)');
+      return show(res, 400, '<h1>URL blocked</h1><p>This redirect failed because the redirect URI is not whitelisted in the app\'s Client OAuth Settings.</p>');
     }
     const id = randomBytes(16).toString('base64url');
     pending.set(id, {
@@ -60,15 +63,15 @@ export async function startFacebookLookalike(opts: { appId: string; appSecret: s
       ...(p.get('code_challenge_method') === 'S256' && p.get('code_challenge') ? { challenge: p.get('code_challenge')! } : {}),
     });
     const buttons = opts.users.map((u) => `<button type="submit" name="user" value="${escapeHtml(u.id)}">Continue as ${escapeHtml(u.name)}</button>`).join('<br>');
-    page(res, 200, `<h1>Log in with Facebook</h1><p>Doorman (demo) will receive your name and profile picture${p.get('scope')?.includes('email') ? ' and email address' : ''}.</p>
+    show(res, 200, `<h1>Log in with Facebook</h1><p>Doorman (demo) will receive your name and profile picture${p.get('scope')?.includes('email') ? ' and email address' : ''}.</p>
       <form method="post" action="/${escapeHtml(version)}/dialog/oauth"><input type="hidden" name="request" value="${id}">
       <label><input type="checkbox" name="decline_email" value="1"> Don't share my email address</label><br>${buttons}
-      <br><button type="submit" name="deny" value="1">Cancel</button></form>`, 'Facebook (demo)');
+      <br><button type="submit" name="deny" value="1">Cancel</button></form>`);
   }
 
   function decide(form: URLSearchParams, res: ServerResponse): void {
     const request = pending.get(form.get('request') ?? '');
-    if (!request) return page(res, 400, '<h1>Request expired</h1>', 'Facebook (demo)');
+    if (!request) return show(res, 400, '<h1>Request expired</h1>');
     pending.delete(form.get('request')!);
     const back = new URL(request.redirectUri);
     const user = opts.users.find((u) => u.id === form.get('user'));

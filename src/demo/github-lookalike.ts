@@ -2,6 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { applyFault, escapeHtml, json, listenOnLoopback, page, readBody, type LookalikeFault } from './lookalike-http.ts';
 
+const LABEL = 'Demo GitHub (look-alike)';
+const show = (res: ServerResponse, status: number, html: string) => page(res, status, html, LABEL);
+
 /**
  * A stand-in for GitHub (web flow + REST API) on loopback, with GitHub's quirks:
  * token errors come with HTTP 200 and an `error` field; the token answer is
@@ -36,7 +39,7 @@ export interface GithubLookalike {
 
 interface Grant { clientId: string; redirectUri: string; user: GithubUser; scope: string; challenge?: string; used: boolean; expires: number }
 
-export async function startGithubLookalike(opts: { clients: { clientId: string; clientSecret: string; redirectUri: string }[]; users: GithubUser[] }): Promise<GithubLookalike> {
+export async function startGithubLookalike(opts: { clients: { clientId: string; clientSecret: string; redirectUri: string; label?: string }[]; users: GithubUser[] }): Promise<GithubLookalike> {
   const pending = new Map<string, Omit<Grant, 'user' | 'used' | 'expires'> & { state: string }>();
   const codes = new Map<string, Grant>();
   const tokens = new Map<string, { user: GithubUser; scopes: string[] }>();
@@ -62,7 +65,7 @@ export async function startGithubLookalike(opts: { clients: { clientId: string; 
 
   function authorize(p: URLSearchParams, res: ServerResponse): void {
     const client = opts.clients.find((c) => c.clientId === p.get('client_id'));
-    if (!client) return page(res, 404, '<h1>404</h1><p>This is not the web page you are looking for.</p>', 'GitHub (demo)');
+    if (!client) return show(res, 404, '<h1>404</h1><p>This is not the web page you are looking for.</p>');
     const back = new URL(client.redirectUri);
     if (p.get('state')) back.searchParams.set('state', p.get('state')!);
     if (p.get('redirect_uri') && p.get('redirect_uri') !== client.redirectUri) {
@@ -77,14 +80,15 @@ export async function startGithubLookalike(opts: { clients: { clientId: string; 
       ...(p.get('code_challenge_method') === 'S256' && p.get('code_challenge') ? { challenge: p.get('code_challenge')! } : {}),
     });
     const buttons = opts.users.map((u) => `<button type="submit" name="login" value="${escapeHtml(u.login)}">Sign in as ${escapeHtml(u.login)}</button>`).join('<br>');
-    page(res, 200, `<h1>Authorize Doorman</h1><p>Doorman (demo) wants to access your GitHub account.</p>
+    // The demo's generic OAuth2 provider is this server under another client: it says so (client.label).
+    page(res, 200, `<h1>Authorize Doorman</h1><p>Doorman (demo) wants to access your ${client.label ? '' : 'GitHub '}account.</p>
       <form method="post" action="/login/oauth/authorize"><input type="hidden" name="request" value="${id}">${buttons}
-      <br><button type="submit" name="deny" value="1">Cancel</button></form>`, 'GitHub (demo)');
+      <br><button type="submit" name="deny" value="1">Cancel</button></form>`, client.label ?? LABEL);
   }
 
   function decide(form: URLSearchParams, res: ServerResponse): void {
     const request = pending.get(form.get('request') ?? '');
-    if (!request) return page(res, 400, '<h1>Request expired</h1>', 'GitHub (demo)');
+    if (!request) return show(res, 400, '<h1>Request expired</h1>');
     pending.delete(form.get('request')!);
     const back = new URL(request.redirectUri);
     const user = opts.users.find((u) => u.login === form.get('login'));

@@ -3,6 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { applyFault, escapeHtml, json, listenOnLoopback, page, readBody, type LookalikeFault } from './lookalike-http.ts';
 import { exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 
+const LABEL = 'Demo Google (look-alike)';
+const show = (res: ServerResponse, status: number, html: string) => page(res, status, html, LABEL);
+
 /**
  * A stand-in for Google's OpenID Connect endpoints on loopback, for the demo and the tests.
  * It keeps Google's paths and answers, and is as strict as Google where it matters: exact
@@ -113,12 +116,12 @@ export async function startGoogleLookalike(opts: {
     const p = url.searchParams;
     const client = opts.clients.find((c) => c.clientId === p.get('client_id'));
     // Google shows an error page and does not redirect when client or redirect_uri is wrong.
-    if (!client) return page(res, 401, '<h1>Error 401: invalid_client</h1><p>The OAuth client was not found.</p>');
+    if (!client) return show(res, 401, '<h1>Error 401: invalid_client</h1><p>The OAuth client was not found.</p>');
     if (!client.redirectUris.includes(p.get('redirect_uri') ?? '')) {
-      return page(res, 400, '<h1>Error 400: redirect_uri_mismatch</h1>');
+      return show(res, 400, '<h1>Error 400: redirect_uri_mismatch</h1>');
     }
     if (p.get('response_type') !== 'code' || !p.get('scope')?.split(' ').includes('openid')) {
-      return page(res, 400, '<h1>Error 400: invalid_request</h1>');
+      return show(res, 400, '<h1>Error 400: invalid_request</h1>');
     }
     const id = randomBytes(16).toString('base64url');
     pending.set(id, {
@@ -130,14 +133,14 @@ export async function startGoogleLookalike(opts: {
     if (opts.autoApprove) return decide(new URLSearchParams({ request: id, sub: opts.autoApprove }), res);
     const buttons = opts.users.map((u) =>
       `<button type="submit" name="sub" value="${escapeHtml(u.sub)}">${escapeHtml(u.name ?? u.sub)} &lt;${escapeHtml(u.email ?? 'no email')}&gt;</button>`).join('<br>');
-    page(res, 200, `<h1>Choose an account</h1><p>to continue to Doorman (demo Google)</p>
+    show(res, 200, `<h1>Choose an account</h1><p>to continue to Doorman (demo Google)</p>
       <form method="post" action="/o/oauth2/v2/auth/decide"><input type="hidden" name="request" value="${id}">${buttons}
       <br><button type="submit" name="deny" value="1">Cancel</button></form>`);
   }
 
   function decide(form: URLSearchParams, res: ServerResponse): void {
     const request = pending.get(form.get('request') ?? '');
-    if (!request || request.expires < Date.now()) return page(res, 400, '<h1>This request has expired</h1>');
+    if (!request || request.expires < Date.now()) return show(res, 400, '<h1>This request has expired</h1>');
     pending.delete(form.get('request')!);
     const back = new URL(request.redirectUri);
     if (request.state) back.searchParams.set('state', request.state);

@@ -30,9 +30,17 @@ export function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' }).end(JSON.stringify(body));
 }
 
-export function page(res: ServerResponse, status: number, html: string, title = 'Sign in (demo)'): void {
-  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' })
-    .end(`<!doctype html><html><head><title>${escapeHtml(title)}</title></head><body style="font-family:system-ui;max-width:30rem;margin:3rem auto">${html}</body></html>`);
+/**
+ * A look-alike's HTML page. `label` (e.g. "Demo GitHub (look-alike)") is its title and a
+ * banner above the content, so a person always knows which pretend provider they are at.
+ */
+export function page(res: ServerResponse, status: number, html: string, label: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8' }).end(lookalikeHtml(html, label));
+}
+
+export function lookalikeHtml(html: string, label: string): string {
+  return `<!doctype html><html><head><title>${escapeHtml(label)}</title></head><body style="font-family:system-ui;max-width:30rem;margin:3rem auto">`
+    + `<p style="color:#555"><strong>${escapeHtml(label)}</strong>: a stand-in for the real provider, on this machine</p>${html}</body></html>`;
 }
 
 export function escapeHtml(s: string): string {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import { freePort } from '../free-port.ts';
-import { escapeHtml } from './lookalike-http.ts';
+import { escapeHtml, lookalikeHtml } from './lookalike-http.ts';
 
 /**
  * A generic OpenID Connect upstream for the demo and the tests: a second oidc-provider
@@ -27,6 +27,9 @@ export async function startOidcLookalike(opts: { clientId: string; clientSecret:
     cookies: { keys: [randomBytes(16).toString('hex')], names: { session: 'lookalike_session', interaction: 'lookalike_interaction', resume: 'lookalike_resume' } },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'], groups: ['groups'] },
     features: { devInteractions: { enabled: false } },
+    // Lifetimes said outright: oidc-provider prints a notice whenever one of its defaults is
+    // used, and a demo should print nothing but what the person needs.
+    ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 3600, Grant: 3600 },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     async findAccount(_ctx, sub) {
       const user = opts.users.find((u) => u.sub === sub);
@@ -48,8 +51,7 @@ export async function startOidcLookalike(opts: { clientId: string; clientSecret:
       const details = await provider.interactionDetails(ctx.req, ctx.res);
       const buttons = opts.users.map((u) => `<button type="submit" name="sub" value="${escapeHtml(u.sub)}">${escapeHtml(u.name ?? u.sub)}</button>`).join('<br>');
       ctx.type = 'html';
-      ctx.body = `<!doctype html><html><head><title>Example OIDC (demo)</title></head><body style="font-family:system-ui;max-width:30rem;margin:3rem auto">
-        <h1>Example OIDC: sign in</h1><form method="post" action="/interaction/${escapeHtml(details.uid)}/login">${buttons}</form></body></html>`;
+      ctx.body = lookalikeHtml(`<h1>Example OIDC: sign in</h1><form method="post" action="/interaction/${escapeHtml(details.uid)}/login">${buttons}</form>`, 'Demo OIDC provider (look-alike)');
       return;
     }
     const body = await new Promise<string>((ok) => {

@@ -6,13 +6,17 @@ import * as oidc from 'openid-client';
 
 /**
  * The demo's downstream app: an OIDC client of Doorman, as small as a real one can be.
- * "Sign in" runs authorization code + PKCE; the callback verifies the ID token, fetches
- * userinfo and shows the claims. Sessions live in memory: it is a demo.
+ * "Sign in" runs authorization code + PKCE, asking for offline_access; the callback verifies
+ * the ID token, fetches userinfo and shows both. "Refresh" runs the refresh_token grant and
+ * shows the new tokens' expiry. Sessions live in memory: it is a demo.
  */
 export interface SampleApp { url: string; close(): Promise<void> }
 
 interface Pending { state: string; nonce: string; verifier: string }
-interface Signed { claims: Record<string, unknown>; userinfo: Record<string, unknown>; idToken: string }
+interface Signed {
+  claims: Record<string, unknown>; userinfo: Record<string, unknown>; idToken: string;
+  refreshToken?: string; accessTokenExpiresAt?: number; refreshedAt?: number;
+}
 
 export async function startSampleApp(opts: { issuer: string; clientId: string; clientSecret: string; port: number; host: string }): Promise<SampleApp> {
   const base = `http://${opts.host}:${opts.port}`;
@@ -33,15 +37,14 @@ export async function startSampleApp(opts: { issuer: string; clientId: string; c
     const session = sid ? sessions.get(sid) : undefined;
     if (url.pathname === '/') {
       if (!session?.signed) return html(res, 200, '<h1>Sample app</h1><p>You are not signed in.</p><p><a href="/login"><button>Sign in</button></a></p>');
-      const rows = Object.entries(session.signed.userinfo).map(([k, v]) => `<tr><th>${escape(k)}</th><td>${escape(JSON.stringify(v))}</td></tr>`).join('');
-      return html(res, 200, `<h1>Sample app</h1><p>Signed in through Doorman. Claims received:</p><table>${rows}</table><p><a href="/logout">Sign out</a></p>`);
+      return html(res, 200, signedInPage(session.signed));
     }
     if (url.pathname === '/login') {
       const pending = { state: oidc.randomState(), nonce: oidc.randomNonce(), verifier: oidc.randomPKCECodeVerifier() };
       const newSid = randomBytes(16).toString('base64url');
       sessions.set(newSid, { pending });
       const target = oidc.buildAuthorizationUrl(await rp(), {
-        redirect_uri: redirectUri, scope: 'openid email profile groups', state: pending.state, nonce: pending.nonce,
+        redirect_uri: redirectUri, scope: 'openid email profile groups offline_access', state: pending.state, nonce: pending.nonce,
         code_challenge: await oidc.calculatePKCECodeChallenge(pending.verifier), code_challenge_method: 'S256',
       });
       res.writeHead(302, { Location: target.href, 'Set-Cookie': `sample_sid=${newSid}; Path=/; HttpOnly; SameSite=Lax` }).end();
@@ -53,8 +56,21 @@ export async function startSampleApp(opts: { issuer: string; clientId: string; c
       const tokens = await oidc.authorizationCodeGrant(await rp(), url, { pkceCodeVerifier: pending.verifier, expectedState: pending.state, expectedNonce: pending.nonce, idTokenExpected: true });
       const claims = tokens.claims()!;
       const userinfo = await oidc.fetchUserInfo(await rp(), tokens.access_token, claims.sub);
-      sessions.set(sid!, { signed: { claims, userinfo, idToken: tokens.id_token! } });
+      sessions.set(sid!, { signed: { claims, userinfo, idToken: tokens.id_token!, refreshToken: tokens.refresh_token, accessTokenExpiresAt: expiresAt(tokens) } });
       res.writeHead(302, { Location: '/' }).end();
+      return;
+    }
+    if (url.pathname === '/refresh' && req.method === 'POST' && session?.signed?.refreshToken) {
+      // Doorman rotates refresh tokens: keep the new one, and the new ID token when one comes.
+      const signed = session.signed;
+      const tokens = await oidc.refreshTokenGrant(await rp(), signed.refreshToken!);
+      sessions.set(sid!, {
+        signed: {
+          ...signed, claims: tokens.claims() ?? signed.claims, idToken: tokens.id_token ?? signed.idToken,
+          refreshToken: tokens.refresh_token ?? signed.refreshToken, accessTokenExpiresAt: expiresAt(tokens), refreshedAt: Date.now(),
+        },
+      });
+      res.writeHead(303, { Location: '/' }).end();
       return;
     }
     if (url.pathname === '/logout' && session?.signed) {
@@ -78,9 +94,29 @@ export async function startSampleApp(opts: { issuer: string; clientId: string; c
   };
 }
 
+function signedInPage(signed: Signed): string {
+  const table = (o: Record<string, unknown>) => `<table>${Object.entries(o).map(([k, v]) => `<tr><th style="text-align:left">${escape(k)}</th><td>${escape(JSON.stringify(v))}</td></tr>`).join('')}</table>`;
+  const when = (ms: number | undefined) => ms === undefined ? 'unknown' : new Date(ms).toISOString();
+  const idTokenExp = typeof signed.claims.exp === 'number' ? signed.claims.exp * 1000 : undefined;
+  const refresh = signed.refreshToken
+    ? '<form method="post" action="/refresh"><button type="submit">Refresh</button> (runs the refresh_token grant)</form>'
+    : '<p>No refresh token was issued.</p>';
+  return `<h1>Sample app</h1><p>Signed in through Doorman as <code id="sub">${escape(String(signed.claims.sub))}</code>. Claims received:</p>
+    <h2>ID token (decoded claims)</h2>${table(signed.claims)}
+    <h2>Userinfo</h2>${table(signed.userinfo)}
+    <h2>Tokens</h2>${signed.refreshedAt ? `<p id="refreshed">Refreshed at ${when(signed.refreshedAt)}.</p>` : ''}
+    <p>Access token expires at <span id="access-expiry">${when(signed.accessTokenExpiresAt)}</span>; ID token expires at <span id="id-expiry">${when(idTokenExp)}</span>.</p>
+    ${refresh}<p><a href="/logout">Sign out</a></p>`;
+}
+
+function expiresAt(tokens: { expiresIn(): number | undefined }): number | undefined {
+  const seconds = tokens.expiresIn();
+  return seconds === undefined ? undefined : Date.now() + seconds * 1000;
+}
+
 function html(res: ServerResponse, status: number, body: string): void {
   res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' })
-    .end(`<!doctype html><html><head><title>Sample app</title></head><body style="font-family:system-ui;max-width:40rem;margin:3rem auto">${body}</body></html>`);
+    .end(`<!doctype html><html><head><title>Sample app</title></head><body style="font-family:system-ui;max-width:50rem;margin:3rem auto">${body}</body></html>`);
 }
 
 function escape(s: string): string {

@@ -35,15 +35,36 @@ describe('when the demo runs', () => {
     assert.match(signedIn.body, /Ada Lovelace/);
   });
 
+  it('then signing in through the OIDC look-alike prints no oidc-provider notices or warnings', async () => {
+    // oidc-provider's notices go straight to console.info/console.warn (lib/helpers/attention.js),
+    // once per process: this test comes before the other OIDC look-alike sign-in for that reason.
+    const printed: string[] = [];
+    const { info, warn } = console;
+    console.info = (...args: unknown[]) => { printed.push(args.join(' ')); };
+    console.warn = (...args: unknown[]) => { printed.push(args.join(' ')); };
+    try {
+      const browser = new Browser();
+      const landed = await chooseUpstream(browser, await browser.visit(new URL('/login', demo.url)), 'oidc', DEMO_OIDC_USERS[0]!.sub, {}, 'never');
+      const signedIn = /Sample app wants to access your account/.test(landed.body) ? await browser.submit(landed, '/consent') : landed;
+      assert.match(signedIn.body, /Claims received/);
+    } finally {
+      Object.assign(console, { info, warn });
+    }
+    assert.deepEqual(printed.filter((line) => line.includes('oidc-provider')), []);
+  });
+
   for (const [upstream, who, expected] of [
     ['github', DEMO_GITHUB_USERS[0]!.login, /github:example:engines/],
-    ['facebook', DEMO_FACEBOOK_USERS[0]!.id, /grace@example\.com/],
+    ['facebook', DEMO_FACEBOOK_USERS[1]!.id, /grace@example\.com/],
     ['oidc', DEMO_OIDC_USERS[0]!.sub, /analysts/],
     ['oauth2', DEMO_GITHUB_USERS[0]!.login, /avatars\/1001/],
   ] as const) {
     it(`then a person signs in through the ${upstream} look-alike`, async () => {
       const browser = new Browser();
       const login = await browser.visit(new URL('/login', demo.url));
+      const picker = await browser.submit(login, `/upstream/${upstream}`);
+      assert.match(picker.body, /<title>Demo [^<]+ \(look-alike\)<\/title>/, 'each look-alike says what it stands in for');
+      if (upstream === 'oauth2') assert.match(picker.body, /<title>Demo OAuth2 provider \(look-alike\)<\/title>/);
       const landed = await chooseUpstream(browser, login, upstream, who, {}, 'never');
       // The consent page shows unless this person's account already allowed the sample app
       // (the demo links GitHub and the example OIDC users to Ada's account: remembered).
