@@ -19,7 +19,7 @@ import { currentSession, redirectToSignIn, takeSignInState } from './session.ts'
  *   GET  /account                          the page (or off to sign in)
  *   GET  /account/callback                 back from signing in
  *   POST /account/link/:connectorId        link another upstream (CSRF)
- *   POST /account/identities/:id/unlink    unlink one, never the last (CSRF)
+ *   POST /account/identities/:id/unlink    asks to confirm; with confirm=yes unlinks one, never the last (CSRF)
  *   POST /account/email                    choose the email apps see, among verified ones (CSRF)
  *   POST /account/apps/:clientId/revoke    withdraw an app's access: consent, grants, tokens (CSRF)
  */
@@ -100,6 +100,18 @@ export function createAccountRouter(broker: Broker): Router {
     const session = await requireSession(ctx);
     if (!session) return redirectToSignIn(broker.config.issuer, ctx);
     assertCsrf(ctx, session.uid);
+    // The Account page's button only asks; removing a way to sign in needs a second, explicit yes.
+    if ((ctx.request.body as Record<string, unknown> | undefined)?.confirm !== 'yes') {
+      const identity = (await listIdentities(broker.db, session.accountId)).find((i) => i.id === ctx.params.id);
+      if (!identity) throw new BrokerError('not_found', 'no such identity on this account', { status: 404, retryUrl: '/account' });
+      broker.render(ctx, 'unlink-confirm', {
+        csrf: broker.csrf.tokenFor(`account:${session.uid}`),
+        action: `/account/identities/${encodeURIComponent(identity.id)}/unlink`,
+        provider: broker.connectors.get(identity.provider)?.displayName ?? identity.provider,
+        email: identity.email,
+      });
+      return;
+    }
     const outcome = await unlinkIdentity(broker.db, session.accountId, ctx.params.id ?? '');
     if (outcome.kind === 'refused') throw new BrokerError(outcome.reason, 'unlink refused', { status: 409, retryUrl: '/account' });
     ctx.status = 303;

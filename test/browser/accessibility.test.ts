@@ -73,7 +73,7 @@ describe('when a person uses Doorman\'s pages with assistive technology or a pho
     await checkPage(page, 'logged-out');
   });
 
-  it('then the Account page passes axe, fits 360 px, and each Unlink button says which sign-in it removes', async () => {
+  it('then the Account page passes axe, fits 360 px, each Unlink button says which sign-in it removes, and unlinking asks first', async () => {
     const page = await (await browser.newContext()).newPage();
     await page.goto(new URL('/account', demo.doorman.url).href);
     await page.getByRole('button', { name: 'Continue with Google (demo)' }).click();
@@ -85,6 +85,18 @@ describe('when a person uses Doorman\'s pages with assistive technology or a pho
     await checkPage(page, 'account');
     assert.equal(await page.getByRole('button', { name: `Unlink Google (demo) (${grace.email})` }).count(), 1);
     assert.equal(await page.getByRole('button', { name: /^Unlink GitHub \(demo\)/ }).count(), 1);
+
+    // Unlinking asks first; cancelling keeps the sign-in, confirming removes it.
+    await page.getByRole('button', { name: /^Unlink GitHub \(demo\)/ }).click();
+    await page.getByRole('heading', { name: 'Remove GitHub (demo) from your account?' }).waitFor();
+    await checkPage(page, 'unlink-confirm');
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    await page.getByRole('heading', { name: 'Your account' }).waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Unlink GitHub \(demo\)/ }).count(), 1, 'cancel removed nothing');
+    await page.getByRole('button', { name: /^Unlink GitHub \(demo\)/ }).click();
+    await page.getByRole('button', { name: 'Remove GitHub (demo)' }).click();
+    await page.getByText('The sign-in method was removed from your account.').waitFor();
+    assert.equal(await page.getByRole('button', { name: /^Unlink GitHub \(demo\)/ }).count(), 0);
   });
 
   it('then the keyboard focus is always visible', async () => {

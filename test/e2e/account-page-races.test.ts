@@ -34,7 +34,7 @@ describe('when the Account page changes identities twice at once', () => {
     const both = await identities(accountId);
     assert.equal(both.length, 2);
 
-    const answers = await Promise.all(both.map((i) => browser.submit(page, `/account/identities/${i.id}/unlink`)));
+    const answers = await Promise.all(both.map((i) => browser.submit(page, `/account/identities/${i.id}/unlink`, { confirm: 'yes' })));
     const statuses = answers.map((a) => a.status).sort();
     assert.deepEqual(statuses, [200, 409], `answers ${statuses.join(' ')}`);
     assert.match(answers.find((a) => a.status === 409)!.body, /Error code: last_identity/);

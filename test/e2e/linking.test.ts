@@ -146,7 +146,11 @@ describe('the Account page', () => {
     assert.match(linked.body, /<td[^>]*>Facebook<\/td>/);
     assert.deepEqual(await identitiesOf(s, alice), ['facebook', 'google']);
     const [fb] = await s.db.query<{ id: string }>('SELECT id FROM "Identity" WHERE provider = $1', ['facebook']);
-    const unlinked = await browser.submit(linked, `/account/identities/${fb!.id}/unlink`);
+    const confirm = await browser.submit(linked, `/account/identities/${fb!.id}/unlink`);
+    assert.equal(confirm.status, 200);
+    assert.match(confirm.body, /Remove Facebook from your account\?/);
+    assert.deepEqual(await identitiesOf(s, alice), ['facebook', 'google'], 'nothing removed before she confirms');
+    const unlinked = await browser.submit(confirm, `/account/identities/${fb!.id}/unlink`);
     assert.match(unlinked.body, /was removed from your account/);
     assert.deepEqual(await identitiesOf(s, alice), ['google']);
   });
@@ -155,7 +159,7 @@ describe('the Account page', () => {
     const page = await browser.visit(accountUrl());
     const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
     const [google] = await s.db.query<{ id: string }>('SELECT id FROM "Identity" WHERE "accountId" = $1', [alice]);
-    assertErrorPage(await browser.request(new URL(`/account/identities/${google!.id}/unlink`, s.doorman.url), { form: { csrf } }), 409, 'last_identity');
+    assertErrorPage(await browser.request(new URL(`/account/identities/${google!.id}/unlink`, s.doorman.url), { form: { csrf, confirm: 'yes' } }), 409, 'last_identity');
     assert.deepEqual(await identitiesOf(s, alice), ['google']);
   });
 
