@@ -1,4 +1,5 @@
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 import { LOCALES_DIR } from '../i18n/messages.ts';
 import { httpsUrl } from '../upstreams/settings.ts';
@@ -23,6 +24,8 @@ export const uiSettingsSchema = z.strictObject({
     .describe('Colour of primary buttons and links, as #rgb or #rrggbb. Text on it is white or black, whichever contrasts more.'),
   supportContact: z.string().trim().max(200).refine((v) => EMAIL.test(v) || /^https:\/\/\S+$/.test(v), { message: 'must be an email address or an https URL' }).optional()
     .describe('Email address or https URL shown on error pages as where to get help.'),
+  templatesDir: z.string().min(1).transform((dir) => resolve(dir)).refine((dir) => statSync(dir, { throwIfNoEntry: false })?.isDirectory() ?? false, { message: 'no such folder' }).optional()
+    .describe('Folder of template overrides: a file there with the name of one in views/ (e.g. login.eta, partials/upstream-button.eta) is used instead of it. Start from a copy of the original; read once at start.'),
 }).prefault({}).describe('What people see: languages, branding, and when the login page is skipped.');
 
 export type UiSettings = z.infer<typeof uiSettingsSchema>;

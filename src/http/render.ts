@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Eta } from 'eta';
 import type { Context } from 'koa';
@@ -32,6 +34,7 @@ export interface RenderOptions {
  */
 export function createRenderer(options: RenderOptions = {}): Render {
   const eta = new Eta({ views: VIEWS_DIR, cache: true, autoEscape: true });
+  if (options.ui?.templatesDir) useOverrides(eta, options.ui.templatesDir);
   const messages = options.messages ?? defaultMessages();
   const defaultLocale = options.ui?.defaultLocale ?? 'en';
   const ui = pageBranding(options.ui);
@@ -53,4 +56,18 @@ export function createRenderer(options: RenderOptions = {}): Render {
     ctx.body = eta.render(view, { lang, t: translatorFor(ctx, lang), ui, ...data });
   };
   return Object.assign(render, { translatorFor });
+}
+
+/**
+ * `ui.templatesDir`: a file there with the path of one under views/ (login.eta,
+ * partials/upstream-button.eta, ...) is read instead of it. Paths still resolve inside
+ * views/, so layouts and includes work unchanged and only the text is swapped; Eta's
+ * cache keeps each template compiled once.
+ */
+function useOverrides(eta: Eta, templatesDir: string): void {
+  const readDefault = eta.readFile!;
+  eta.readFile = (path: string) => {
+    const override = join(templatesDir, relative(VIEWS_DIR, path));
+    return existsSync(override) ? readFileSync(override, 'utf8') : readDefault.call(eta, path);
+  };
 }
