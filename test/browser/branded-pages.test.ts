@@ -19,7 +19,7 @@ describe('when a branded Doorman is shown to a German-speaking person in Chromiu
       with: ['github', 'facebook', 'oidc'],
       client: { firstParty: true },
       upstreams: { oidc: { displayName: 'Acme Okta', iconUrl: 'https://cdn.acme.example/okta.svg' } },
-      config: { ui: { productName: 'Acme Sign-in', primaryColor: '#ffcc00', logoUrl: 'https://cdn.acme.example/logo.svg', supportContact: 'https://help.acme.example' } },
+      config: { ui: { skipLoginPage: true, productName: 'Acme Sign-in', primaryColor: '#ffcc00', logoUrl: 'https://cdn.acme.example/logo.svg', supportContact: 'https://help.acme.example' } },
     });
     browser = await launchChromium();
   });
@@ -49,6 +49,18 @@ describe('when a branded Doorman is shown to a German-speaking person in Chromiu
       assert.ok(await page.evaluate(() => document.scrollingElement!.scrollWidth) <= width);
       await page.screenshot({ path: `${ARTIFACTS_DIR}branded-login-de-${width}.png`, fullPage: true });
     }
+    await context.close();
+  });
+
+  it('then a French browser gets French pages, and an idp_hint goes straight to that upstream', async () => {
+    const context = await browser.newContext({ locale: 'fr-FR' });
+    const page = await context.newPage();
+    await page.goto((await buildAuthRequest(await discoverDoorman(s.doorman.url))).url.href);
+    await page.getByRole('button', { name: /GitHub/ }).waitFor();
+    assert.equal(await page.getAttribute('html', 'lang'), 'fr');
+    await page.goto((await buildAuthRequest(await discoverDoorman(s.doorman.url), { idp_hint: 'github' })).url.href);
+    const landed = new URL(page.url());
+    assert.equal(`${landed.origin}${landed.pathname}`, `${s.github!.baseUrl}/login/oauth/authorize`, 'no login page in between');
     await context.close();
   });
 });
