@@ -4,7 +4,7 @@ import type { Db } from '../db/client.ts';
 import type { JsonObject, UpstreamIdentity } from '../upstreams/connector.ts';
 import { canonicalEmail } from './email.ts';
 import type { LinkCandidate } from './linking.ts';
-import { composeProfile, type AccountProfile, type ProfileSource } from './profile.ts';
+import { composeProfile, verifiedEmails, type AccountProfile, type ProfileSource } from './profile.ts';
 
 /** Prisma access for accounts, identities and pending links; no rules live here. */
 type Tx = Prisma.TransactionClient;
@@ -154,9 +154,9 @@ export async function findVerifiedEmails(tx: Tx, accountId: string): Promise<str
   const rows = await tx.identity.findMany({
     where: { accountId, emailVerified: true, emailCanonical: { not: null } },
     orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
-    select: { emailCanonical: true },
+    select: { emailCanonical: true, emailVerified: true },
   });
-  return [...new Set(rows.map((r) => r.emailCanonical!))];
+  return verifiedEmails(rows);
 }
 
 export function recentEvents(db: Db, accountId: string, limit: number) {
