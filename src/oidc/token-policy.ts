@@ -49,11 +49,14 @@ export const revocationPolicy: TokenPolicy = (_ctx, client, token) => token.clie
  * its check and its consume, hence wrapping the two models' `consume`.
  */
 export function treatConsumeRacesAsReplays(provider: Provider): void {
-  const grantSources = [
-    [provider.AuthorizationCode, 'authorization code already consumed'],
-    [provider.RefreshToken, 'refresh token already used'],
+  const singleUse = [
+    [provider.AuthorizationCode, () => new errors.InvalidGrant('authorization code already consumed')],
+    [provider.RefreshToken, () => new errors.InvalidGrant('refresh token already used')],
+    // A pushed authorization request (RFC 9126 §4) used twice: refused as oidc-provider refuses a used one.
+    // It has no grant yet to revoke: the request was only pushed, never granted.
+    [provider.PushedAuthorizationRequest, () => new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used')],
   ] as const;
-  for (const [Model, message] of grantSources) {
+  for (const [Model, refusal] of singleUse) {
     const consume = Model.prototype.consume;
     Model.prototype.consume = async function consumeOnce(this: { grantId?: string }) {
       try {
@@ -61,21 +64,10 @@ export function treatConsumeRacesAsReplays(provider: Provider): void {
       } catch (err) {
         if (!(err instanceof ConsumeRaceLostError)) throw err;
         if (this.grantId) await revokeGrant(provider, this.grantId);
-        throw new errors.InvalidGrant(message);
+        throw refusal();
       }
     };
   }
-  // A pushed authorization request (RFC 9126 §4) used twice: refused as oidc-provider refuses a used one.
-  const consumePar = provider.PushedAuthorizationRequest.prototype.consume;
-  provider.PushedAuthorizationRequest.prototype.consume = async function consumeOnce() {
-    try {
-      await consumePar.call(this);
-    } catch (err) {
-      if (!(err instanceof ConsumeRaceLostError)) throw err;
-      // No grant yet to revoke: the request was only pushed, never granted.
-      throw new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used');
-    }
-  };
 }
 
 /** What oidc-provider's revoke(ctx, grantId) does for Doorman's grant types: every token of the grant, then the grant. */
