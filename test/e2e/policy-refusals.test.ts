@@ -34,6 +34,13 @@ describe('when a sign-in is refused by policy', () => {
     return chooseUpstream(browser, await browser.visit((await buildAuthRequest(rp)).url), upstreamId, who);
   }
 
+  /** The refusal's effect: the person got no identity (and so no account) in Doorman. */
+  async function assertNoIdentity(provider: 'google' | 'github', subject?: string): Promise<void> {
+    const rows = await s.db.query<{ subject: string }>(
+      'SELECT subject FROM "Identity" WHERE provider = $1 AND ($2::text IS NULL OR subject = $2)', [provider, subject ?? null]);
+    assert.deepEqual(rows, [], `a refused sign-in left an identity: ${JSON.stringify(rows)}`);
+  }
+
   function assertLoggedAsWarning(code: string): void {
     assert.deepEqual(lines.filter((l) => l.errorCode === code).map((l) => l.level), ['warn'], JSON.stringify(lines));
     assert.deepEqual(lines.filter((l) => l.level === 'error'), []);
@@ -41,16 +48,19 @@ describe('when a sign-in is refused by policy', () => {
 
   it('then an account outside the hosted domain gets 403, logged at warn', async () => {
     assertErrorPage(await signIn('google', OUTSIDER.sub), 403, 'domain_not_allowed');
+    await assertNoIdentity('google', OUTSIDER.sub);
     assertLoggedAsWarning('domain_not_allowed');
   });
 
   it('then a GitHub user outside the allowed organizations gets 403, logged at warn', async () => {
     assertErrorPage(await signIn('github', NEWBIE.login), 403, 'org_not_allowed');
+    await assertNoIdentity('github');
     assertLoggedAsWarning('org_not_allowed');
   });
 
   it('then a first sign-in where sign-up is closed gets 403, logged at warn', async () => {
     assertErrorPage(await signIn('github', OCTOCAT.login), 403, 'signup_disabled');
+    await assertNoIdentity('github');
     assertLoggedAsWarning('signup_disabled');
   });
 

@@ -241,6 +241,7 @@ describe('when a person starts many sign-ins', () => {
     await assertRateLimited(await call(token));
     assert.equal((await call(randomBytes(32).toString('base64url'))).status, 401, 'another token is not refused');
     const rows = await db.query<{ key: string }>('SELECT key FROM "RateLimit" WHERE key LIKE $1', ['adminRequestsPerToken:%']);
+    assert.notDeepEqual(rows, [], 'the per-token count is stored (else "hashed" below checks nothing)');
     assert.ok(rows.every((r) => !r.key.includes(token)), 'tokens are stored hashed');
   });
 });
