@@ -104,7 +104,7 @@ export function createConsoleRouter(broker: Broker): Router {
     const access = await checkConsoleAccess(broker, ctx);
     if (access.kind === 'redirected') return;
     if (access.kind === 'forbidden') return broker.render(ctx, 'admin/forbidden', { title: 'Not an administrator' }, 403);
-    if (ctx.method === 'POST' && !(await isConsoleFormValid(broker, ctx, bodyOf(ctx).csrf))) {
+    if (ctx.method === 'POST' && !isConsoleFormValid(broker, access.admin, bodyOf(ctx).csrf)) {
       throw new BrokerError('csrf', 'console CSRF token missing or invalid', { status: 403, retryUrl: '/admin' });
     }
     await handler(ctx, access.admin);
