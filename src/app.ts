@@ -41,6 +41,9 @@ function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], midd
   return (ctx, next) => (prefixes.some((p) => ctx.path.startsWith(p)) ? middleware(ctx as C, next) : next()) as Promise<unknown>;
 }
 
+/** Where our own pages live: errors there become a page, and an unmatched path there a 404 page. */
+const PAGE_PREFIXES = ['/interaction/', '/upstream/', '/account', '/admin'];
+
 export interface AppDeps { config: Config; db: Db; log: Logger }
 export interface App { provider: Provider; metrics: Metrics; close(): void }
 
@@ -93,12 +96,12 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
-  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account', '/admin'], errorHandler(render, log)));
+  provider.use(onlyUnder(PAGE_PREFIXES, errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
   provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
   provider.use(onlyUnder(['/admin'], createConsoleRouter(broker).routes()));
   // No route matched under our prefixes: a page for a person, not Koa's plain-text 404.
-  provider.use(onlyUnder(['/interaction/', '/upstream/', '/account', '/admin'], () => {
+  provider.use(onlyUnder(PAGE_PREFIXES, () => {
     throw new BrokerError('not_found', 'no such page', { status: 404 });
   }));
   provider.use(homePage(render));

@@ -13,6 +13,11 @@ import { reconcilePrimaryEmail } from './service.ts';
 
 export type AdminOutcome<T = object> = ({ kind: 'done' } & T) | { kind: 'refused'; reason: string };
 
+/** The HTTP status of a refusal, the same for the admin API and the console: a missing thing is 404, any other refusal a 409 conflict. */
+export function refusalStatus(reason: string): number {
+  return reason === 'account_not_found' || reason === 'not_found' ? 404 : 409;
+}
+
 export interface AccountSummary {
   id: string;
   createdAt: Date;

@@ -4,7 +4,7 @@ import Router from '@koa/router';
 import type { Context, Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import { z } from 'zod';
-import { adminLinkIdentity, getAccount, mergeAccounts, searchAccounts, setAdmin, setDisabled, type AdminOutcome } from '../accounts/admin.ts';
+import { adminLinkIdentity, getAccount, mergeAccounts, searchAccounts, setAdmin, setDisabled, refusalStatus, type AdminOutcome } from '../accounts/admin.ts';
 import { findAccountState } from '../accounts/repository.ts';
 import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
 import { revokeConsent } from '../consents/service.ts';
@@ -128,10 +128,9 @@ function parse<T extends z.ZodType>(schema: T, input: unknown, where = 'body'): 
   return result.data;
 }
 
-const REFUSAL_STATUS: Record<string, number> = { account_not_found: 404, not_found: 404 };
 
 function reply(ctx: Context, outcome: AdminOutcome<object>, okStatus = 200): void {
-  if (outcome.kind === 'refused') throw new ApiError(REFUSAL_STATUS[outcome.reason] ?? 409, outcome.reason, `refused: ${outcome.reason}`);
+  if (outcome.kind === 'refused') throw new ApiError(refusalStatus(outcome.reason), outcome.reason, `refused: ${outcome.reason}`);
   ctx.status = okStatus;
   ctx.body = outcome;
 }

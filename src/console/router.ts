@@ -4,7 +4,7 @@ import type { Context, Middleware } from 'koa';
 import { z } from 'zod';
 import {
   adminLinkIdentity, endSession, getAccount, mergeAccounts, previewMerge, revokeGrant, searchAccounts, setAdmin, setDisabled, signOutEverywhere,
-  type AdminOutcome,
+  refusalStatus, type AdminOutcome,
 } from '../accounts/admin.ts';
 import { verifiedEmails } from '../accounts/profile.ts';
 import { listIdentityProfiles } from '../accounts/repository.ts';
@@ -72,7 +72,6 @@ const REFUSALS: Record<string, string> = {
   email_not_verified: 'Only an email that one of the account\'s identities verified can be its primary email.',
   same_account: 'An account cannot be merged into itself.',
 };
-const REFUSAL_STATUS: Record<string, number> = { account_not_found: 404, not_found: 404 };
 
 const CONFIRMATIONS = {
   unlink: { title: 'Unlink this identity?', text: 'Its next sign-in will not reach this account (it may create a new one).', button: 'Unlink', path: (t: string) => `identities/${encodeURIComponent(t)}/unlink` },
@@ -104,7 +103,7 @@ export function createConsoleRouter(broker: Broker): Router {
     const access = await checkConsoleAccess(broker, ctx);
     if (access.kind === 'redirected') return;
     if (access.kind === 'forbidden') return broker.render(ctx, 'admin/forbidden', { title: 'Not an administrator' }, 403);
-    if (ctx.method === 'POST' && !(await isConsoleFormValid(broker, ctx, bodyOf(ctx).csrf))) {
+    if (ctx.method === 'POST' && !isConsoleFormValid(broker, access.admin, bodyOf(ctx).csrf)) {
       throw new BrokerError('csrf', 'console CSRF token missing or invalid', { status: 403, retryUrl: '/admin' });
     }
     await handler(ctx, access.admin);
@@ -140,7 +139,7 @@ export function createConsoleRouter(broker: Broker): Router {
     if (outcome.kind === 'refused') {
       const reason = (outcome as { reason: string }).reason;
       if (reason === 'account_not_found') throw new BrokerError('not_found', `no account ${id}`, { status: 404, retryUrl: '/admin' });
-      return showAccount(ctx, admin, id, { message: REFUSALS[reason] ?? `Refused: ${reason}.`, status: REFUSAL_STATUS[reason] ?? 409 });
+      return showAccount(ctx, admin, id, { message: REFUSALS[reason] ?? `Refused: ${reason}.`, status: refusalStatus(reason) });
     }
     ctx.status = 303;
     ctx.redirect(`/admin/accounts/${encodeURIComponent(id)}?notice=${notice}`);

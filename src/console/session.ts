@@ -18,6 +18,8 @@ export interface ConsoleAdmin {
   /** The audit actor of every action: the same form as the admin API's. */
   actor: string;
   csrf: string;
+  /** The Doorman session this console visit belongs to (what its forms' CSRF tokens are bound to). */
+  sessionUid: string;
 }
 
 export type ConsoleAccess = { kind: 'admin'; admin: ConsoleAdmin } | { kind: 'redirected' } | { kind: 'forbidden' };
@@ -39,7 +41,7 @@ export async function checkConsoleAccess(broker: Broker, ctx: Context): Promise<
   const account = await findAccountState(broker.db, session.accountId);
   if (!account?.admin || account.disabledAt || account.retiredAt) return { kind: 'forbidden' };
   setMark(ctx, broker, session.uid, now);
-  return { kind: 'admin', admin: { accountId: account.id, actor: `account:${account.id}`, csrf: broker.csrf.tokenFor(`console:${session.uid}`) } };
+  return { kind: 'admin', admin: { accountId: account.id, actor: `account:${account.id}`, csrf: broker.csrf.tokenFor(`console:${session.uid}`), sessionUid: session.uid } };
 }
 
 /** After the console's sign-in: the session that just signed in may use the console from now. */
@@ -50,10 +52,9 @@ export async function startConsoleSession(broker: Broker, ctx: Context): Promise
   return true;
 }
 
-/** CSRF token check for a console form, bound to the Doorman session. */
-export async function isConsoleFormValid(broker: Broker, ctx: Context, token: unknown): Promise<boolean> {
-  const session = await currentSession(broker.provider, ctx);
-  return session !== undefined && broker.csrf.isValid(`console:${session.uid}`, token);
+/** CSRF token check for a console form, bound to the Doorman session checkConsoleAccess already loaded. */
+export function isConsoleFormValid(broker: Broker, admin: ConsoleAdmin, token: unknown): boolean {
+  return broker.csrf.isValid(`console:${admin.sessionUid}`, token);
 }
 
 function setMark(ctx: Context, broker: Broker, sessionUid: string, lastSeen: number): void {

@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import { isDatabaseUnavailable } from '../db/outage.ts';
 import { BrokerError, clientErrorStatus } from '../errors.ts';
 import type { Logger } from '../log.ts';
-import { renderDatabaseOutage } from './database-outage.ts';
+import { renderDatabaseOutage, retryUrlOf } from './database-outage.ts';
 import { defaultMessages, type Messages } from '../i18n/messages.ts';
 import type { RenderPage } from './render.ts';
 
@@ -23,9 +23,7 @@ export function errorHandler(render: RenderPage, log: Logger): Middleware {
       if (isDatabaseUnavailable(err)) {
         log.error('database unavailable', { errorCode: 'temporarily_unavailable', path: ctx.path, error: err instanceof Error ? `${err.name}: ${err.message.trim().split('\n').pop()}` : String(err) });
         // A GET can simply be repeated; after a form post, the way back is the page it came from.
-        // Path and query only: a request line in absolute form (GET http://elsewhere/...)
-        // puts a foreign origin into originalUrl, which must not become the link.
-        return renderDatabaseOutage(render, ctx, ctx.method === 'GET' ? `${ctx.path}${ctx.search}` : err instanceof BrokerError ? err.retryUrl : undefined);
+        return renderDatabaseOutage(render, ctx, retryUrlOf(ctx, err instanceof BrokerError ? err.retryUrl : undefined));
       }
       const known = err instanceof BrokerError;
       // Koa's and the body parser's own 4xx (413 too large, 415 charset, 400 malformed).

@@ -2,7 +2,7 @@ import type { Middleware } from 'koa';
 import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/outage.ts';
-import { renderDatabaseOutage } from './database-outage.ts';
+import { renderDatabaseOutage, retryUrlOf } from './database-outage.ts';
 import type { Config } from '../config/load.ts';
 import { clientReturnUrl } from './app-links.ts';
 import type { Render } from './render.ts';
@@ -15,7 +15,7 @@ import type { Render } from './render.ts';
  */
 export function renderProviderError(render: Render, config: Config) {
   return (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, err: unknown): void => {
-    if (isDatabaseUnavailable(err)) return renderDatabaseOutage(render, ctx, ctx.method === 'GET' ? ctx.originalUrl : undefined);
+    if (isDatabaseUnavailable(err)) return renderDatabaseOutage(render, ctx, retryUrlOf(ctx));
     // The way back: the app the request named, when it is one of ours (its configured URIs only).
     const clientId = ctx.oidc?.client?.clientId;
     const back = { appUrl: clientReturnUrl(config, clientId), appName: config.clients.find((c) => c.clientId === clientId)?.name ?? clientId };

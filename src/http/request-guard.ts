@@ -17,7 +17,7 @@ export function requestGuard(render: Render): Middleware {
     if (!problem) return next();
     ctx.set('Cache-Control', 'no-store');
     if (!ctx.path.startsWith('/admin/api/') && ctx.accepts('json', 'html') === 'html') {
-      render(ctx, 'error', { title: 'Bad request', text: problem, code: 'invalid_request' }, 400);
+      render(ctx, 'error', { message: 'error.bad_request', details: problem, code: 'invalid_request' }, 400);
       return;
     }
     ctx.status = 400;
