@@ -25,6 +25,7 @@ import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
+import { readPairwiseSalt } from './claims/repository.ts';
 import { openConnectors } from './upstreams/registry.ts';
 import { openRateLimiters } from './rate-limits/limiters.ts';
 import { createRateLimits } from './rate-limits/middleware.ts';
@@ -64,6 +65,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     renderLogout: (ctx, form) => render(ctx, 'logout', { form, clientName: clientName(ctx, ctx.oidc.client?.clientId) }),
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { clientName: clientName(ctx, ctx.oidc.client?.clientId), appUrl: clientReturnUrl(config, ctx.oidc.client?.clientId) }),
     rememberedScope: (accountId, clientId) => findConsentScope(db, accountId, clientId),
+    pairwiseSalt: await readPairwiseSalt(db),
   }));
   provider.proxy = config.trustProxy;
   // koa then takes ctx.ip this many X-Forwarded-For entries from the right: the ones our proxies wrote.

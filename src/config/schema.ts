@@ -6,6 +6,8 @@ import { googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/settings.ts';
 import { uiSettingsSchema } from './ui-settings.ts';
 import { envVarName, httpUrl } from '../upstreams/settings.ts';
+import { clientClaimSettingsShape } from '../claims/settings.ts';
+import { resourceServerSchema } from '../resource-servers/settings.ts';
 
 /**
  * Doorman's configuration. Every key's `.describe()` text is its documentation:
@@ -42,6 +44,7 @@ const clientSchema = z.strictObject({
     .describe('Client ids whose access tokens this client may introspect (it is a resource server for their tokens). Every client may introspect its own tokens; no client sees another client\'s refresh tokens, and the rest are answered `active: false`. Needs a confidential client.'),
   pkce: z.enum(['required', 'optional']).optional()
     .describe('PKCE (S256) for a confidential client: `optional` (the default) enforces a code_challenge the app sends, and without one requires scope openid with a nonce (RFC 9700 §2.1.1); `required` refuses requests without a code_challenge. Public clients always need PKCE and may only say `required`.'),
+  ...clientClaimSettingsShape,
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
 
@@ -84,6 +87,8 @@ export const configSchema = z.strictObject({
   }).prefault({}).describe('Signing keys and cookie secrets: kept in the database, rotated without downtime (see Key rotation).'),
   clients: z.array(clientSchema).default([]).describe('Apps (OIDC clients) that sign people in through Doorman.'),
   upstreams: z.array(upstreamSchema).default([]).describe('Identity providers people sign in with.'),
+  resourceServers: z.array(resourceServerSchema).default([])
+    .describe('APIs that accept Doorman access tokens (README "Access tokens for APIs"): an app asks for a token for one with `resource` (RFC 8707).'),
   rateLimits: rateLimitSettingsSchema,
   metrics: z.strictObject({
     enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics (see Operations).'),
@@ -105,6 +110,7 @@ export const configSchema = z.strictObject({
   };
   seen(cfg.clients.map((c, i) => ({ key: c.clientId, path: ['clients', i, 'clientId'] })), 'clientId');
   seen(cfg.upstreams.map((u, i) => ({ key: u.id, path: ['upstreams', i, 'id'] })), 'upstream id');
+  seen(cfg.resourceServers.map((r, i) => ({ key: r.identifier, path: ['resourceServers', i, 'identifier'] })), 'resource server identifier');
   const upstreamIds = new Set(cfg.upstreams.map((u) => u.id));
   const clientIds = new Set(cfg.clients.map((c) => c.clientId));
   cfg.upstreams.forEach((u, i) => {
@@ -112,7 +118,19 @@ export const configSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'clientSecretEnv'], message: 'set exactly one of clientSecretEnv and clientSecretFile' });
     }
   });
+  cfg.resourceServers.forEach((r, i) => {
+    r.clients?.forEach((id, j) => {
+      if (!clientIds.has(id)) ctx.addIssue({ code: 'custom', path: ['resourceServers', i, 'clients', j], message: `no client with clientId "${id}"` });
+    });
+  });
   cfg.clients.forEach((c, i) => {
+    // oidc-provider takes a pairwise client's sector from its redirect URIs' one host (OIDC Core §8.1).
+    if (c.subjectType === 'pairwise' && new Set(c.redirectUris.filter((u) => URL.canParse(u)).map((u) => new URL(u).host)).size > 1) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'subjectType'], message: 'a pairwise client\'s redirectUris must all share one host (its sector)' });
+    }
+    if (c.subjectType === 'pairwise' && !c.grantTypes.includes('authorization_code')) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'subjectType'], message: 'pairwise subjects are for apps that sign people in (grantTypes must include authorization_code)' });
+    }
     c.upstreams?.forEach((id, j) => {
       if (!upstreamIds.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreams', j], message: `no upstream with id "${id}"` });
     });

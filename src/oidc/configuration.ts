@@ -6,6 +6,9 @@ import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
 import { createLoadExistingGrant } from './existing-grant.ts';
 import { interactionPolicyKeepingOfflineAccess } from './offline-access.ts';
 import { createPkcePolicy } from './pkce-policy.ts';
+import { clientClaimsExtraMetadata, clientClaimsMetadata, staticClaimNames, withClientClaims } from '../claims/client-claims.ts';
+import { createPairwiseIdentifier } from '../claims/pairwise.ts';
+import { accessTokenLifetime, addGroupsToApiTokens, resourceIndicators } from '../resource-servers/resource-indicators.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -17,22 +20,29 @@ export interface ProviderDeps {
   renderLoggedOut: (ctx: KoaContextWithOIDC) => void;
   /** The scopes a person allowed a third-party app before (src/consents), or undefined. */
   rememberedScope: (accountId: string, clientId: string) => Promise<string | undefined>;
+  /** The secret of pairwise subjects (src/claims/pairwise.ts). */
+  pairwiseSalt: string;
 }
 
 /** oidc-provider settings that differ from its defaults, each with the reason. */
 export function providerConfiguration(deps: ProviderDeps): Configuration {
   const { config, keys } = deps;
   const firstParty = firstPartyClientIds(config);
+  // Every app sees the claims its settings allow (src/claims), wherever oidc-provider asks.
+  const findAccount = withClientClaims(deps.findAccount);
   return {
     adapter: deps.adapter,
     clients: [...config.clients.map(toClientMetadata), accountClientMetadata(config.issuer)],
     jwks: keys.jwks as Configuration['jwks'],
-    findAccount: deps.findAccount,
+    findAccount,
+    extraClientMetadata: clientClaimsExtraMetadata,
+    subjectTypes: ['public', 'pairwise'],
+    pairwiseIdentifier: createPairwiseIdentifier(deps.pairwiseSalt),
     cookies: { keys: keys.cookieKeys },
     // ID tokens are signed with the configured key type (keys.algorithm), not oidc-provider's RS256 default.
     clientDefaults: { id_token_signed_response_alg: config.keys.algorithm },
     claims: {
-      openid: ['sub'],
+      openid: ['sub', ...staticClaimNames(config.clients)], // static claims: only the apps that have them get them
       email: ['email', 'email_verified'],
       profile: ['name', 'picture', 'preferred_username'],
       groups: ['groups'], // upstream groups (GitHub orgs and teams, OIDC groups claims), with each upstream's groupsPrefix
@@ -51,6 +61,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       revocation: { enabled: true, allowedPolicy: revocationPolicy },
       introspection: { enabled: true, allowedPolicy: introspectionPolicy(config) },
       clientCredentials: { enabled: true },
+      resourceIndicators: resourceIndicators(config.resourceServers),
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -61,10 +72,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     // A refresh token is single-use: each refresh returns a new one and a replayed old one
     // revokes the grant (RFC 9700 §4.14.2).
     rotateRefreshToken: true,
+    formats: { customizers: { jwt: addGroupsToApiTokens(findAccount) } },
     ttl: {
       AuthorizationCode: config.ttl.authorizationCode,
-      AccessToken: config.ttl.accessToken,
-      ClientCredentials: config.ttl.accessToken,
+      AccessToken: accessTokenLifetime(config.ttl.accessToken),
+      ClientCredentials: accessTokenLifetime(config.ttl.accessToken),
       IdToken: config.ttl.idToken,
       RefreshToken: config.ttl.refreshToken,
       Session: config.ttl.session,
@@ -97,5 +109,6 @@ function toClientMetadata(c: ClientSettings): ClientMetadata {
     // What the client may ask for; `admin` only when the operator allowed it.
     scope: ['openid', 'offline_access', 'email', 'profile', 'groups', ...(c.adminApi ? ['admin'] : [])].join(' '),
     response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+    ...clientClaimsMetadata(c),
   };
 }

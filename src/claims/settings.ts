@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+/**
+ * Per-app claim settings (README "Claims per app"): keys of `clients[]` in the config,
+ * carried to oidc-provider as client metadata (client-claims.ts) so they travel with the
+ * client wherever it is defined.
+ */
+
+/**
+ * Claims Doorman or the protocol already define: a static claim may not replace them, so an
+ * app's config can never forge `sub`, `aud`, `email` or `groups` (OIDC Core §5.1, RFC 7519 §4.1).
+ */
+export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
+  'iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti', 'auth_time', 'nonce', 'acr', 'amr', 'azp', 'at_hash', 'c_hash', 's_hash', 'sid',
+  'client_id', 'scope', 'cnf', 'act', 'may_act', 'events', 'typ', 'kid',
+  'name', 'given_name', 'family_name', 'middle_name', 'nickname', 'preferred_username', 'profile', 'picture', 'website',
+  'email', 'email_verified', 'gender', 'birthdate', 'zoneinfo', 'locale', 'phone_number', 'phone_number_verified', 'address', 'updated_at',
+  'groups',
+]);
+
+const claimName = z.string().regex(/^[\x21-\x7E]{1,100}$/, 'must be 1 to 100 printable ASCII characters without spaces')
+  .refine((name) => !RESERVED_CLAIMS.has(name), 'is a standard claim Doorman sets itself');
+
+export const groupsFilterSchema = z.strictObject({
+  prefixes: z.array(z.string().min(1)).default([]).describe('Groups starting with one of these are shown.'),
+  names: z.array(z.string().min(1)).default([]).describe('Groups named exactly one of these are shown.'),
+});
+export type GroupsFilter = z.infer<typeof groupsFilterSchema>;
+
+export const clientClaimSettingsShape = {
+  groupsFilter: groupsFilterSchema.optional()
+    .describe('Which of a person\'s groups this app sees in its `groups` claim (ID token, userinfo, API access tokens): those matching `prefixes` or `names`. Default: all of them.'),
+  staticClaims: z.record(claimName, z.json()).default({})
+    .refine((claims) => JSON.stringify(claims).length <= 4000, 'must be at most 4000 characters as JSON')
+    .describe('Extra claims with fixed values that this app (and no other) receives in userinfo and in ID tokens without an access token, with scope openid, e.g. `{tenant: acme}`. Standard claim names are refused.'),
+  subjectType: z.enum(['public', 'pairwise']).default('public')
+    .describe('`pairwise`: this app sees a `sub` of its own for each person (OIDC Core §8.1), so apps on other hosts cannot match their users with it. The sector is the host of the redirect URIs, which must all share one host.'),
+};
