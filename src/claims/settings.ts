@@ -18,8 +18,11 @@ export const RESERVED_CLAIMS: ReadonlySet<string> = new Set([
   'groups',
 ]);
 
-const claimName = z.string().regex(/^[\x21-\x7E]{1,100}$/, 'must be 1 to 100 printable ASCII characters without spaces')
-  .refine((name) => !RESERVED_CLAIMS.has(name), 'is a standard claim Doorman sets itself');
+function claimNameProblem(name: string): string | undefined {
+  if (!/^[\x21-\x7E]{1,100}$/.test(name)) return 'must be 1 to 100 printable ASCII characters without spaces';
+  if (RESERVED_CLAIMS.has(name)) return 'is a standard claim Doorman sets itself';
+  return undefined;
+}
 
 export const groupsFilterSchema = z.strictObject({
   prefixes: z.array(z.string().min(1)).default([]).describe('Groups starting with one of these are shown.'),
@@ -30,8 +33,14 @@ export type GroupsFilter = z.infer<typeof groupsFilterSchema>;
 export const clientClaimSettingsShape = {
   groupsFilter: groupsFilterSchema.optional()
     .describe('Which of a person\'s groups this app sees in its `groups` claim (ID token, userinfo, API access tokens): those matching `prefixes` or `names`. Default: all of them.'),
-  staticClaims: z.record(claimName, z.json()).default({})
-    .refine((claims) => JSON.stringify(claims).length <= 4000, 'must be at most 4000 characters as JSON')
+  staticClaims: z.record(z.string(), z.json()).default({})
+    .superRefine((claims, ctx) => {
+      for (const name of Object.keys(claims)) {
+        const problem = claimNameProblem(name);
+        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+      }
+      if (JSON.stringify(claims).length > 4000) ctx.addIssue({ code: 'custom', message: 'must be at most 4000 characters as JSON' });
+    })
     .describe('Extra claims with fixed values that this app (and no other) receives in userinfo and in ID tokens without an access token, with scope openid, e.g. `{tenant: acme}`. Standard claim names are refused.'),
   subjectType: z.enum(['public', 'pairwise']).default('public')
     .describe('`pairwise`: this app sees a `sub` of its own for each person (OIDC Core §8.1), so apps on other hosts cannot match their users with it. The sector is the host of the redirect URIs, which must all share one host.'),
