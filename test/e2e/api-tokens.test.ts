@@ -22,6 +22,8 @@ const REPORTS = 'https://reports.example/';
 const LEGACY = 'https://legacy.example/';
 const PRIVATE = 'https://private.example/';
 const REPORTING = { clientId: 'reporting', clientSecret: 'reporting-secret-0123456789' } as const;
+/** A third-party app: its people see a consent page. */
+const PARTNER = { clientId: 'partner', clientSecret: 'partner-secret-0123456789' } as const;
 
 async function listen(server: Server): Promise<string> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -52,7 +54,10 @@ describe('when APIs are declared as resource servers', () => {
     s = await startScenario({
       with: ['oidc'],
       client: { firstParty: true, groupsFilter: { names: ['engineering'] } },
-      otherClients: [{ clientId: REPORTING.clientId, clientSecret: REPORTING.clientSecret, redirectUris: [APP.redirectUri], grantTypes: ['client_credentials'] }],
+      otherClients: [
+        { clientId: REPORTING.clientId, clientSecret: REPORTING.clientSecret, redirectUris: [APP.redirectUri], grantTypes: ['client_credentials'] },
+        { clientId: PARTNER.clientId, clientSecret: PARTNER.clientSecret, redirectUris: [APP.redirectUri] },
+      ],
       config: {
         resourceServers: [
           { identifier: ORDERS, scopes: ['orders:read', 'orders:write'] },
@@ -145,6 +150,18 @@ describe('when APIs are declared as resource servers', () => {
     const req = await buildAuthRequest(wiki, { scope: 'openid', resource: 'https://unknown.example/' });
     const page = await new Browser().visit(req.url, APP.redirectUri);
     assert.equal(new URL(page.url).searchParams.get('error'), 'invalid_target');
+  });
+
+  it('then a third-party app\'s consent page names the API scopes it asks for, and its token carries only those allowed', async () => {
+    const partner = await discoverDoorman(s.doorman.url, PARTNER);
+    const req = await buildAuthRequest(partner, { scope: 'openid orders:read', resource: ORDERS });
+    const browser = new Browser();
+    const consent = await chooseUpstream(browser, await browser.visit(req.url), 'oidc', DANA.sub);
+    assert.match(consent.body, /orders:read/, 'the API scope is shown to the person');
+    const back = await browser.submit(consent, '/consent', {}, APP.redirectUri);
+    const tokens = await oidc.authorizationCodeGrant(partner, back.url, { pkceCodeVerifier: req.verifier, expectedState: req.state, expectedNonce: req.nonce }, { resource: ORDERS });
+    assert.equal(decodeJwt(tokens.access_token).scope, 'orders:read');
+    assert.equal((await callApi(ordersApi, tokens.access_token)).status, 200);
   });
 
   it('then an opaque-format API gets a stored token with its audience, which userinfo refuses and introspection describes', async () => {
