@@ -99,6 +99,8 @@ describe('when APIs are declared as resource servers', () => {
     assert.equal((await callApi(reportsApi, tokens.access_token)).status, 401);
     const userinfo = await fetch(`${s.doorman.url}/me`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
     assert.equal(userinfo.status, 401);
+    const admin = await fetch(`${s.doorman.url}/admin/api/accounts`, { headers: { authorization: `Bearer ${tokens.access_token}` } });
+    assert.equal(admin.status, 401, 'nor the admin API');
     // A JWT is not stored: APIs verify it themselves, and oidc-provider says so at introspection.
     await assert.rejects(oidc.tokenIntrospection(wiki, tokens.access_token), { error: 'unsupported_token_type' });
   });
@@ -144,9 +146,12 @@ describe('when APIs are declared as resource servers', () => {
   });
 
   it('then an unknown API, a near-miss spelling, a fragment, or an API the app may not use is invalid_target', async () => {
-    for (const resource of ['https://unknown.example/', 'https://orders.example', 'https://ORDERS.example/', 'https://orders.example/#x', 'not a uri', PRIVATE]) {
-      await assert.rejects(oidc.clientCredentialsGrant(wiki, { scope: 'orders:read', resource }), { error: 'invalid_target' }, resource);
+    const lookalikes = ['https://orders.example', 'https://ORDERS.example/', 'https://orders.example/\u200b', 'https://orders.example/%2e', 'https://orders.example/#x'];
+    for (const resource of ['https://unknown.example/', ...lookalikes, 'not a uri', `https://orders.example/${'a'.repeat(20000)}`, PRIVATE]) {
+      await assert.rejects(oidc.clientCredentialsGrant(wiki, { scope: 'orders:read', resource }), { error: 'invalid_target' }, resource.slice(0, 60));
     }
+    const two = new URLSearchParams([['scope', 'orders:read reports:read'], ['resource', ORDERS], ['resource', REPORTS]]);
+    await assert.rejects(oidc.clientCredentialsGrant(wiki, two), { error: 'invalid_target' }, 'one token is for one API');
     const req = await buildAuthRequest(wiki, { scope: 'openid', resource: 'https://unknown.example/' });
     const page = await new Browser().visit(req.url, APP.redirectUri);
     assert.equal(new URL(page.url).searchParams.get('error'), 'invalid_target');
