@@ -41,7 +41,7 @@ export const clientClaimSettingsShape = {
       }
       if (JSON.stringify(claims).length > 4000) ctx.addIssue({ code: 'custom', message: 'must be at most 4000 characters as JSON' });
     })
-    .describe('Extra claims with fixed values that this app (and no other) receives in userinfo and in ID tokens without an access token, with scope openid, e.g. `{tenant: acme}`. Standard claim names are refused.'),
+    .describe('Extra claims with fixed values that this app (and no other) receives at userinfo with scope openid, e.g. `{tenant: acme}`. Standard claim names are refused.'),
   subjectType: z.enum(['public', 'pairwise']).default('public')
     .describe('`pairwise`: this app sees a `sub` of its own for each person (OIDC Core §8.1), so apps on other hosts cannot match their users with it. The sector is the host of the redirect URIs, which must all share one host.'),
 };

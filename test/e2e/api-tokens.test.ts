@@ -126,12 +126,22 @@ describe('when APIs are declared as resource servers', () => {
     await assert.rejects(oidc.refreshTokenGrant(wiki, refreshed.refresh_token!, { resource: ORDERS }), { error: 'invalid_target' }, 'an API not in the grant');
   });
 
+  it('then groups reach a refreshed API token only while the refresh keeps the groups scope', async () => {
+    const tokens = await signIn(wiki, { scope: 'openid groups offline_access reports:read', resource: REPORTS });
+    const withGroups = await oidc.refreshTokenGrant(wiki, tokens.refresh_token!, { resource: REPORTS });
+    assert.deepEqual(decodeJwt(withGroups.access_token).groups, ['engineering']);
+    const narrowed = await oidc.refreshTokenGrant(wiki, withGroups.refresh_token!, { resource: REPORTS, scope: 'openid offline_access reports:read' });
+    assert.equal(decodeJwt(narrowed.access_token).groups, undefined);
+    assert.equal(decodeJwt(narrowed.access_token).scope, 'reports:read');
+  });
+
   it('then client_credentials gives an allowed app a token for the API with its own client id as sub', async () => {
     const tokens = await oidc.clientCredentialsGrant(wiki, { scope: 'orders:read', resource: ORDERS });
     const claims = decodeJwt(tokens.access_token);
     assert.equal(claims.sub, APP.clientId);
     assert.equal(claims.client_id, APP.clientId);
     assert.equal(claims.groups, undefined);
+    assert.equal(claims.exp! - claims.iat!, 600);
     assert.equal((await callApi(ordersApi, tokens.access_token)).status, 200);
     const onlyReporting = await oidc.clientCredentialsGrant(reporting, { scope: 'private:read', resource: PRIVATE });
     assert.equal(decodeJwt(onlyReporting.access_token).aud, PRIVATE);
