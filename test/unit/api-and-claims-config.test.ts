@@ -1,20 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildConfig, ConfigError } from '../../src/config/load.ts';
+import { buildConfig } from '../../src/config/load.ts';
+import { configProblems } from '../helpers/config-problems.ts';
 import { isVisibleGroup } from '../../src/claims/client-claims.ts';
 
 const client = { clientId: 'wiki', clientSecretEnv: 'W_SECRET', redirectUris: ['https://wiki.example.com/cb'] };
 const env = { W_SECRET: 'w' };
 
-function problems(raw: unknown): string[] {
-  try {
-    buildConfig(raw, env);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
+const problems = (raw: unknown) => configProblems(raw, env);
 
 describe('resource servers and per-app claims in the config', () => {
   it('when a resource server is declared, then defaults are a JWT for 600 seconds open to every client', () => {

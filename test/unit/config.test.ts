@@ -4,20 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildConfig, ConfigError, loadConfig } from '../../src/config/load.ts';
+import { configProblems } from '../helpers/config-problems.ts';
 
 const google = { id: 'google', type: 'google', clientId: 'cid', clientSecretEnv: 'G_SECRET' };
 const client = { clientId: 'wiki', clientSecretEnv: 'W_SECRET', redirectUris: ['https://wiki.example.com/cb'] };
 const env = { G_SECRET: 'g', W_SECRET: 'w' };
 
-function problems(raw: unknown, e: Record<string, string> = env): string[] {
-  try {
-    buildConfig(raw, e);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
+const problems = (raw: unknown, e: Record<string, string> = env) => configProblems(raw, e);
 
 describe('config', () => {
   it('when empty, then it defaults to http://localhost:3000 with nothing configured', () => {
