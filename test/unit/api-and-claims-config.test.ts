@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { buildConfig } from '../../src/config/load.ts';
 import { configProblems } from '../helpers/config-problems.ts';
 import { isVisibleGroup } from '../../src/claims/client-claims.ts';
+import { keyPolicies } from '../../src/keys/key-ring.ts';
 
 const client = { clientId: 'wiki', clientSecretEnv: 'W_SECRET', redirectUris: ['https://wiki.example.com/cb'] };
 const env = { W_SECRET: 'w' };
@@ -13,6 +14,11 @@ describe('resource servers and per-app claims in the config', () => {
   it('when a resource server is declared, then defaults are a JWT for 600 seconds open to every client', () => {
     const cfg = buildConfig({ clients: [client], resourceServers: [{ identifier: 'https://api.example.com/', scopes: ['orders:read'] }] }, env);
     assert.deepEqual(cfg.resourceServers[0], { identifier: 'https://api.example.com/', scopes: ['orders:read'], accessTokenFormat: 'jwt', accessTokenLifetime: 600 });
+  });
+
+  it('when an API\'s tokens live longer than anything else, then a rotated signing key stays published until they expire', () => {
+    const cfg = buildConfig({ ttl: { idToken: 300, accessToken: 300, session: 600 }, resourceServers: [{ identifier: 'https://api.example.com/', accessTokenLifetime: 86400 }] }, {});
+    assert.ok(keyPolicies(cfg, false).signing.keepPreviousMs >= 86400 * 1000);
   });
 
   it('when a resource server is malformed, then each problem names its key', () => {
