@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
+import { parse } from 'yaml';
 import { buildConfig } from '../../src/config/load.ts';
 import { configProblems } from '../helpers/config-problems.ts';
 import { isVisibleGroup } from '../../src/claims/client-claims.ts';
@@ -63,5 +65,19 @@ describe('resource servers and per-app claims in the config', () => {
     assert.equal(isVisibleGroup(filter, 'Admins'), false);
     assert.equal(isVisibleGroup(filter, 'admins-old'), false);
     assert.equal(isVisibleGroup(filter, 'eng'), false);
+  });
+
+  it('when the README shows an API or per-app claims config, then Doorman accepts it as shown', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const yamlAfter = (heading: string) => parse(new RegExp(`${heading}[\\s\\S]*?\`\`\`yaml\\n([\\s\\S]*?)\`\`\``).exec(readme)![1]!);
+    // The examples elide each client's usual keys ("# ..."): add them.
+    const usual = { clientSecretEnv: 'W_SECRET', redirectUris: ['https://app.example.com/cb'] };
+    const apis = yamlAfter('## Access tokens for APIs');
+    const withApis = buildConfig({ ...apis, clients: [...apis.clients, { clientId: 'billing-worker' }].map((c) => ({ ...usual, ...c })) }, env);
+    assert.deepEqual(withApis.resourceServers[0]!.scopes, ['orders:read', 'orders:write']);
+    const claims = yamlAfter('## Claims per app');
+    const [app] = buildConfig({ clients: claims.clients.map((c: object) => ({ ...usual, ...c })) }, env).clients;
+    assert.deepEqual(app!.staticClaims, { tenant: 'acme', plan: { seats: 20 } });
+    assert.equal(app!.subjectType, 'pairwise');
   });
 });
