@@ -1,6 +1,6 @@
 import type { ClientMetadata, Configuration, FindAccount } from 'oidc-provider';
 import type { ClientSettings } from '../config/load.ts';
-import { groupsFilterSchema, type GroupsFilter } from './settings.ts';
+import { groupsFilterSchema, staticClaimsSchema, type GroupsFilter } from './settings.ts';
 
 /**
  * What one app sees of a person: its groups filter and static claims, applied to the claims
@@ -25,9 +25,8 @@ export const clientClaimsExtraMetadata: NonNullable<Configuration['extraClientMe
   properties: [GROUPS_FILTER, STATIC_CLAIMS],
   validator(_ctx, key, value) {
     if (value === undefined) return;
-    const ok = key === GROUPS_FILTER
-      ? groupsFilterSchema.safeParse(value).success
-      : typeof value === 'object' && value !== null && !Array.isArray(value);
+    // The same rules as the config's, for clients defined elsewhere: no standard claim names.
+    const ok = (key === GROUPS_FILTER ? groupsFilterSchema : staticClaimsSchema).safeParse(value).success;
     if (!ok) throw new TypeError(`invalid ${key}`);
   },
 };

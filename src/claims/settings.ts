@@ -30,17 +30,19 @@ export const groupsFilterSchema = z.strictObject({
 });
 export type GroupsFilter = z.infer<typeof groupsFilterSchema>;
 
+export const staticClaimsSchema = z.record(z.string(), z.json())
+  .superRefine((claims, ctx) => {
+    for (const name of Object.keys(claims)) {
+      const problem = claimNameProblem(name);
+      if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
+    }
+    if (JSON.stringify(claims).length > 4000) ctx.addIssue({ code: 'custom', message: 'must be at most 4000 characters as JSON' });
+  });
+
 export const clientClaimSettingsShape = {
   groupsFilter: groupsFilterSchema.optional()
-    .describe('Which of a person\'s groups this app sees in its `groups` claim (ID token, userinfo, API access tokens): those matching `prefixes` or `names`. Default: all of them.'),
-  staticClaims: z.record(z.string(), z.json()).default({})
-    .superRefine((claims, ctx) => {
-      for (const name of Object.keys(claims)) {
-        const problem = claimNameProblem(name);
-        if (problem) ctx.addIssue({ code: 'custom', path: [name], message: problem });
-      }
-      if (JSON.stringify(claims).length > 4000) ctx.addIssue({ code: 'custom', message: 'must be at most 4000 characters as JSON' });
-    })
+    .describe('Which of a person\'s groups this app sees in its `groups` claim (userinfo, and its access tokens for APIs): those matching `prefixes` or `names`. Default: all of them.'),
+  staticClaims: staticClaimsSchema.default({})
     .describe('Extra claims with fixed values that this app (and no other) receives at userinfo with scope openid, e.g. `{tenant: acme}`. Standard claim names are refused.'),
   subjectType: z.enum(['public', 'pairwise']).default('public')
     .describe('`pairwise`: this app sees a `sub` of its own for each person (OIDC Core §8.1), so apps on other hosts cannot match their users with it. The sector is the host of the redirect URIs, which must all share one host.'),

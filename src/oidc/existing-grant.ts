@@ -14,7 +14,8 @@ export interface ExistingGrantDeps {
  * oidc-provider's `loadExistingGrant`: its default (the grant this session holds for the
  * client), plus what Doorman knows beyond the session:
  *  - a first-party app is granted what it asks for, its APIs' scopes included, without a
- *    consent page (oidc-provider's "skip consent" recipe), saving the person a page and the login two redirects;
+ *    consent page (oidc-provider's "skip consent" recipe), saving the person a page and the
+ *    login two redirects;
  *  - a third-party app gets the scopes the person allowed it before, remembered across
  *    sign-outs (the session's Grant ends with the session), so the consent page shows only
  *    when the app asks for something new.

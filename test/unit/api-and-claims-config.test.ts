@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import { buildConfig } from '../../src/config/load.ts';
 import { configProblems } from '../helpers/config-problems.ts';
-import { isVisibleGroup } from '../../src/claims/client-claims.ts';
+import { clientClaimsExtraMetadata, isVisibleGroup } from '../../src/claims/client-claims.ts';
 import { keyPolicies } from '../../src/keys/key-ring.ts';
 
 const client = { clientId: 'wiki', clientSecretEnv: 'W_SECRET', redirectUris: ['https://wiki.example.com/cb'] };
@@ -48,6 +48,15 @@ describe('resource servers and per-app claims in the config', () => {
     }
     assert.ok(problems({ clients: [{ ...client, staticClaims: { 'has space': 1 } }] }).some((p) => p.startsWith('clients[0].staticClaims')));
     assert.ok(problems({ clients: [{ ...client, staticClaims: { big: 'x'.repeat(5000) } }] }).some((p) => /4000/.test(p)));
+  });
+
+  it('when a client defined outside the config carries claim settings, then oidc-provider gets the same rules', () => {
+    const validate = (key: string, value: unknown) => clientClaimsExtraMetadata.validator!(undefined, key, value, {} as never);
+    assert.doesNotThrow(() => validate('doorman_static_claims', { tenant: 'acme' }));
+    assert.doesNotThrow(() => validate('doorman_groups_filter', undefined));
+    assert.throws(() => validate('doorman_static_claims', { sub: 'someone-else' }), /doorman_static_claims/);
+    assert.throws(() => validate('doorman_static_claims', ['tenant']), /doorman_static_claims/);
+    assert.throws(() => validate('doorman_groups_filter', { prefixes: 'eng' }), /doorman_groups_filter/);
   });
 
   it('when a pairwise app has redirect URIs on two hosts or cannot sign people in, then the config is refused', () => {
