@@ -38,6 +38,8 @@ export function startLogoutDelivery({ provider, db, settings, log }: { provider:
     await queueLogouts(db, [{ clientId: this.clientId, accountId, sid: sid ?? null }]);
     void run();
   };
+  // end_session swallows a failed queueLogout (it emits this and goes on signing the person out).
+  provider.on('backchannel.error', (_ctx, err, client) => log.warn('back-channel logout not queued', { client: client.clientId, error: err }));
 
   async function drain(): Promise<void> {
     for (;;) {
