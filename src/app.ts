@@ -36,6 +36,7 @@ import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { countProviderEvents } from './metrics/provider-events.ts';
 import { ACCOUNT_CLIENT_ID } from './self-service/session.ts';
 import { startLogoutDelivery } from './logout/delivery.ts';
+import { createUpstreamSignOutRouter, upstreamSignOut } from './logout/upstream-sign-out.ts';
 
 // Generic over the context so both plain middleware and @koa/router's (which adds params) fit.
 function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], middleware: (ctx: C, next: () => Promise<unknown>) => unknown): Middleware {
@@ -100,6 +101,8 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
   provider.use(onlyUnder(PAGE_PREFIXES, errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
+  provider.use(onlyUnder(['/upstream/'], createUpstreamSignOutRouter(broker).routes()));
+  provider.use(onlyUnder(['/session/end/confirm'], upstreamSignOut(broker)));
   provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
   provider.use(onlyUnder(['/admin'], createConsoleRouter(broker).routes()));
   // No route matched under our prefixes: a page for a person, not Koa's plain-text 404.
