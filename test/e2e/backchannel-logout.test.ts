@@ -6,9 +6,10 @@ import { ALICE, KIM_IDN_ASCII, OUTSIDER, STRING_VERIFIED } from '../fakes/fake-g
 import { Browser } from '../helpers/browser.ts';
 import { startLogoutReceiver, type LogoutReceiver } from '../helpers/logout-receiver.ts';
 import { discoverDoorman } from '../helpers/rp.ts';
-import { signInThrough } from '../helpers/sign-in.ts';
+import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 import { setAdmin } from '../../src/accounts/admin.ts';
+import { createLogger } from '../../src/log.ts';
 
 const NO_LOGOUT_APP = { clientId: 'chat', clientSecret: 'chat-secret-0123456789' };
 
@@ -21,6 +22,7 @@ describe('when an app registered for back-channel logout and a person signs out'
   let s: Scenario;
   let rp: oidc.Configuration;
   let receiver: LogoutReceiver;
+  const logLines: string[] = [];
   const url = (path: string) => new URL(path, s.doorman.url);
 
   before(async () => {
@@ -29,6 +31,7 @@ describe('when an app registered for back-channel logout and a person signs out'
       client: { firstParty: true, backchannelLogoutUri: receiver.uriFor(APP.clientId) },
       otherClients: [{ ...NO_LOGOUT_APP, firstParty: true, redirectUris: [APP.redirectUri] }],
       config: { backchannelLogout: { timeoutMs: 800, retryDelayMs: 200, maxAttempts: 3 } },
+      log: createLogger('debug', (line) => logLines.push(line)),
     });
     rp = await discoverDoorman(s.doorman.url);
     await receiver.trust(s.doorman.url);
@@ -51,7 +54,7 @@ describe('when an app registered for back-channel logout and a person signs out'
   /** Alice, an admin, in the console in her own browser. */
   async function adminConsole() {
     const admin = new Browser();
-    await admin.visit(url('/admin'), 'never').then((login) => admin.submit(login, '/upstream/google').then((p) => admin.submit(p, '/o/oauth2/v2/auth/decide', { sub: ALICE.sub })));
+    await chooseUpstream(admin, await admin.visit(url('/admin')), 'google', ALICE.sub, {}, 'never');
     const adminId = (await s.doorman.db.identity.findUniqueOrThrow({ where: { provider_subject: { provider: 'google', subject: ALICE.sub } } })).accountId;
     await setAdmin(s.doorman.db, adminId, true, 'test');
     return admin;
@@ -61,6 +64,7 @@ describe('when an app registered for back-channel logout and a person signs out'
     const meta = rp.serverMetadata();
     assert.equal(meta.backchannel_logout_supported, true);
     assert.equal(meta.backchannel_logout_session_supported, true);
+    assert.equal(meta.frontchannel_logout_supported, undefined, 'front-channel logout is not offered');
   });
 
   it('then RP-initiated logout sends APP a valid logout token naming the person and the session', async () => {
@@ -128,6 +132,8 @@ describe('when an app registered for back-channel logout and a person signs out'
     assert.equal(receiver.requests - before, 2, 'one failed attempt, then the delivered one');
     assert.equal(await receiver.post(`/${APP.clientId}`, logout.token), 400, 'the same jti again is a replay');
     assert.equal(await s.doorman.db.backchannelLogout.count(), 0, 'nothing left in the queue');
+    assert.ok(logLines.some((l) => l.includes('back-channel logout attempt failed')), 'the failure is logged');
+    assert.ok(!logLines.some((l) => l.includes(logout.token) || l.includes(logout.token.split('.')[2]!)), 'the logout token is never logged');
   });
 
   it('then an app that hangs does not hold up the person\'s page, and gets the token on a later attempt', async () => {
