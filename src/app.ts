@@ -36,6 +36,8 @@ import { serveMetrics } from './metrics/endpoint.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { countProviderEvents } from './metrics/provider-events.ts';
 import { ACCOUNT_CLIENT_ID } from './self-service/session.ts';
+import { startLogoutDelivery } from './logout/delivery.ts';
+import { createUpstreamSignOutRouter, upstreamSignOut } from './logout/upstream-sign-out.ts';
 
 // Generic over the context so both plain middleware and @koa/router's (which adds params) fit.
 function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], middleware: (ctx: C, next: () => Promise<unknown>) => unknown): Middleware {
@@ -46,7 +48,7 @@ function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], midd
 const PAGE_PREFIXES = ['/interaction/', '/upstream/', '/account', '/admin'];
 
 export interface AppDeps { config: Config; db: Db; log: Logger }
-export interface App { provider: Provider; metrics: Metrics; close(): void }
+export interface App { provider: Provider; metrics: Metrics; close(): Promise<void> }
 
 /** Composition root: wires every part together. Nothing here runs at import time. */
 export async function createApp({ config, db, log }: AppDeps): Promise<App> {
@@ -72,6 +74,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.maxIpsCount = config.proxyHops;
   keyRing.attach(provider);
   treatConsumeRacesAsReplays(provider);
+  const logoutDelivery = startLogoutDelivery({ provider, db, settings: config.backchannelLogout, log });
   provider.on('server_error', (_ctx, err) => log.error(isDatabaseUnavailable(err) ? 'database unavailable' : 'provider error', { error: err }));
   // Errors no middleware answered reach Koa, whose default prints a stack trace outside the log.
   // (@types/oidc-provider types only the provider's own events; Koa's 'error' is there too.)
@@ -100,6 +103,8 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
   provider.use(onlyUnder(PAGE_PREFIXES, errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
+  provider.use(onlyUnder(['/upstream/'], createUpstreamSignOutRouter(broker).routes()));
+  provider.use(onlyUnder(['/session/end/confirm'], upstreamSignOut(broker)));
   provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
   provider.use(onlyUnder(['/admin'], createConsoleRouter(broker).routes()));
   // No route matched under our prefixes: a page for a person, not Koa's plain-text 404.
@@ -114,10 +119,11 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   return {
     provider,
     metrics,
-    close: () => {
+    close: async () => {
       clearInterval(timer);
       void limiters?.close();
       keyRing.close();
+      await logoutDelivery.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import { githubSettingsSchema } from '../upstreams/github.ts';
 import { oauth2SettingsSchema } from '../upstreams/oauth2.ts';
 import { googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/settings.ts';
+import { backchannelLogoutSettingsSchema } from '../logout/settings.ts';
 import { uiSettingsSchema } from './ui-settings.ts';
 import { envVarName, httpUrl } from '../upstreams/settings.ts';
 import { clientClaimSettingsShape } from '../claims/settings.ts';
@@ -32,6 +33,10 @@ const clientSchema = z.strictObject({
     .describe('Exact redirect URIs (no wildcards, compared as strings, RFC 9700 §2.1). https, or http on a loopback host.'),
   postLogoutRedirectUris: z.array(z.url()).default([])
     .describe('Exact URIs the app may return to after RP-initiated logout.'),
+  backchannelLogoutUri: z.url().optional()
+    .describe('Where Doorman POSTs a signed logout token when a person who used this app signs out or is signed out by an admin (OIDC Back-Channel Logout 1.0). https, or http on a loopback host.'),
+  backchannelLogoutSessionRequired: z.boolean().default(true)
+    .describe('Put the session id (`sid`) in logout tokens and ID tokens, so the app can end just that session.'),
   firstParty: z.boolean().default(false)
     .describe('An app of your own organisation: consent is not asked. Third-party apps get a consent page.'),
   grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).default(['authorization_code', 'refresh_token'])
@@ -90,6 +95,7 @@ export const configSchema = z.strictObject({
   resourceServers: z.array(resourceServerSchema).default([])
     .describe('APIs that accept Doorman access tokens (README "Access tokens for APIs"): an app asks for a token for one with `resource` (RFC 8707).'),
   rateLimits: rateLimitSettingsSchema,
+  backchannelLogout: backchannelLogoutSettingsSchema,
   metrics: z.strictObject({
     enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics (see Operations).'),
     port: z.number().int().min(1).max(65535).optional()
@@ -152,8 +158,16 @@ export const configSchema = z.strictObject({
         if (problem) ctx.addIssue({ code: 'custom', path: ['clients', i, field, j], message: problem });
       });
     }
+    const logoutUriProblem = c.backchannelLogoutUri === undefined ? undefined : backchannelLogoutUriProblem(c.backchannelLogoutUri);
+    if (logoutUriProblem) ctx.addIssue({ code: 'custom', path: ['clients', i, 'backchannelLogoutUri'], message: logoutUriProblem });
   });
 });
+
+/** Doorman itself POSTs there, so unlike a native app's redirect URI it must be a web URL. */
+function backchannelLogoutUriProblem(uri: string): string | undefined {
+  if (URL.canParse(uri) && !['https:', 'http:'].includes(new URL(uri).protocol)) return 'must be an https URL (or http on a loopback host)';
+  return redirectUriProblem(uri);
+}
 
 function redirectUriProblem(uri: string): string | undefined {
   // Refinements run even when a URI failed z.url() (a non-aborting issue): that issue already names it.

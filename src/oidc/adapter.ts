@@ -1,6 +1,7 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
+import { queueLogoutsForSessions } from '../logout/repository.ts';
 
 /**
  * oidc-provider's storage on Postgres through Prisma: one `OidcModel` table for every
@@ -120,9 +121,11 @@ export class ConsumeRaceLostError extends Error {
 
 /**
  * Ends everything oidc-provider holds for an account: sessions, grants (consents), codes,
- * access and refresh tokens. Introspection then says inactive and refresh fails.
+ * access and refresh tokens. Introspection then says inactive and refresh fails. The
+ * sessions' apps get a back-channel logout (src/logout).
  */
 export async function revokeEverythingOf(tx: Prisma.TransactionClient, accountId: string): Promise<number> {
+  await queueLogoutsForSessions(tx, accountId);
   const { count } = await tx.oidcModel.deleteMany({ where: { accountId } });
   return count;
 }
@@ -172,8 +175,9 @@ export async function listLiveCredentialsOf(db: Db, accountId: string, now = new
   return rows.map((r) => ({ model: r.model, uid: r.uid, grantId: r.grantId, clientId: r.clientId, issuedAt: r.iat ? new Date(r.iat * 1000) : null, expiresAt: r.expiresAt }));
 }
 
-/** Ends one browser session of the account (by its uid); resolves to the rows deleted (0: none such). */
+/** Ends one browser session of the account (by its uid), with a back-channel logout to its apps; resolves to the rows deleted (0: none such). */
 export async function revokeSessionOf(tx: Prisma.TransactionClient, accountId: string, sessionUid: string): Promise<number> {
+  await queueLogoutsForSessions(tx, accountId, sessionUid);
   const { count } = await tx.oidcModel.deleteMany({ where: { model: 'Session', accountId, uid: sessionUid } });
   return count;
 }

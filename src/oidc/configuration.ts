@@ -63,6 +63,8 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       clientCredentials: { enabled: true },
       resourceIndicators: resourceIndicators(config.resourceServers),
       userinfo: { enabled: true },
+      // Logout tokens to apps with a backchannel_logout_uri; src/logout delivers them from a queue.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => deps.renderLogout(ctx, form),
@@ -105,6 +107,7 @@ function toClientMetadata(c: ClientSettings): ClientMetadata {
     ...(c.clientSecret ? { client_secret: c.clientSecret } : { token_endpoint_auth_method: 'none' }),
     redirect_uris: [...c.redirectUris],
     post_logout_redirect_uris: [...c.postLogoutRedirectUris],
+    ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: c.backchannelLogoutSessionRequired } : {}),
     grant_types: [...c.grantTypes],
     // What the client may ask for; `admin` only when the operator allowed it.
     scope: ['openid', 'offline_access', 'email', 'profile', 'groups', ...(c.adminApi ? ['admin'] : [])].join(' '),

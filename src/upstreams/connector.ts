@@ -30,6 +30,13 @@ export interface UpstreamConnector {
    * mid-body; 'unavailable' for any 5xx); never returns a partial identity.
    */
   finishLogin(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject }): Promise<UpstreamIdentity>;
+  /**
+   * Where to send the browser to end the person's session at the upstream after Doorman's
+   * own sign-out (src/logout/upstream-sign-out.ts), or undefined when this upstream is not
+   * configured for it or has no such endpoint. Only OIDC upstreams have it. Throws
+   * UpstreamError('unavailable' | 'timeout') when the upstream does not answer.
+   */
+  endSessionUrl?(input: { postLogoutRedirectUri: URL; state: string }): Promise<URL | undefined>;
 }
 
 /** An upstream user, normalized. */
