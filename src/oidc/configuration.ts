@@ -6,6 +6,8 @@ import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
 import { createLoadExistingGrant } from './existing-grant.ts';
 import { interactionPolicyKeepingOfflineAccess } from './offline-access.ts';
 import { createPkcePolicy } from './pkce-policy.ts';
+import { deviceFlowFeature } from '../device/settings.ts';
+import type { DevicePages } from '../device/pages.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -17,6 +19,8 @@ export interface ProviderDeps {
   renderLoggedOut: (ctx: KoaContextWithOIDC) => void;
   /** The scopes a person allowed a third-party app before (src/consents), or undefined. */
   rememberedScope: (accountId: string, clientId: string) => Promise<string | undefined>;
+  /** The device flow's pages (src/device). */
+  devicePages: DevicePages;
 }
 
 /** oidc-provider settings that differ from its defaults, each with the reason. */
@@ -51,6 +55,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       revocation: { enabled: true, allowedPolicy: revocationPolicy },
       introspection: { enabled: true, allowedPolicy: introspectionPolicy(config) },
       clientCredentials: { enabled: true },
+      deviceFlow: deviceFlowFeature(config, deps.devicePages), // RFC 8628, for clients that list its grant (src/device)
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -69,6 +74,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       RefreshToken: config.ttl.refreshToken,
       Session: config.ttl.session,
       Interaction: config.ttl.interaction,
+      DeviceCode: config.ttl.deviceCode,
       Grant: config.ttl.refreshToken,
     },
     interactions: {
