@@ -92,7 +92,7 @@ describe('when a device signs a person in with the device flow', () => {
     assert.match(done.body, /Deploy CLI is now signed in on your device/);
 
     const result = await tokens;
-    assert.equal((await oidc.fetchUserInfo(cli, result.access_token, result.claims()!.sub)).email, ALICE.email.toLowerCase());
+    assert.equal((await oidc.fetchUserInfo(cli, result.access_token, result.claims()!.sub)).email, ALICE.email!.toLowerCase());
     assert.ok(result.refresh_token, 'offline_access gives the CLI a refresh token');
     const refreshed = await oidc.refreshTokenGrant(cli, result.refresh_token);
     assert.equal(refreshed.claims()?.sub, result.claims()?.sub);
