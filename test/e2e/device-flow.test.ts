@@ -4,6 +4,7 @@ import * as oidc from 'openid-client';
 import { DEVICE_CODE_GRANT } from '../../src/device/grant.ts';
 import { ALICE } from '../fakes/fake-google.ts';
 import { Browser, type Page } from '../helpers/browser.ts';
+import { CLI, deviceError, pollDevice, TV } from '../helpers/device.ts';
 import { discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream } from '../helpers/sign-in.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
@@ -11,11 +12,10 @@ import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 /**
  * The device flow (RFC 8628) as a CLI or TV uses it: openid-client's device grant on the
  * device's side, a person's browser (HTTP, cookies, forms) on the verification page.
- * CLI is first-party (no consent page), TV third-party; APP (Team Wiki) lacks the grant.
+ * CLI is first-party (no consent page), TV third-party (helpers/device.ts); APP (Team
+ * Wiki) lacks the grant.
  * Doorman trusts X-Forwarded-For here, so each test is its own address for the limits.
  */
-const CLI = { clientId: 'deploy-cli', name: 'Deploy CLI', grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'], firstParty: true };
-const TV = { clientId: 'lobby-tv', name: 'Lobby TV', grantTypes: [DEVICE_CODE_GRANT] };
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
 
 let nextAddress = 1;
@@ -24,19 +24,6 @@ function newBrowser(): Browser {
   const browser = new Browser();
   browser.headers['x-forwarded-for'] = `198.51.100.${nextAddress++}`;
   return browser;
-}
-
-/** Polls as the device would, faster than the default 5 s so the tests stay short. */
-function poll(device: oidc.Configuration, started: oidc.DeviceAuthorizationResponse) {
-  return oidc.pollDeviceAuthorizationGrant(device, { ...started, interval: 0.2 }, undefined, { signal: AbortSignal.timeout(20_000) });
-}
-
-async function deviceError(promise: Promise<unknown>): Promise<string> {
-  const err = await promise.then(() => assert.fail('expected the device to get an error'), (e: unknown) => e);
-  // A refused client authentication is a 401 whose error is in WWW-Authenticate.
-  if (err instanceof oidc.WWWAuthenticateChallengeError) return err.cause[0]?.parameters.error ?? String(err);
-  assert.ok(err instanceof oidc.ResponseBodyError, String(err));
-  return err.error;
 }
 
 /** The form on `page` that posts `field` (the confirmation page has two forms to /device). */
@@ -71,7 +58,7 @@ describe('when a device signs a person in with the device flow', () => {
     assert.match(started.user_code, USER_CODE);
     assert.equal(started.verification_uri, entryUrl());
     assert.ok(started.expires_in > 590 && started.expires_in <= 600, String(started.expires_in));
-    const tokens = poll(cli, started);
+    const tokens = pollDevice(cli, started);
 
     const browser = newBrowser();
     const entry = await browser.visit(started.verification_uri);
@@ -100,7 +87,7 @@ describe('when a device signs a person in with the device flow', () => {
 
   it('then a code already approved is refused, to the person and to a second poll', async () => {
     const started = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
-    const tokens = poll(cli, started);
+    const tokens = pollDevice(cli, started);
     const browser = newBrowser();
     const confirm = await enterCode(browser, started.user_code);
     await chooseUpstream(browser, await browser.submit(formWith(confirm, 'confirm'), '/device'), 'google', ALICE.sub);
@@ -110,19 +97,19 @@ describe('when a device signs a person in with the device flow', () => {
     assert.equal(again.status, 400);
     assert.match(again.body, /This code was already used/);
     assert.doesNotMatch(again.body, /Sign in to Deploy CLI/);
-    assert.equal(await deviceError(poll(cli, started)), 'invalid_grant');
+    assert.equal(await deviceError(pollDevice(cli, started)), 'invalid_grant');
   });
 
   it('then a person already signed in only confirms, and a second device needs its own code', async () => {
     const browser = newBrowser();
     const first = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
-    const firstTokens = poll(cli, first);
+    const firstTokens = pollDevice(cli, first);
     await chooseUpstream(browser, await browser.submit(formWith(await enterCode(browser, first.user_code), 'confirm'), '/device'), 'google', ALICE.sub);
     await firstTokens;
 
     const second = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
     assert.notEqual(second.user_code, first.user_code);
-    const secondTokens = poll(cli, second);
+    const secondTokens = pollDevice(cli, second);
     const done = await browser.submit(formWith(await enterCode(browser, second.user_code), 'confirm'), '/device');
     assert.match(done.body, /Deploy CLI is now signed in on your device/);
     assert.equal((await secondTokens).claims()?.sub, (await firstTokens).claims()?.sub);
@@ -130,7 +117,7 @@ describe('when a device signs a person in with the device flow', () => {
 
   it('then a third-party app asks for consent on Doorman\'s consent page before the device gets tokens', async () => {
     const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid profile' });
-    const tokens = poll(tv, started);
+    const tokens = pollDevice(tv, started);
     const browser = newBrowser();
     const login = await browser.submit(formWith(await enterCode(browser, started.user_code), 'confirm'), '/device');
     const consent = await chooseUpstream(browser, login, 'google', ALICE.sub);
@@ -143,7 +130,7 @@ describe('when a device signs a person in with the device flow', () => {
 
   it('then when the person denies on the confirmation page, the device gets access_denied', async () => {
     const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid' });
-    const outcome = deviceError(poll(tv, started));
+    const outcome = deviceError(pollDevice(tv, started));
     const browser = newBrowser();
     const denied = await browser.submit(formWith(await enterCode(browser, started.user_code), 'abort'), '/device');
     assert.equal(denied.status, 200);
@@ -153,7 +140,7 @@ describe('when a device signs a person in with the device flow', () => {
 
   it('then when the person cancels at the login page, the device gets access_denied', async () => {
     const started = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
-    const outcome = deviceError(poll(cli, started));
+    const outcome = deviceError(pollDevice(cli, started));
     const browser = newBrowser();
     const login = await browser.submit(formWith(await enterCode(browser, started.user_code), 'confirm'), '/device');
     const cancelled = await browser.submit(login, '/abort');
@@ -180,15 +167,15 @@ describe('when a device signs a person in with the device flow', () => {
     const page = await enterCode(newBrowser(), started.user_code);
     assert.equal(page.status, 400);
     assert.match(page.body, /This code has expired/);
-    assert.equal(await deviceError(poll(cli, started)), 'expired_token');
+    assert.equal(await deviceError(pollDevice(cli, started)), 'expired_token');
   });
 
   it('then a device code polled by another client is refused, and its own client still gets the tokens', async () => {
     const started = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
     const browser = newBrowser();
     await chooseUpstream(browser, await browser.submit(formWith(await enterCode(browser, started.user_code), 'confirm'), '/device'), 'google', ALICE.sub);
-    assert.equal(await deviceError(poll(tv, started)), 'invalid_grant');
-    assert.ok((await poll(cli, started)).access_token);
+    assert.equal(await deviceError(pollDevice(tv, started)), 'invalid_grant');
+    assert.ok((await pollDevice(cli, started)).access_token);
   });
 
   it('then a client without the device grant gets unauthorized_client, and an unknown one invalid_client', async () => {
