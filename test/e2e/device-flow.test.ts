@@ -1,5 +1,9 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import * as oidc from 'openid-client';
 import { DEVICE_CODE_GRANT } from '../../src/device/grant.ts';
 import { ALICE } from '../fakes/fake-google.ts';
@@ -113,6 +117,23 @@ describe('when a device signs a person in with the device flow', () => {
     const done = await browser.submit(formWith(await enterCode(browser, second.user_code), 'confirm'), '/device');
     assert.match(done.body, /Deploy CLI is now signed in on your device/);
     assert.equal((await secondTokens).claims()?.sub, (await firstTokens).claims()?.sub);
+  });
+
+  it('then once one person has confirmed a code, another who has it open cannot take it over', async () => {
+    const started = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
+    const tokens = pollDevice(cli, started);
+    const owner = newBrowser();
+    const other = newBrowser();
+    const ownerConfirm = await enterCode(owner, started.user_code);
+    const otherConfirm = await enterCode(other, started.user_code);
+    const login = await owner.submit(formWith(ownerConfirm, 'confirm'), '/device');
+    const late = await other.submit(formWith(otherConfirm, 'confirm'), '/device');
+    assert.equal(late.status, 400);
+    assert.match(late.body, /This code was already used/);
+    const lateDeny = await other.submit(formWith(await other.visit(entryUrl()), 'user_code'), '/device', { user_code: started.user_code, abort: 'yes' });
+    assert.match(lateDeny.body, /This code was already used/, 'nor deny it for the owner');
+    await chooseUpstream(owner, login, 'google', ALICE.sub);
+    assert.ok((await tokens).access_token);
   });
 
   it('then a third-party app asks for consent on Doorman\'s consent page before the device gets tokens', async () => {
@@ -250,6 +271,43 @@ describe('when a device signs a person in with the device flow', () => {
 
     const someoneElse = await enterCode(newBrowser(), started.user_code);
     assert.match(someoneElse.body, /Sign in to Deploy CLI on your device\?/, 'another address is not affected');
+  });
+});
+
+describe('when a CLI is written as the README shows', () => {
+  let s: Scenario;
+  before(async () => {
+    s = await startScenario({ moreClients: [CLI] });
+  });
+  after(() => s.close());
+
+  it('then the openid-client example prints the code, and signs in with a refresh token once the person is done', async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const example = /## Device flow[\s\S]*?```js\n([\s\S]*?)```/.exec(readme)![1]!;
+    // Only the issuer changes, and plain http is allowed for this loopback test server.
+    const script = example.replace("new URL('https://login.example.com'), 'deploy-cli')",
+      `new URL('${s.doorman.url}'), 'deploy-cli', undefined, undefined, { execute: [client.allowInsecureRequests] })`);
+    assert.notEqual(script, example, 'the README example still starts from discovery of https://login.example.com');
+    const cli = spawn(process.execPath, ['--input-type=module', '--eval', script], { cwd: fileURLToPath(new URL('../..', import.meta.url)) });
+    let output = '';
+    cli.stdout.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    cli.stderr.on('data', (chunk: Buffer) => { output += chunk.toString(); });
+    const exited = once(cli, 'exit');
+    try {
+      while (!/enter \S+/.test(output)) {
+        assert.equal(cli.exitCode, null, output);
+        await new Promise((ok) => setTimeout(ok, 50));
+      }
+      const [, uri, userCode] = /Open (\S+) and enter (\S+)/.exec(output)!;
+      const browser = new Browser();
+      const confirm = await browser.submit(await browser.visit(uri!), '/device', { user_code: userCode! });
+      await chooseUpstream(browser, await browser.submit(formWith(confirm, 'confirm'), '/device'), 'google', ALICE.sub);
+      const [code] = await exited;
+      assert.equal(code, 0, output);
+      assert.match(output, /signed in as \S+ - refresh token: true/);
+    } finally {
+      cli.kill();
+    }
   });
 });
 
