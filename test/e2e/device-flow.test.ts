@@ -9,6 +9,7 @@ import { DEVICE_CODE_GRANT } from '../../src/device/grant.ts';
 import { ALICE } from '../fakes/fake-google.ts';
 import { Browser, type Page } from '../helpers/browser.ts';
 import { CLI, deviceError, pollDevice, TV } from '../helpers/device.ts';
+import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.ts';
 import { discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream } from '../helpers/sign-in.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
@@ -271,6 +272,48 @@ describe('when a device signs a person in with the device flow', () => {
 
     const someoneElse = await enterCode(newBrowser(), started.user_code);
     assert.match(someoneElse.body, /Sign in to Deploy CLI on your device\?/, 'another address is not affected');
+  });
+});
+
+describe('when the database is unreachable during a device sign-in', () => {
+  let pg: OwnPostgres;
+  let s: Scenario;
+  before(async () => {
+    pg = await startOwnPostgres('doorman-device-outage-');
+    s = await startScenario({ databaseUrl: pg.url, moreClients: [CLI] });
+  });
+  after(async () => {
+    await s?.close();
+    await pg?.close();
+  });
+
+  it('then the pages say 503 with Retry-After, the device hears temporarily_unavailable, and afterwards the same code works', async () => {
+    const cli = await discoverDoorman(s.doorman.url, CLI);
+    const started = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
+    const browser = new Browser();
+    browser.headers.accept = 'text/html'; // as browsers send it: oidc-provider then answers its errors with a page
+    const entry = await browser.visit(started.verification_uri);
+
+    await pg.stop();
+    for (const page of [await browser.submit(entry, '/device', { user_code: started.user_code }), await browser.request(started.verification_uri)]) {
+      assert.equal(page.status, 503, page.body.slice(0, 300));
+      assert.ok(Number(page.headers.get('retry-after')) > 0);
+      assert.match(page.body, /Error code: temporarily_unavailable/);
+    }
+    const post = (path: string, form: Record<string, string>) => fetch(new URL(path, s.doorman.url), {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ client_id: CLI.clientId, ...form }),
+    });
+    for (const answer of [await post('/token', { grant_type: DEVICE_CODE_GRANT, device_code: started.device_code }), await post('/device/auth', { scope: 'openid' })]) {
+      assert.equal(answer.status, 503);
+      assert.ok(Number(answer.headers.get('retry-after')) > 0);
+      assert.equal((await answer.json() as { error: string }).error, 'temporarily_unavailable');
+    }
+
+    await pg.start();
+    const tokens = pollDevice(cli, started);
+    const confirm = await browser.submit(await browser.visit(started.verification_uri), '/device', { user_code: started.user_code });
+    await chooseUpstream(browser, await browser.submit(formWith(confirm, 'confirm'), '/device'), 'google', ALICE.sub);
+    assert.ok((await tokens).access_token);
   });
 });
 
