@@ -8,7 +8,8 @@ import type { Db } from '../db/client.ts';
  * ReplayDetection, ...), keyed by (model, id), with the lookup keys lifted into indexed
  * columns. The contract is oidc-provider's example/my_adapter.js:
  *  - `find*` resolve to undefined when the row is missing or expired (expiry is checked
- *    here, so a row not yet swept by `deleteExpiredOidcRows` never comes back);
+ *    here, so a row not yet swept by `deleteExpiredOidcRows` never comes back); a device
+ *    code's row is kept an hour past its own expiry (KEPT_AFTER_EXPIRY);
  *  - a consumed row comes back with `consumed` (epoch seconds) set;
  *  - `consume` marks a row consumed only if it is not yet, in one statement, and throws
  *    `ConsumeRaceLostError` otherwise: oidc-provider checks `consumed` after `find` and
