@@ -209,6 +209,19 @@ describe('when a device signs a person in with the device flow', () => {
     assert.equal(await deviceError(oidc.initiateDeviceAuthorization(wrongSecret, { scope: 'openid' })), 'invalid_client', 'authentication comes before the grant check');
   });
 
+  it('then wrong client secrets at /device/auth count like those at /token, and past the limit even the right one gets 429', async () => {
+    const ip = `203.0.113.${nextAddress++}`;
+    const deviceAuth = (secret: string) => fetch(`${s.doorman.url}/device/auth`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-forwarded-for': ip },
+      body: new URLSearchParams({ client_id: APP.clientId, client_secret: secret, scope: 'openid' }),
+    });
+    for (let i = 0; i < 10; i++) assert.equal((await deviceAuth('wrong')).status, 401, `try ${i + 1}`);
+    const refused = await deviceAuth(APP.clientSecret);
+    assert.equal(refused.status, 429);
+    assert.ok(Number(refused.headers.get('retry-after')) > 0);
+  });
+
   it('then verification_uri_complete fills the code in and still asks the person to continue and confirm', async () => {
     const started = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
     const browser = newBrowser();
@@ -269,6 +282,8 @@ describe('when a device signs a person in with the device flow', () => {
     assert.ok(Number(refused.headers.get('retry-after')) > 0);
     assert.match(refused.body, /Too many sign-in attempts/);
     assert.match(refused.body, /href="\/device">Enter a code again</);
+    const spelled = await guesser.request(`${s.doorman.url}/DEVICE/`, { method: 'POST', form: { user_code: started.user_code } });
+    assert.equal(spelled.status, 429, 'the router ignores case and a trailing slash, and so does the limit');
 
     const someoneElse = await enterCode(newBrowser(), started.user_code);
     assert.match(someoneElse.body, /Sign in to Deploy CLI on your device\?/, 'another address is not affected');
