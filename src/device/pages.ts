@@ -28,6 +28,9 @@ export interface DevicePages {
 /** Where the /device GET left a code from verification_uri_complete (device/requests.ts). */
 export const PREFILLED_USER_CODE = 'deviceUserCode';
 
+/** Longer than any code Doorman issues (8 characters and a dash) with room for spaces: what is shown again in the field. */
+export const MAX_SHOWN_CODE_LENGTH = 32;
+
 /** What the input page says after each of oidc-provider's outcomes (lib/helpers/re_render_errors.js names them). */
 const OUTCOMES: Record<string, { message: string; status: number } | undefined> = {
   NoCodeError: { message: 'device.error.noCode', status: 400 },
@@ -36,12 +39,12 @@ const OUTCOMES: Record<string, { message: string; status: number } | undefined> 
   AlreadyUsedError: { message: 'device.error.used', status: 400 },
 };
 
-/** `codeSeconds`: the codes' lifetime (ttl.deviceCode), which the page tells a person who typed a wrong one. */
 /** A session oidc-provider made for this request and never stored (only stored ones have `exp`). */
 function isUnsavedSession(session: KoaContextWithOIDC['oidc']['session']): boolean {
   return !!session && typeof (session as { exp?: unknown }).exp !== 'number';
 }
 
+/** `codeSeconds`: the codes' lifetime (ttl.deviceCode), which the page tells a person who typed a wrong one. */
 export function createDevicePages(render: Render, codeSeconds: number): DevicePages {
   const xsrf = (ctx: KoaContextWithOIDC) => (ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '';
   const action = (ctx: KoaContextWithOIDC) => ctx.oidc.urlFor('code_verification');
@@ -61,7 +64,7 @@ export function createDevicePages(render: Render, codeSeconds: number): DevicePa
       const base = { action: action(ctx), xsrf: xsrf(ctx), minutes: Math.round(codeSeconds / 60) };
       if (err?.name === 'AbortedError') return render(ctx, 'device-code', { ...base, notice: 'device.denied' });
       const typed = (err as { userCode?: unknown } | undefined)?.userCode ?? ctx.state[PREFILLED_USER_CODE];
-      const userCode = typeof typed === 'string' ? typed : '';
+      const userCode = typeof typed === 'string' && typed.length <= MAX_SHOWN_CODE_LENGTH ? typed : '';
       // Anything else (the form's token missing or stale, a repeated field) means: this form, again.
       const outcome = err ? OUTCOMES[err.name] ?? { message: 'device.error.form', status: 400 } : undefined;
       render(ctx, 'device-code', { ...base, userCode, message: outcome?.message }, outcome?.status ?? 200);

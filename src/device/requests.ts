@@ -3,10 +3,7 @@ import type Provider from 'oidc-provider';
 import type { KoaContextWithOIDC } from 'oidc-provider';
 import { routedPath } from '../http/routed-path.ts';
 import { DEVICE_CODE_GRANT } from './grant.ts';
-import { PREFILLED_USER_CODE } from './pages.ts';
-
-/** Longer than any code Doorman issues (8 characters and a dash) with room for spaces. */
-const MAX_PREFILLED_LENGTH = 32;
+import { MAX_SHOWN_CODE_LENGTH, PREFILLED_USER_CODE } from './pages.ts';
 
 /**
  * Two corrections in front of oidc-provider's device flow routes:
@@ -31,7 +28,7 @@ export function deviceFlowRequests(provider: Provider): Middleware {
       const code = query.getAll('user_code');
       query.delete('user_code');
       ctx.querystring = query.toString();
-      if (code.length === 1 && code[0]!.length <= MAX_PREFILLED_LENGTH) ctx.state[PREFILLED_USER_CODE] = code[0];
+      if (code.length === 1 && code[0]!.length <= MAX_SHOWN_CODE_LENGTH) ctx.state[PREFILLED_USER_CODE] = code[0];
       return next();
     }
     if (ctx.method !== 'POST' || path !== authorizationPath) return next();

@@ -241,6 +241,7 @@ describe('when a device signs a person in with the device flow', () => {
       assert.equal(page.status, 400, `${userCode.slice(0, 20)}: ${page.body.slice(0, 300)}`);
       assert.match(page.body, /<input type="text" id="user_code"/);
       assert.doesNotMatch(page.body, /<script>alert/);
+      assert.ok(page.body.length < 10_000, 'an oversize code is not echoed back');
     }
     const prefilled = await browser.visit(`${entryUrl()}?user_code=${encodeURIComponent('"><script>alert(1)</script>')}`);
     assert.equal(prefilled.status, 200);
