@@ -235,7 +235,7 @@ describe('when a device signs a person in with the device flow', () => {
 
   it('then odd input in the code field gets the entry page again, never an error of Doorman\'s', async () => {
     const browser = newBrowser();
-    const inputs = ['ＢＣＤＦ-ＧＨＪＫ', 'BCDF\u0000GHJK', '<script>alert(1)</script>', 'B'.repeat(40_000), ''];
+    const inputs = ['ＢＣＤＦ-ＧＨＪＫ', 'BCDF\u0000GHJK', '<script>alert(1)</script>', 'B'.repeat(40_000), '', 'B'.repeat(200_000)];
     for (const userCode of inputs) {
       const page = await enterCode(browser, userCode);
       assert.equal(page.status, 400, `${userCode.slice(0, 20)}: ${page.body.slice(0, 300)}`);
