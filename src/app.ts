@@ -38,6 +38,9 @@ import { countProviderEvents } from './metrics/provider-events.ts';
 import { ACCOUNT_CLIENT_ID } from './self-service/session.ts';
 import { startLogoutDelivery } from './logout/delivery.ts';
 import { createUpstreamSignOutRouter, upstreamSignOut } from './logout/upstream-sign-out.ts';
+import { createDevicePages } from './device/pages.ts';
+import { deviceFlowRequests } from './device/requests.ts';
+import { isDeviceFlowEnabled } from './device/settings.ts';
 
 // Generic over the context so both plain middleware and @koa/router's (which adds params) fit.
 function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], middleware: (ctx: C, next: () => Promise<unknown>) => unknown): Middleware {
@@ -68,6 +71,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { clientName: clientName(ctx, ctx.oidc.client?.clientId), appUrl: clientReturnUrl(config, ctx.oidc.client?.clientId) }),
     rememberedScope: (accountId, clientId) => findConsentScope(db, accountId, clientId),
     pairwiseSalt: await readPairwiseSalt(db),
+    devicePages: createDevicePages(render, config.ttl.deviceCode),
   }));
   provider.proxy = config.trustProxy;
   // koa then takes ctx.ip this many X-Forwarded-For entries from the right: the ones our proxies wrote.
@@ -98,6 +102,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(answerDatabaseOutages(provider));
   const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
+  if (isDeviceFlowEnabled(config)) provider.use(deviceFlowRequests(provider));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));

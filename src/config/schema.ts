@@ -9,6 +9,7 @@ import { uiSettingsSchema } from './ui-settings.ts';
 import { envVarName, httpUrl } from '../upstreams/settings.ts';
 import { clientClaimSettingsShape } from '../claims/settings.ts';
 import { resourceServerSchema } from '../resource-servers/settings.ts';
+import { DEVICE_CODE_GRANT } from '../device/grant.ts';
 
 /**
  * Doorman's configuration. Every key's `.describe()` text is its documentation:
@@ -29,8 +30,8 @@ const clientSchema = z.strictObject({
   name: z.string().optional().describe('Shown on the login and consent pages; defaults to clientId.'),
   clientSecretEnv: envVarName.optional()
     .describe('Name of the environment variable holding the client secret. Omit for a public client (SPA, native app): it then authenticates with PKCE alone.'),
-  redirectUris: z.array(z.url()).min(1)
-    .describe('Exact redirect URIs (no wildcards, compared as strings, RFC 9700 §2.1). https, or http on a loopback host.'),
+  redirectUris: z.array(z.url()).default([])
+    .describe('Exact redirect URIs (no wildcards, compared as strings, RFC 9700 §2.1). https, or http on a loopback host. At least one for the authorization_code grant; none for a device-only client.'),
   postLogoutRedirectUris: z.array(z.url()).default([])
     .describe('Exact URIs the app may return to after RP-initiated logout.'),
   backchannelLogoutUri: z.url().optional()
@@ -39,8 +40,8 @@ const clientSchema = z.strictObject({
     .describe('Put the session id (`sid`) in logout tokens and ID tokens, so the app can end just that session.'),
   firstParty: z.boolean().default(false)
     .describe('An app of your own organisation: consent is not asked. Third-party apps get a consent page.'),
-  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).default(['authorization_code', 'refresh_token'])
-    .describe('Grants the client may use. Refresh tokens are issued only with the offline_access scope.'),
+  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT])).default(['authorization_code', 'refresh_token'])
+    .describe(`Grants the client may use. Refresh tokens are issued only with the offline_access scope. \`${DEVICE_CODE_GRANT}\`: the device flow for CLIs and TVs (README "Device flow").`),
   upstreams: z.array(z.string()).optional()
     .describe('Ids of the upstreams this app\'s users may sign in with; the login page shows only these. Default: all.'),
   allowSignup: z.boolean().default(true).describe('A first sign-in through this app may create a new Doorman account.'),
@@ -81,6 +82,8 @@ export const configSchema = z.strictObject({
     refreshToken: z.number().int().positive().default(14 * 24 * 3600).describe('Refresh token lifetime in seconds (rotated on every use).'),
     session: z.number().int().positive().default(14 * 24 * 3600).describe('Doorman browser session lifetime in seconds.'),
     interaction: z.number().int().positive().default(1800).describe('Time a person has to finish signing in, in seconds.'),
+    deviceCode: z.number().int().min(60).max(1800).default(600)
+      .describe('Device flow: how long the code a device shows (and its device_code) stays valid, in seconds (RFC 8628 §5.2: short).'),
   }).prefault({}).describe('Token and session lifetimes.'),
   keys: z.strictObject({
     algorithm: z.enum(['RS256', 'ES256', 'EdDSA']).default('RS256')
@@ -148,6 +151,9 @@ export const configSchema = z.strictObject({
     }
     if (!c.clientSecretEnv && c.pkce === 'optional') {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'pkce'], message: 'a public client (no clientSecretEnv) always needs PKCE: remove the key or say required' });
+    }
+    if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'redirectUris'], message: 'the authorization_code grant needs at least one redirect URI' });
     }
     if (!c.clientSecretEnv && c.grantTypes.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'grantTypes'], message: 'client_credentials needs a confidential client (set clientSecretEnv)' });

@@ -9,6 +9,8 @@ import { createPkcePolicy } from './pkce-policy.ts';
 import { clientClaimsExtraMetadata, clientClaimsMetadata, staticClaimNames, withClientClaims } from '../claims/client-claims.ts';
 import { createPairwiseIdentifier } from '../claims/pairwise.ts';
 import { accessTokenLifetime, addGroupsToApiTokens, resourceIndicators } from '../resource-servers/resource-indicators.ts';
+import { deviceFlowFeature } from '../device/settings.ts';
+import type { DevicePages } from '../device/pages.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -22,6 +24,8 @@ export interface ProviderDeps {
   rememberedScope: (accountId: string, clientId: string) => Promise<string | undefined>;
   /** The secret of pairwise subjects (src/claims/pairwise.ts). */
   pairwiseSalt: string;
+  /** The device flow's pages (src/device). */
+  devicePages: DevicePages;
 }
 
 /** oidc-provider settings that differ from its defaults, each with the reason. */
@@ -62,6 +66,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       introspection: { enabled: true, allowedPolicy: introspectionPolicy(config) },
       clientCredentials: { enabled: true },
       resourceIndicators: resourceIndicators(config.resourceServers),
+      deviceFlow: deviceFlowFeature(config, deps.devicePages), // RFC 8628, for clients that list its grant (src/device)
       userinfo: { enabled: true },
       // Logout tokens to apps with a backchannel_logout_uri; src/logout delivers them from a queue.
       backchannelLogout: { enabled: true },
@@ -83,6 +88,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       RefreshToken: config.ttl.refreshToken,
       Session: config.ttl.session,
       Interaction: config.ttl.interaction,
+      DeviceCode: config.ttl.deviceCode,
       Grant: config.ttl.refreshToken,
     },
     interactions: {

@@ -59,6 +59,19 @@ describe('config', () => {
       ['clients[0].grantTypes: client_credentials needs a confidential client (set clientSecretEnv)']);
   });
 
+  it('when a client uses the device grant alone, then it needs no redirect URI; the code flow still needs one', () => {
+    const cli = { clientId: 'cli', grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'] };
+    assert.deepEqual(buildConfig({ clients: [cli] }, env).clients[0]!.redirectUris, []);
+    assert.deepEqual(problems({ clients: [{ clientId: 'spa' }] }), ['clients[0].redirectUris: the authorization_code grant needs at least one redirect URI']);
+    assert.deepEqual(problems({ clients: [{ ...cli, grantTypes: ['device_code'] }] }).map((p) => p.split(':')[0]), ['clients[0].grantTypes[0]']);
+  });
+
+  it('when ttl.deviceCode is outside 1 to 30 minutes, then it is refused; the default is 10 minutes', () => {
+    assert.equal(buildConfig({}, {}).ttl.deviceCode, 600);
+    assert.deepEqual(problems({ ttl: { deviceCode: 30 } }).map((p) => p.split(':')[0]), ['ttl.deviceCode']);
+    assert.deepEqual(problems({ ttl: { deviceCode: 3600 } }).map((p) => p.split(':')[0]), ['ttl.deviceCode']);
+  });
+
   it('when canIntrospect names an unknown client or belongs to a public client, then the key is named', () => {
     const spa = { clientId: 'spa', redirectUris: ['https://spa.example.com/cb'] };
     assert.deepEqual(problems({ clients: [{ ...client, canIntrospect: ['spa', 'wikki'] }, { ...spa, canIntrospect: ['wiki'] }] }), [
