@@ -6,6 +6,8 @@ import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
 import { createLoadExistingGrant } from './existing-grant.ts';
 import { interactionPolicyKeepingOfflineAccess } from './offline-access.ts';
 import { createPkcePolicy } from './pkce-policy.ts';
+import { withAcrRequirement } from '../auth-context/acr-check.ts';
+import { acrValuesByClient, supportedAcrValues } from '../auth-context/upstream-acr.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -36,7 +38,10 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       email: ['email', 'email_verified'],
       profile: ['name', 'picture', 'preferred_username'],
       groups: ['groups'], // upstream groups (GitHub orgs and teams, OIDC groups claims), with each upstream's groupsPrefix
+      amr: null, // not among oidc-provider's default claims, so without this the login's amr never reached the ID token
     },
+    // What upstreams can assert (auth-context/); empty leaves `acr` out of ID tokens and discovery.
+    acrValues: supportedAcrValues(config.upstreams),
     // Implicit and hybrid flows are out (RFC 9700 §2.1.2); `none` only for the Account page's own client.
     responseTypes: ['code', 'none'],
     // Which upstream to use, so the login page can be skipped (interactions/upstream-choice.ts);
@@ -51,6 +56,10 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       revocation: { enabled: true, allowedPolicy: revocationPolicy },
       introspection: { enabled: true, allowedPolicy: introspectionPolicy(config) },
       clientCredentials: { enabled: true },
+      // PAR (RFC 9126) and DPoP (RFC 9449) on by choice, per client required (toClientMetadata);
+      // a DPoP proof's jti is single-use per client (ReplayDetection rows, oidc/adapter.ts).
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      dPoP: { enabled: true, allowReplay: false },
       userinfo: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
@@ -74,7 +83,8 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       // oidc-provider's policy, plus: offline_access is not dropped for want of prompt=consent (offline-access.ts).
-      policy: interactionPolicyKeepingOfflineAccess(firstParty),
+      // And: required acr_values met, or refused when no upstream can (auth-context/acr-check.ts).
+      policy: withAcrRequirement(interactionPolicyKeepingOfflineAccess(firstParty), acrValuesByClient(config)),
     },
     loadExistingGrant: createLoadExistingGrant({ firstParty, rememberedScope: deps.rememberedScope }),
     renderError: async (ctx, out, err) => deps.renderError(ctx, out, err),
@@ -97,5 +107,8 @@ function toClientMetadata(c: ClientSettings): ClientMetadata {
     // What the client may ask for; `admin` only when the operator allowed it.
     scope: ['openid', 'offline_access', 'email', 'profile', 'groups', ...(c.adminApi ? ['admin'] : [])].join(' '),
     response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+    require_pushed_authorization_requests: c.requirePushedAuthorizationRequests,
+    dpop_bound_access_tokens: c.dpopBoundAccessTokens,
+    ...(c.defaultAcrValues.length ? { default_acr_values: [...c.defaultAcrValues] } : {}),
   };
 }

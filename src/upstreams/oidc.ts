@@ -2,7 +2,7 @@ import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { lowerAscii } from '../accounts/email.ts';
 import { isLoopbackHost } from '../config/schema.ts';
-import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
+import { UpstreamError, type JsonObject, type UpstreamAuthentication, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
 import { fetchWithin, startDeadline, toUpstreamError, withinDeadline } from './http.ts';
 import { httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
@@ -24,6 +24,12 @@ const claimNamesSchema = z.strictObject({
   groups: z.string().default('groups').describe('Claim holding a list of group names.'),
 }).prefault({});
 
+/** acr values travel space-separated in `acr_values` (OIDC Core §3.1.2.1): no spaces, printable ASCII. */
+export const acrValueSchema = z.string().regex(/^[\x21-\x7E]{1,255}$/, 'printable ASCII without spaces, at most 255 characters');
+
+const acrValuesSetting = z.array(acrValueSchema).default([])
+  .describe('Authentication context classes (`acr`) this upstream asserts in its ID token when asked with `acr_values`, e.g. `["mfa"]` or `["urn:example:loa:2"]`. Doorman passes exactly these on: an app asking for one of them is offered only upstreams that list it, the upstream is asked for it, and the `acr` it returns reaches Doorman\'s ID token only when it is listed here. Empty: no `acr` from this upstream.');
+
 export const googleSettingsSchema = z.strictObject({
   ...upstreamBaseShape,
   type: z.literal('google').describe('Google, by OIDC discovery.'),
@@ -31,6 +37,7 @@ export const googleSettingsSchema = z.strictObject({
   issuer: httpUrl.default('https://accounts.google.com').describe('Issuer used for discovery. Change only to aim at a test double or egress proxy; plain http only on loopback.'),
   hostedDomain: z.string().optional().describe('Google Workspace domain (`hd` claim) that users must belong to; others are refused with a page that says so.'),
   scopes: z.array(z.string()).default(['openid', 'email', 'profile']).describe('Scopes requested upstream.'),
+  acrValues: acrValuesSetting,
 });
 
 export const oidcSettingsSchema = z.strictObject({
@@ -42,6 +49,7 @@ export const oidcSettingsSchema = z.strictObject({
   claims: claimNamesSchema.describe('Names of the claims to read (dotted paths allowed) from the ID token and userinfo.'),
   userinfo: z.boolean().default(true).describe('Also fetch userinfo and merge it under the ID token claims (some providers put email or groups only there).'),
   trustEmail: z.boolean().default(false).describe('Treat the email as verified even without a true email_verified claim (for providers such as Microsoft Entra that never send it, when you control every account they hold).'),
+  acrValues: acrValuesSetting,
 });
 
 type GoogleSettings = WithSecret<z.infer<typeof googleSettingsSchema>>;
@@ -110,7 +118,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     type: settings.type,
     displayName: settings.displayName,
 
-    async startLogin({ redirectUri, state, loginHint }) {
+    async startLogin({ redirectUri, state, loginHint, acrValues }) {
       const config = await configuration();
       const codeVerifier = oidc.randomPKCECodeVerifier();
       const nonce = oidc.randomNonce();
@@ -127,6 +135,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       if (settings.type === 'google' && settings.hostedDomain) params.hd = settings.hostedDomain;
       // Google and most OIDC providers preselect or prefill the account (OIDC Core §3.1.2.1).
       if (loginHint) params.login_hint = loginHint;
+      if (acrValues?.length) params.acr_values = acrValues.join(' ');
       return { url: oidc.buildAuthorizationUrl(config, params), transaction: { nonce, codeVerifier } };
     },
 
@@ -134,6 +143,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       const { nonce, codeVerifier } = transactionSchema.parse(transaction);
       const call = startDeadline(settings.id, settings.timeoutMs);
       let claims: Record<string, unknown>;
+      let idTokenClaims: Record<string, unknown>;
       try {
         const metadata: oidc.ServerMetadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
         const grant = (config: oidc.Configuration, url: URL) => oidc.authorizationCodeGrant(config, url, {
@@ -157,7 +167,8 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
           tokens = await grant(config, url);
         }
         jwksCache = oidc.getJwksCache(config) ?? jwksCache;
-        claims = { ...tokens.claims() };
+        idTokenClaims = { ...tokens.claims() };
+        claims = idTokenClaims;
         if (settings.type === 'oidc' && settings.userinfo && metadata.userinfo_endpoint) {
           // expectedSubject: userinfo of another user must not be merged in (OIDC Core §5.3.2).
           const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
@@ -169,7 +180,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       if (settings.type === 'google' && settings.hostedDomain && claims.hd !== settings.hostedDomain) {
         throw new UpstreamError(settings.id, 'domain_not_allowed', `account is not in the hosted domain ${settings.hostedDomain} (hd=${String(claims.hd ?? 'none')})`);
       }
-      return toIdentity(settings, claimNames, claims);
+      return { ...toIdentity(settings, claimNames, claims), authentication: authenticationOf(idTokenClaims, settings.acrValues) };
     },
   };
 }
@@ -233,4 +244,20 @@ function toIdentity(settings: GoogleSettings | OidcSettings, names: z.infer<type
   if (picture) identity.picture = picture;
   if (username) identity.username = username;
   return identity;
+}
+
+/** RFC 8176 values are short tokens; anything else from an upstream is dropped, not passed on. */
+const AMR_VALUE = /^[\x21-\x7E]{1,64}$/;
+const MAX_AMR_VALUES = 16;
+
+/**
+ * `amr` and `acr` of the ID token openid-client verified (signature, iss, aud, nonce):
+ * never userinfo's, which is unsigned here and merged under the ID token only for profile
+ * claims. An `acr` is kept only when the operator listed it for this upstream, so one
+ * upstream's "1" cannot pass for another's.
+ */
+export function authenticationOf(idToken: Record<string, unknown>, acrValues: readonly string[]): UpstreamAuthentication {
+  const amr = Array.isArray(idToken.amr) ? [...new Set(idToken.amr.filter((v): v is string => typeof v === 'string' && AMR_VALUE.test(v)))].slice(0, MAX_AMR_VALUES) : [];
+  const acr = typeof idToken.acr === 'string' && acrValues.includes(idToken.acr) ? idToken.acr : undefined;
+  return acr ? { amr, acr } : { amr };
 }
