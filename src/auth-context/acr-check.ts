@@ -13,7 +13,7 @@ import { canSatisfy, requiredAcrValues } from './authentication-context.ts';
  * `acrValuesOf(clientId)` lists, per upstream the app may use, that upstream's acrValues.
  */
 export function acrRequirementCheck(acrValuesOf: (clientId: string) => readonly (readonly string[])[]): interactionPolicy.Check {
-  return new interactionPolicy.Check('acr_values_unmet', 'the requested acr_values could not be obtained', (ctx) => {
+  return new interactionPolicy.Check('acr_values_unmet', 'the requested acr_values could not be obtained', 'login_required', (ctx) => {
     const required = requiredAcrValues(ctx.oidc.params ?? {});
     if (!required.length) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
     if (!acrValuesOf(ctx.oidc.client!.clientId).some((upstream) => canSatisfy(upstream, required))) {

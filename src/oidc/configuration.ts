@@ -34,11 +34,12 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     // ID tokens are signed with the configured key type (keys.algorithm), not oidc-provider's RS256 default.
     clientDefaults: { id_token_signed_response_alg: config.keys.algorithm },
     claims: {
-      openid: ['sub'],
+      // amr and acr of the login (auth-context/) in every ID token: oidc-provider releases a
+      // claim only through a scope or the claims parameter, so these were never sent before.
+      openid: ['sub', 'amr', 'acr'],
       email: ['email', 'email_verified'],
       profile: ['name', 'picture', 'preferred_username'],
       groups: ['groups'], // upstream groups (GitHub orgs and teams, OIDC groups claims), with each upstream's groupsPrefix
-      amr: null, // not among oidc-provider's default claims, so without this the login's amr never reached the ID token
     },
     // What upstreams can assert (auth-context/); empty leaves `acr` out of ID tokens and discovery.
     acrValues: supportedAcrValues(config.upstreams),
