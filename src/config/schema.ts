@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { facebookSettingsSchema } from '../upstreams/facebook.ts';
 import { githubSettingsSchema } from '../upstreams/github.ts';
 import { oauth2SettingsSchema } from '../upstreams/oauth2.ts';
-import { acrValueSchema, googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
+import { googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
 import { acrValuesOfUpstream } from '../auth-context/upstream-acr.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/settings.ts';
 import { uiSettingsSchema } from './ui-settings.ts';
-import { envVarName, httpUrl } from '../upstreams/settings.ts';
+import { acrValueSchema, envVarName, httpUrl } from '../upstreams/settings.ts';
 
 /**
  * Doorman's configuration. Every key's `.describe()` text is its documentation:

@@ -2,9 +2,10 @@ import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { lowerAscii } from '../accounts/email.ts';
 import { isLoopbackHost } from '../config/schema.ts';
-import { UpstreamError, type JsonObject, type UpstreamAuthentication, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
+import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
+import { authenticationOf } from './id-token-authentication.ts';
 import { fetchWithin, startDeadline, toUpstreamError, withinDeadline } from './http.ts';
-import { httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
+import { acrValueSchema, httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
 /**
  * OpenID Connect upstreams, found by discovery: Google (`type: google`, with Google's
@@ -23,9 +24,6 @@ const claimNamesSchema = z.strictObject({
   picture: z.string().default('picture'),
   groups: z.string().default('groups').describe('Claim holding a list of group names.'),
 }).prefault({});
-
-/** acr values travel space-separated in `acr_values` (OIDC Core §3.1.2.1): no spaces, printable ASCII. */
-export const acrValueSchema = z.string().regex(/^[\x21-\x7E]{1,255}$/, 'printable ASCII without spaces, at most 255 characters');
 
 const acrValuesSetting = z.array(acrValueSchema).default([])
   .describe('Authentication context classes (`acr`) this upstream asserts in its ID token when asked with `acr_values`, e.g. `["mfa"]` or `["urn:example:loa:2"]`. Doorman passes exactly these on: an app asking for one of them is offered only upstreams that list it, the upstream is asked for it, and the `acr` it returns reaches Doorman\'s ID token only when it is listed here. Empty: no `acr` from this upstream.');
@@ -244,20 +242,4 @@ function toIdentity(settings: GoogleSettings | OidcSettings, names: z.infer<type
   if (picture) identity.picture = picture;
   if (username) identity.username = username;
   return identity;
-}
-
-/** RFC 8176 values are short tokens; anything else from an upstream is dropped, not passed on. */
-const AMR_VALUE = /^[\x21-\x7E]{1,64}$/;
-const MAX_AMR_VALUES = 16;
-
-/**
- * `amr` and `acr` of the ID token openid-client verified (signature, iss, aud, nonce):
- * never userinfo's, which is unsigned here and merged under the ID token only for profile
- * claims. An `acr` is kept only when the operator listed it for this upstream, so one
- * upstream's "1" cannot pass for another's.
- */
-export function authenticationOf(idToken: Record<string, unknown>, acrValues: readonly string[]): UpstreamAuthentication {
-  const amr = Array.isArray(idToken.amr) ? [...new Set(idToken.amr.filter((v): v is string => typeof v === 'string' && AMR_VALUE.test(v)))].slice(0, MAX_AMR_VALUES) : [];
-  const acr = typeof idToken.acr === 'string' && acrValues.includes(idToken.acr) ? idToken.acr : undefined;
-  return acr ? { amr, acr } : { amr };
 }

@@ -104,6 +104,13 @@ describe('when apps use pushed authorization requests and DPoP', () => {
     assert.equal(right.status, 200);
   });
 
+  it('then a code pushed with one DPoP key cannot be redeemed with another (a stolen code stays useless)', async () => {
+    const DPoP = oidc.getDPoPHandle(rp, await oidc.randomDPoPKeyPair('ES256'));
+    const { redeem } = await authorize(rp, APP.redirectUri, { par: true, DPoP });
+    const thief = oidc.getDPoPHandle(rp, await oidc.randomDPoPKeyPair('ES256'));
+    await assert.rejects(redeem(thief), (err: unknown) => err instanceof oidc.ResponseBodyError && err.error === 'invalid_grant');
+  });
+
   it('then a DPoP proof used once is refused the second time, also when both arrive at once', async () => {
     const key = await oidc.randomDPoPKeyPair('ES256');
     const DPoP = oidc.getDPoPHandle(rp, key);
