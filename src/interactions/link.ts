@@ -1,11 +1,11 @@
 import type { Context } from 'koa';
-import { findPendingLinkForInteraction, listIdentities } from '../accounts/repository.ts';
+import { findPendingLink, findPendingLinkForInteraction, listIdentities } from '../accounts/repository.ts';
 import { completeLinkProof } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
-import { acrValuesOfConnector, assertCsrf, beginUpstreamLogin, loginPageUrl, upstreamButton, connectorsForRequest, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
+import { assertCsrf, beginUpstreamLogin, loginPageUrl, upstreamButton, connectorsForClient, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
 import type { PurposeOpener } from './callback.ts';
 import { findCallbackInteraction, interactionClientId, refuseUnmetAcr, signIn } from './sign-in.ts';
-import { acrValuesToAsk, loginAuthentication, requiredAcrValues } from '../auth-context/authentication-context.ts';
+import { loginAuthentication, requiredAcrValues } from '../auth-context/authentication-context.ts';
 
 /**
  * The offer to link a first-time identity to the existing account with the same email.
@@ -17,7 +17,7 @@ async function loadOffer(broker: Broker, ctx: Context) {
   const pending = await findPendingLinkForInteraction(broker.db, interaction.uid);
   if (!pending) throw new BrokerError('link_expired', 'no pending link for this interaction', { status: 400, retryUrl: loginPageUrl(interaction.uid) });
   const providers = new Set((await Promise.all(pending.candidates.map((id) => listIdentities(broker.db, id)))).flat().map((i) => i.provider));
-  const proofConnectors = connectorsForRequest(broker, interaction.params).filter((c) => providers.has(c.id));
+  const proofConnectors = connectorsForClient(broker, interaction.params.client_id).filter((c) => providers.has(c.id));
   return { interaction, pending, proofConnectors };
 }
 
@@ -41,8 +41,7 @@ export async function startLinkProof(broker: Broker, ctx: Context): Promise<void
   const retryUrl = `/interaction/${interaction.uid}/link`;
   const connector = proofConnectors.find((c) => c.id === ctx.params.connectorId);
   if (!connector) throw new BrokerError('unknown_upstream', `${ctx.params.connectorId} cannot prove this link`, { status: 404, retryUrl });
-  const acrValues = acrValuesToAsk(acrValuesOfConnector(broker, connector.id), requiredAcrValues(interaction.params));
-  await beginUpstreamLogin(broker, ctx, connector, { purpose: 'link-proof', interactionUid: interaction.uid, pendingLinkId: pending.id }, remainingSeconds(broker, interaction.exp), retryUrl, undefined, acrValues);
+  await beginUpstreamLogin(broker, ctx, connector, { purpose: 'link-proof', interactionUid: interaction.uid, pendingLinkId: pending.id }, remainingSeconds(broker, interaction.exp), retryUrl);
 }
 
 /** Purpose `link-proof`: the person signed in with one of the account's identities; link and sign in. */
@@ -55,8 +54,12 @@ export const openLinkProof: PurposeOpener<'link-proof'> = async (broker, transac
     clientId,
     uiLocales: interaction.params.ui_locales,
     async finish(ctx, identity) {
-      // The proof is the login that signs the person in, so it is the one that must meet the app's acr.
-      const authentication = loginAuthentication(identity.authentication, requiredAcrValues(interaction.params));
+      // amr/acr are those of the first login, with the identity being linked: it had to meet the
+      // app's acr (sign-in.ts), and the proof only shows that the account is the person's, so
+      // an account whose own upstreams cannot assert that acr can still be proven.
+      const pending = await findPendingLink(broker.db, transaction.pendingLinkId);
+      if (!pending) throw new BrokerError('link_expired', 'pending link gone before the proof came back', { status: 400, retryUrl: loginPageUrl(interaction.uid) });
+      const authentication = loginAuthentication(pending.identity.authentication, requiredAcrValues(interaction.params));
       if ('unmet' in authentication) return refuseUnmetAcr(broker, ctx, interaction, authentication.unmet);
       const proof = await completeLinkProof(broker.db, transaction.pendingLinkId, identity, clientId);
       broker.metrics.countLinkDecision(proof.kind === 'linked' ? 'proof_linked' : 'proof_refused', proof.kind === 'refused' ? proof.reason : undefined);

@@ -7,7 +7,7 @@ import { buildAuthRequest, discoverDoorman, redeemCode } from '../helpers/rp.ts'
 import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 import { ALICE } from '../fakes/fake-google.ts';
-import { KIM, LEE_UNLISTED_ACR, MO_MFA, PAT_PROFILE_MFA } from '../fakes/fake-upstreams.ts';
+import { ALICE_CORP_MFA, KIM, LEE_UNLISTED_ACR, MO_MFA, PAT_PROFILE_MFA } from '../fakes/fake-upstreams.ts';
 
 /**
  * `amr` and `acr` in Doorman's ID token (README "Authentication context"): `fed` always,
@@ -133,6 +133,17 @@ describe('when upstreams assert how a person authenticated', () => {
     assert.doesNotMatch(page.body, /\/upstream\/google"/);
     const landed = await chooseUpstream(browser, page, 'oidc', KIM.sub, {}, MFA_APP.redirectUri);
     assert.equal(landed.url.searchParams.get('error'), 'unmet_authentication_requirements');
+  });
+
+  it('then with acr_values=mfa, a new mfa identity linked by proving the account with Google (which has no mfa) signs in with mfa', async () => {
+    const alice = (await signInThrough(rp, new Browser(), 'google', ALICE.sub)).tokens.claims()!.sub;
+    const browser = new Browser();
+    const req = await buildAuthRequest(rp, { acr_values: 'mfa' });
+    const offer = await chooseUpstream(browser, await browser.visit(req.url), 'oidc', ALICE_CORP_MFA.sub, {}, 'never');
+    const picker = await browser.submit(offer, '/link/google');
+    const back = await browser.submit(picker, '/decide', { sub: ALICE.sub }, APP.redirectUri);
+    const claims = (await redeemCode(rp, back.url, req)).claims()!;
+    assert.deepEqual([claims.sub, claims.acr, claims.amr], [alice, 'mfa', ['fed', 'pwd', 'mfa']]);
   });
 
   it('then the claims parameter (and so an essential acr request through it) is not supported, and discovery says so', async () => {

@@ -47,6 +47,8 @@ export const MO_MFA: OidcLookalikeUser = { sub: 'c9-mo-mfa', email: 'mo@corp.exa
 export const LEE_UNLISTED_ACR: OidcLookalikeUser = { sub: 'c10-lee', email: 'lee@corp.example', email_verified: true, name: 'Lee Level', authentication: { amr: ['pwd'], acr: 'loa-unlisted' } };
 /** `amr: ["mfa"]` only in the unsigned profile (userinfo), none in the ID token. */
 export const PAT_PROFILE_MFA: OidcLookalikeUser = { sub: 'c11-pat', email: 'pat@corp.example', email_verified: true, name: 'Pat Profile', amr: ['mfa'] };
+/** Alice at a corporate OIDC provider with a second factor; Google already vouches for her email. */
+export const ALICE_CORP_MFA: OidcLookalikeUser = { sub: 'c12-alice-corp', email: 'alice@example.com', email_verified: true, name: 'Alice at Corp', authentication: { amr: ['pwd', 'mfa'], acr: 'mfa' } };
 /** The same person as KIM_IDN_ASCII, at a domain given as a Unicode U-label. */
 export const KIM_IDN_UNICODE: OidcLookalikeUser = { sub: 'b1-kim-idn', email: 'Kim@b\u00fccher.example', email_verified: true, name: 'Kim Bücher' };
 
@@ -66,5 +68,5 @@ export function startFakeFacebook(doormanIssuer: string): Promise<FacebookLookal
 
 /** On 127.0.0.2: a host of its own, so its cookies and Doorman's live apart as on real sites. */
 export function startFakeOidcIssuer(doormanIssuer: string): Promise<OidcLookalike> {
-  return startOidcLookalike({ ...OIDC_CLIENT, redirectUri: `${doormanIssuer}/upstream/oidc/callback`, users: [DANA, KIM, KELVIN, KIM_IDN_UNICODE, MO_MFA, LEE_UNLISTED_ACR, PAT_PROFILE_MFA], host: '127.0.0.2' });
+  return startOidcLookalike({ ...OIDC_CLIENT, redirectUri: `${doormanIssuer}/upstream/oidc/callback`, users: [DANA, KIM, KELVIN, KIM_IDN_UNICODE, MO_MFA, LEE_UNLISTED_ACR, PAT_PROFILE_MFA, ALICE_CORP_MFA], host: '127.0.0.2' });
 }
