@@ -70,10 +70,11 @@ export async function signIn(broker: Broker, ctx: Context, interaction: Interact
  * The upstream's login did not meet the app's required acr: a failed authentication
  * (OIDC Core §5.5.1.1), reported to the app at its redirect URI; no account is touched.
  */
-export async function refuseUnmetAcr(broker: Broker, ctx: Context, interaction: Interaction, reason: string): Promise<void> {
+export async function refuseUnmetAcr(broker: Broker, ctx: Context, interaction: Interaction, reason: string): Promise<'acr-unmet'> {
   broker.log.info('acr requirement unmet', { interaction: interaction.uid, client: interactionClientId(interaction), reason });
   interaction.result = { error: 'unmet_authentication_requirements', error_description: reason };
-  return resume(ctx, interaction);
+  await resume(ctx, interaction);
+  return 'acr-unmet';
 }
 
 async function resume(ctx: Context, interaction: Interaction): Promise<void> {

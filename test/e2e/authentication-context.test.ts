@@ -87,6 +87,8 @@ describe('when upstreams assert how a person authenticated', () => {
     const landed = await chooseUpstream(browser, await browser.visit(req.url), 'oidc', KIM.sub);
     await assert.rejects(redeemCode(rp, landed.url, req), (err: unknown) => err instanceof oidc.AuthorizationResponseError && err.error === 'unmet_authentication_requirements');
     assert.equal(await accounts(), before);
+    const metrics = await (await fetch(`${s.doorman.url}/metrics`)).text();
+    assert.match(metrics, /doorman_logins_total\{[^}]*upstream="oidc"[^}]*outcome="refused",reason="unmet_authentication_requirements"\} [1-9]/);
   });
 
   it('then acr_values no upstream asserts is answered at the redirect URI with unmet_authentication_requirements, with or without prompt=none', async () => {
