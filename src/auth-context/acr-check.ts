@@ -19,7 +19,8 @@ export function acrRequirementCheck(acrValuesOf: (clientId: string) => readonly 
     const acr = ctx.oidc.session?.acr;
     if (acr && required.includes(acr)) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
     if (!acrValuesOf(ctx.oidc.client!.clientId).some((upstream) => canSatisfy(upstream, required))) {
-      throw new errors.UnmetAuthenticationRequirements(`no upstream this app may use can assert acr ${required.join(' or ')}`);
+      // Fixed words: the request's own values are not echoed (RFC 6749 §4.1.2.1 limits error_description's characters).
+      throw new errors.UnmetAuthenticationRequirements('no upstream this app may use can assert any of the requested acr values');
     }
     return interactionPolicy.Check.REQUEST_PROMPT;
   });

@@ -25,6 +25,7 @@ export function acrValuesToAsk(upstreamAcrValues: readonly string[], required: r
   return required.filter((v) => upstreamAcrValues.includes(v));
 }
 
+/** `unmet` is for the log; the app is told in fixed words (sign-in.ts). */
 export type LoginAuthentication = { amr: string[]; acr?: string } | { unmet: string };
 
 /**

@@ -72,7 +72,7 @@ export async function signIn(broker: Broker, ctx: Context, interaction: Interact
  */
 export async function refuseUnmetAcr(broker: Broker, ctx: Context, interaction: Interaction, reason: string): Promise<'acr-unmet'> {
   broker.log.info('acr requirement unmet', { interaction: interaction.uid, client: interactionClientId(interaction), reason });
-  interaction.result = { error: 'unmet_authentication_requirements', error_description: reason };
+  interaction.result = { error: 'unmet_authentication_requirements', error_description: 'the upstream login did not meet the requested acr values' };
   await resume(ctx, interaction);
   return 'acr-unmet';
 }

@@ -101,6 +101,14 @@ describe('when upstreams assert how a person authenticated', () => {
     }
   });
 
+  it('then odd acr_values (Unicode, quotes, thousands of characters) get the same fixed-worded error, not echoed', async () => {
+    const odd = `m\u0192a "x\\ ${'z'.repeat(3000)} mfa\u200b`;
+    const req = await buildAuthRequest(rp, { acr_values: odd });
+    const landed = await new Browser().visit(req.url, APP.redirectUri);
+    assert.equal(landed.url.searchParams.get('error'), 'unmet_authentication_requirements', landed.url.href.slice(0, 300) + landed.body.slice(0, 300));
+    assert.equal(landed.url.searchParams.get('error_description'), 'no upstream this app may use can assert any of the requested acr values');
+  });
+
   it('then a session without mfa is not enough for acr_values=mfa: prompt=none gets login_required, otherwise the login page again', async () => {
     const browser = new Browser();
     await signInThrough(rp, browser, 'oidc', KIM.sub);
