@@ -25,6 +25,7 @@ export interface ProviderDeps {
 export function providerConfiguration(deps: ProviderDeps): Configuration {
   const { config, keys } = deps;
   const firstParty = firstPartyClientIds(config);
+  const acrValues = supportedAcrValues(config.upstreams);
   return {
     adapter: deps.adapter,
     clients: [...config.clients.map(toClientMetadata), accountClientMetadata(config.issuer)],
@@ -36,13 +37,14 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     claims: {
       // amr and acr of the login (auth-context/) in every ID token: oidc-provider releases a
       // claim only through a scope or the claims parameter, so these were never sent before.
-      openid: ['sub', 'amr', 'acr'],
+      // acr only when some upstream can assert one, so discovery does not promise it otherwise.
+      openid: ['sub', 'amr', ...(acrValues.length ? ['acr'] : [])],
       email: ['email', 'email_verified'],
       profile: ['name', 'picture', 'preferred_username'],
       groups: ['groups'], // upstream groups (GitHub orgs and teams, OIDC groups claims), with each upstream's groupsPrefix
     },
     // What upstreams can assert (auth-context/); empty leaves `acr` out of ID tokens and discovery.
-    acrValues: supportedAcrValues(config.upstreams),
+    acrValues,
     // Implicit and hybrid flows are out (RFC 9700 §2.1.2); `none` only for the Account page's own client.
     responseTypes: ['code', 'none'],
     // Which upstream to use, so the login page can be skipped (interactions/upstream-choice.ts);

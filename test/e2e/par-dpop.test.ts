@@ -63,6 +63,7 @@ describe('when apps use pushed authorization requests and DPoP', () => {
     assert.ok(meta.dpop_signing_alg_values_supported?.includes('ES256'));
     assert.notEqual(meta.require_pushed_authorization_requests, true);
     assert.equal(meta.acr_values_supported, undefined, 'no upstream lists acrValues here');
+    assert.ok(meta.claims_supported?.includes('amr') && !meta.claims_supported.includes('acr'));
   });
 
   it('then an openid-client app signs in with a pushed request: only client_id and request_uri travel through the browser', async () => {
