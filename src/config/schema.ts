@@ -3,13 +3,14 @@ import { facebookSettingsSchema } from '../upstreams/facebook.ts';
 import { githubSettingsSchema } from '../upstreams/github.ts';
 import { oauth2SettingsSchema } from '../upstreams/oauth2.ts';
 import { googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
+import { acrValuesOfUpstream } from '../auth-context/upstream-acr.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/settings.ts';
 import { backchannelLogoutSettingsSchema } from '../logout/settings.ts';
 import { uiSettingsSchema } from './ui-settings.ts';
-import { envVarName, httpUrl } from '../upstreams/settings.ts';
 import { clientClaimSettingsShape } from '../claims/settings.ts';
 import { resourceServerSchema } from '../resource-servers/settings.ts';
 import { DEVICE_CODE_GRANT } from '../device/grant.ts';
+import { acrValueSchema, envVarName, httpUrl } from '../upstreams/settings.ts';
 
 /**
  * Doorman's configuration. Every key's `.describe()` text is its documentation:
@@ -51,6 +52,12 @@ const clientSchema = z.strictObject({
   pkce: z.enum(['required', 'optional']).optional()
     .describe('PKCE (S256) for a confidential client: `optional` (the default) enforces a code_challenge the app sends, and without one requires scope openid with a nonce (RFC 9700 §2.1.1); `required` refuses requests without a code_challenge. Public clients always need PKCE and may only say `required`.'),
   ...clientClaimSettingsShape,
+  requirePushedAuthorizationRequests: z.boolean().default(false)
+    .describe('The app must push its authorization requests (PAR, RFC 9126) to /request and send only the returned request_uri to /auth; a plain /auth request is refused with invalid_request.'),
+  dpopBoundAccessTokens: z.boolean().default(false)
+    .describe('The app must prove possession of a key (DPoP, RFC 9449) at /token: its access tokens are bound to that key and useless without a proof from it. (Any app may use DPoP; this makes it mandatory.)'),
+  defaultAcrValues: z.array(acrValueSchema).default([])
+    .describe('acr values this app requires when its request has no acr_values (OIDC `default_acr_values`); each must be in the acrValues of an upstream the app may use. See "Authentication context (amr, acr)".'),
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
 
@@ -155,6 +162,12 @@ export const configSchema = z.strictObject({
     if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'redirectUris'], message: 'the authorization_code grant needs at least one redirect URI' });
     }
+    c.defaultAcrValues.forEach((acr, j) => {
+      const usable = cfg.upstreams.filter((u) => !c.upstreams || c.upstreams.includes(u.id));
+      if (!usable.some((u) => acrValuesOfUpstream(u).includes(acr))) {
+        ctx.addIssue({ code: 'custom', path: ['clients', i, 'defaultAcrValues', j], message: `no upstream this client may use lists "${acr}" in its acrValues` });
+      }
+    });
     if (!c.clientSecretEnv && c.grantTypes.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'grantTypes'], message: 'client_credentials needs a confidential client (set clientSecretEnv)' });
     }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { exportJWK, generateKeyPair } from 'jose';
-import Provider, { type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { interactionPolicy, type Adapter, type AdapterPayload, type KoaContextWithOIDC } from 'oidc-provider';
 import { freePort } from '../free-port.ts';
 import { escapeHtml, lookalikeHtml } from './lookalike-http.ts';
 
@@ -10,8 +10,21 @@ import { escapeHtml, lookalikeHtml } from './lookalike-http.ts';
  * the ID token and everything else (email, groups) at userinfo. Its cookies have their
  * own names so that, on a shared loopback host, they cannot clobber Doorman's.
  */
-export interface OidcLookalikeUser { sub: string; email?: string; email_verified?: boolean; name?: string; preferred_username?: string; groups?: string[] }
-export interface OidcLookalike { issuer: string; close(): Promise<void> }
+export interface OidcLookalikeUser {
+  sub: string; email?: string; email_verified?: boolean; name?: string; preferred_username?: string; groups?: string[];
+  /** How this user "authenticates": put in the ID token as `amr` and `acr` (OIDC Core §2), as an MFA-enforcing provider does. */
+  authentication?: { amr?: string[]; acr?: string };
+  /** An `amr` in the profile (userinfo, unsigned) only: what a careless or hostile provider might send. */
+  amr?: string[];
+}
+export interface OidcLookalike {
+  issuer: string;
+  /** The `acr_values` of each authorization request it was sent, in order ('' for none). */
+  askedAcrValues: string[];
+  close(): Promise<void>;
+}
+
+const SECOND_FACTOR = { amr: ['pwd', 'mfa'], acr: 'mfa' };
 
 export async function startOidcLookalike(opts: { clientId: string; clientSecret: string; redirectUri: string; users: OidcLookalikeUser[]; host?: string }): Promise<OidcLookalike> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
@@ -29,15 +42,16 @@ export async function startOidcLookalike(opts: { clientId: string; clientSecret:
     }],
     jwks: { keys: [jwk] as never },
     cookies: { keys: [randomBytes(16).toString('hex')], names: { session: 'lookalike_session', interaction: 'lookalike_interaction', resume: 'lookalike_resume' } },
-    claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'], groups: ['groups'] },
+    claims: { openid: ['sub', 'amr', 'acr'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username', 'amr'], groups: ['groups'] },
     features: { devInteractions: { enabled: false } },
+    acrValues: [...new Set([SECOND_FACTOR.acr, ...opts.users.flatMap((u) => (u.authentication?.acr ? [u.authentication.acr] : []))])],
     // Lifetimes said outright: oidc-provider prints a notice whenever one of its defaults is
     // used, and a demo should print nothing but what the person needs.
     ttl: { AccessToken: 3600, AuthorizationCode: 60, IdToken: 3600, Interaction: 600, Session: 3600, Grant: 3600 },
-    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}`, policy: stepUpPolicy() },
     async findAccount(_ctx, sub) {
       const user = opts.users.find((u) => u.sub === sub);
-      return user ? { accountId: sub, claims: async () => ({ ...user }) } : undefined;
+      return user ? { accountId: sub, claims: async () => ({ ...user, authentication: undefined }) } : undefined;
     },
     // Every client of the look-alike is its own: no consent page.
     async loadExistingGrant(ctx: KoaContextWithOIDC) {
@@ -53,6 +67,7 @@ export async function startOidcLookalike(opts: { clientId: string; clientSecret:
     if (!match) return next();
     if (ctx.method === 'GET') {
       const details = await provider.interactionDetails(ctx.req, ctx.res);
+      askedAcrValues.push(typeof details.params.acr_values === 'string' ? details.params.acr_values : '');
       const buttons = opts.users.map((u) => `<button type="submit" name="sub" value="${escapeHtml(u.sub)}">${escapeHtml(u.name ?? u.sub)}</button>`).join('<br>');
       ctx.type = 'html';
       ctx.body = lookalikeHtml(`<h1>Example OIDC: sign in</h1><form method="post" action="/interaction/${escapeHtml(details.uid)}/login">${buttons}</form>`, 'Demo OIDC provider (look-alike)');
@@ -64,15 +79,19 @@ export async function startOidcLookalike(opts: { clientId: string; clientSecret:
       ctx.req.on('end', () => ok(data));
     });
     const sub = new URLSearchParams(body).get('sub') ?? '';
-    const returnTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: sub } });
+    // `second_factor=yes`: this login passed a second factor (a step-up), whatever the user's usual one.
+    const { amr, acr } = new URLSearchParams(body).get('second_factor') === 'yes' ? SECOND_FACTOR : opts.users.find((u) => u.sub === sub)?.authentication ?? {};
+    const returnTo = await provider.interactionResult(ctx.req, ctx.res, { login: { accountId: sub, ...(amr ? { amr } : {}), ...(acr ? { acr } : {}) } });
     ctx.status = 303;
     ctx.redirect(returnTo);
   });
 
+  const askedAcrValues: string[] = [];
   const listening = provider.listen(port, host);
   await new Promise((ok) => listening.once('listening', ok));
   return {
     issuer,
+    askedAcrValues,
     close: async () => {
       listening.closeAllConnections();
       await new Promise((ok) => listening.close(ok));
@@ -108,3 +127,19 @@ function memoryAdapter(): (model: string) => Adapter {
   };
 }
 
+
+/**
+ * Like an MFA-enforcing provider (Keycloak's step-up): a session whose `acr` is not among
+ * the request's `acr_values` does not count, and the person signs in again. Who is picked
+ * then is what the ID token says, met or not (an upstream that ignores acr_values).
+ */
+function stepUpPolicy(): interactionPolicy.DefaultPolicy {
+  const policy = interactionPolicy.base();
+  policy.get('login')!.checks.add(new interactionPolicy.Check('step_up', 'acr_values not met by the session', 'login_required', (ctx) => {
+    const wanted = typeof ctx.oidc.params?.acr_values === 'string' ? ctx.oidc.params.acr_values.split(' ') : [];
+    const acr = ctx.oidc.session?.acr;
+    // A login just made stands, as for max_age: this look-alike's user list decides who has a second factor.
+    return wanted.length > 0 && !(acr && wanted.includes(acr)) && !ctx.oidc.result?.login;
+  }));
+  return policy;
+}

@@ -14,6 +14,8 @@ import type { Metrics } from '../metrics/metrics.ts';
 import { UpstreamError, type UpstreamConnector, type UpstreamErrorCode } from '../upstreams/connector.ts';
 import type { CallbackPurposes } from './callback.ts';
 import { saveUpstreamTransaction, type UpstreamPurpose } from './repository.ts';
+import { canSatisfy, requiredAcrValues } from '../auth-context/authentication-context.ts';
+import { acrValuesOfUpstream } from '../auth-context/upstream-acr.ts';
 
 /** What the interaction handlers need; built once in app.ts. */
 export interface Broker {
@@ -50,6 +52,20 @@ export function upstreamButton(config: Config, connector: UpstreamConnector): Up
 export function connectorsForClient(broker: Broker, clientId: unknown): UpstreamConnector[] {
   const allowed = broker.config.clients.find((c) => c.clientId === clientId)?.upstreams;
   return [...broker.connectors.values()].filter((c) => !allowed || allowed.includes(c.id));
+}
+
+/**
+ * The upstreams that can sign the person in for this authorization request: the app's,
+ * narrowed to those that can assert one of its required acr values (auth-context/).
+ */
+export function connectorsForRequest(broker: Broker, params: Record<string, unknown>): UpstreamConnector[] {
+  const required = requiredAcrValues(params);
+  return connectorsForClient(broker, params.client_id).filter((c) => canSatisfy(acrValuesOfConnector(broker, c.id), required));
+}
+
+export function acrValuesOfConnector(broker: Broker, connectorId: string): readonly string[] {
+  const upstream = broker.config.upstreams.find((u) => u.id === connectorId);
+  return upstream ? acrValuesOfUpstream(upstream) : [];
 }
 
 export function upstreamCallbackUrl(config: Config, connectorId: string): URL {
@@ -126,11 +142,11 @@ export async function finish(broker: Broker, ctx: Context, result: InteractionRe
  * `purpose` (server-side transaction, single use). Shared by login, link proof and the
  * Account page.
  */
-export async function beginUpstreamLogin(broker: Broker, ctx: Context, connector: UpstreamConnector, purpose: UpstreamPurpose, ttlSeconds: number, retryUrl: string, loginHint?: string): Promise<void> {
+export async function beginUpstreamLogin(broker: Broker, ctx: Context, connector: UpstreamConnector, purpose: UpstreamPurpose, ttlSeconds: number, retryUrl: string, loginHint?: string, acrValues?: readonly string[]): Promise<void> {
   const state = randomBytes(32).toString('base64url');
   let started;
   try {
-    started = await connector.startLogin({ redirectUri: upstreamCallbackUrl(broker.config, connector.id), state, loginHint });
+    started = await connector.startLogin({ redirectUri: upstreamCallbackUrl(broker.config, connector.id), state, loginHint, acrValues });
   } catch (err) {
     throw upstreamFailure(err instanceof UpstreamError ? err : new UpstreamError(connector.id, 'unavailable', String(err), { cause: err }), 'start', retryUrl);
   }

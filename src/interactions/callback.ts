@@ -20,8 +20,11 @@ export interface OpenedPurpose {
   clientId?: string | undefined;
   /** The app's ui_locales, for the language of an error page (http/render.ts). */
   uiLocales?: unknown;
-  /** Resolves 'link-offered' when the login now waits for a link proof rather than being done. */
-  finish(ctx: Context, identity: UpstreamIdentity): Promise<void | 'link-offered'>;
+  /**
+   * Resolves 'link-offered' when the login now waits for a link proof rather than being done,
+   * 'acr-unmet' when the app was told the login did not meet its acr_values (sign-in.ts).
+   */
+  finish(ctx: Context, identity: UpstreamIdentity): Promise<CallbackDone>;
 }
 type PurposeName = UpstreamTransaction['purpose'];
 export type PurposeOpener<P extends PurposeName> = (broker: Broker, transaction: Extract<UpstreamTransaction, { purpose: P }>) => Promise<OpenedPurpose>;
@@ -42,7 +45,8 @@ export async function handleUpstreamCallback(broker: Broker, ctx: Context): Prom
   const seen: CallbackLabels = { upstream: ctx.params.connectorId, client: undefined, purpose: undefined };
   try {
     const done = await finishUpstreamCallback(broker, ctx, seen);
-    broker.metrics.countLogin({ ...seen, outcome: done === 'link-offered' ? 'link_offered' : 'success' });
+    if (done === 'acr-unmet') broker.metrics.countLogin({ ...seen, outcome: 'refused', reason: 'unmet_authentication_requirements' });
+    else broker.metrics.countLogin({ ...seen, outcome: done === 'link-offered' ? 'link_offered' : 'success' });
   } catch (err) {
     broker.metrics.countLogin({ ...seen, ...loginFailureOf(err) });
     throw err;
@@ -51,7 +55,9 @@ export async function handleUpstreamCallback(broker: Broker, ctx: Context): Prom
 
 type CallbackLabels = Omit<LoginLabels, 'outcome' | 'reason'>;
 
-async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: CallbackLabels): Promise<void | 'link-offered'> {
+type CallbackDone = void | 'link-offered' | 'acr-unmet';
+
+async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: CallbackLabels): Promise<CallbackDone> {
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
   if (!isStateOfThisBrowser(ctx, state)) {
     // A callback URL seen in another browser (leaked, or planted) burns its login, so the

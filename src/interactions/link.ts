@@ -1,10 +1,11 @@
 import type { Context } from 'koa';
-import { findPendingLinkForInteraction, listIdentities } from '../accounts/repository.ts';
+import { findPendingLink, findPendingLinkForInteraction, listIdentities } from '../accounts/repository.ts';
 import { completeLinkProof } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { assertCsrf, beginUpstreamLogin, loginPageUrl, upstreamButton, connectorsForClient, loadInteraction, remainingSeconds, type Broker } from './broker.ts';
 import type { PurposeOpener } from './callback.ts';
-import { findCallbackInteraction, interactionClientId, signIn } from './sign-in.ts';
+import { findCallbackInteraction, interactionClientId, refuseUnmetAcr, signIn } from './sign-in.ts';
+import { loginAuthentication, requiredAcrValues } from '../auth-context/authentication-context.ts';
 
 /**
  * The offer to link a first-time identity to the existing account with the same email.
@@ -53,10 +54,17 @@ export const openLinkProof: PurposeOpener<'link-proof'> = async (broker, transac
     clientId,
     uiLocales: interaction.params.ui_locales,
     async finish(ctx, identity) {
+      // amr/acr are those of the first login, with the identity being linked: it had to meet the
+      // app's acr (sign-in.ts), and the proof only shows that the account is the person's, so
+      // an account whose own upstreams cannot assert that acr can still be proven.
+      const pending = await findPendingLink(broker.db, transaction.pendingLinkId);
+      if (!pending) throw new BrokerError('link_expired', 'pending link gone before the proof came back', { status: 400, retryUrl: loginPageUrl(interaction.uid) });
+      const authentication = loginAuthentication(pending.identity.authentication, requiredAcrValues(interaction.params));
+      if ('unmet' in authentication) return refuseUnmetAcr(broker, ctx, interaction, authentication.unmet);
       const proof = await completeLinkProof(broker.db, transaction.pendingLinkId, identity, clientId);
       broker.metrics.countLinkDecision(proof.kind === 'linked' ? 'proof_linked' : 'proof_refused', proof.kind === 'refused' ? proof.reason : undefined);
       if (proof.kind === 'refused') throw new BrokerError(proof.reason, 'link proof refused', { status: 403, retryUrl });
-      return signIn(broker, ctx, interaction, proof.accountId, identity.connectorId);
+      return signIn(broker, ctx, interaction, proof.accountId, identity.connectorId, authentication);
     },
   };
 };

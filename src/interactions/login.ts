@@ -1,8 +1,9 @@
 import type { Context } from 'koa';
 import { describeScopes } from '../consents/scope-words.ts';
 import { BrokerError } from '../errors.ts';
-import { assertCsrf, beginUpstreamLogin, clientDisplayName, connectorsForClient, finish, loadInteraction, loginPageUrl, remainingSeconds, upstreamButton, type Broker } from './broker.ts';
+import { acrValuesOfConnector, assertCsrf, beginUpstreamLogin, clientDisplayName, connectorsForRequest, finish, loadInteraction, loginPageUrl, remainingSeconds, upstreamButton, type Broker } from './broker.ts';
 import { grantConsent } from './consent.ts';
+import { acrValuesToAsk, requiredAcrValues } from '../auth-context/authentication-context.ts';
 import { hintsFrom, orderForChooser, upstreamToSkipTo } from './upstream-choice.ts';
 
 /**
@@ -27,7 +28,8 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
   const t = broker.render.translatorFor(ctx);
   const base = { uid, clientName: clientDisplayName(broker.config, params.client_id, t('client.account')), csrf: broker.csrf.tokenFor(uid) };
   if (prompt.name === 'login') {
-    const allowed = connectorsForClient(broker, params.client_id);
+    // Only upstreams that can meet the app's acr_values (acr-check.ts refused the request when none can).
+    const allowed = connectorsForRequest(broker, params);
     const options = allowed.map((c) => ({ id: c.id, domains: broker.config.upstreams.find((u) => u.id === c.id)?.domains ?? [] }));
     const skipTo = broker.config.ui.skipLoginPage && ctx.query.choose === undefined ? upstreamToSkipTo(options, hintsFrom(params)) : undefined;
     if (skipTo) {
@@ -59,10 +61,11 @@ export async function startUpstreamLogin(broker: Broker, ctx: Context): Promise<
   const interaction = await loadInteraction(broker, ctx);
   assertCsrf(broker, ctx, interaction.uid);
   const retryUrl = loginPageUrl(interaction.uid);
-  const connector = connectorsForClient(broker, interaction.params.client_id).find((c) => c.id === ctx.params.connectorId);
+  const connector = connectorsForRequest(broker, interaction.params).find((c) => c.id === ctx.params.connectorId);
   if (!connector) throw new BrokerError('unknown_upstream', `no upstream ${ctx.params.connectorId}`, { status: 404, retryUrl });
   const { loginHint } = hintsFrom(interaction.params);
-  await beginUpstreamLogin(broker, ctx, connector, { purpose: 'login', interactionUid: interaction.uid }, remainingSeconds(broker, interaction.exp), retryUrl, loginHint);
+  const acrValues = acrValuesToAsk(acrValuesOfConnector(broker, connector.id), requiredAcrValues(interaction.params));
+  await beginUpstreamLogin(broker, ctx, connector, { purpose: 'login', interactionUid: interaction.uid }, remainingSeconds(broker, interaction.exp), retryUrl, loginHint, acrValues);
 }
 
 /** POST /interaction/:uid/abort: the person cancelled; the client gets access_denied. */

@@ -6,6 +6,7 @@ import { loginPageUrl, remainingSeconds, type Broker } from './broker.ts';
 import { rememberUpstream } from './login.ts';
 import type { OpenedPurpose, PurposeOpener } from './callback.ts';
 import { rememberSignInUpstream } from '../logout/upstream-sign-out.ts';
+import { loginAuthentication, requiredAcrValues } from '../auth-context/authentication-context.ts';
 
 type Interaction = InstanceType<Broker['provider']['Interaction']>;
 
@@ -30,6 +31,8 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
     clientId,
     uiLocales: interaction.params.ui_locales,
     async finish(ctx, identity) {
+      const authentication = loginAuthentication(identity.authentication, requiredAcrValues(interaction.params));
+      if ('unmet' in authentication) return refuseUnmetAcr(broker, ctx, interaction, authentication.unmet);
       const upstream = broker.config.upstreams.find((u) => u.id === identity.connectorId)!;
       const client = broker.config.clients.find((c) => c.clientId === clientId);
       const outcome = await resolveUpstreamLogin(broker.db, identity, {
@@ -47,7 +50,7 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
         return 'link-offered';
       }
       rememberUpstream(ctx, identity.connectorId);
-      return signIn(broker, ctx, interaction, outcome.accountId, identity.connectorId);
+      return signIn(broker, ctx, interaction, outcome.accountId, identity.connectorId, authentication);
     },
   };
 };
@@ -57,10 +60,26 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
  * /interaction/<uid>, so it never reaches the callback URL. The resume cookie still binds
  * the browser when it follows returnTo.
  */
-export async function signIn(broker: Broker, ctx: Context, interaction: Interaction, accountId: string, upstream: string): Promise<void> {
-  broker.log.info('signed in', { accountId, interaction: interaction.uid, upstream, client: interactionClientId(interaction) });
-  interaction.result = { login: { accountId, amr: ['fed'] } };
+export async function signIn(broker: Broker, ctx: Context, interaction: Interaction, accountId: string, upstream: string, authentication: { amr: string[]; acr?: string }): Promise<void> {
+  broker.log.info('signed in', { accountId, interaction: interaction.uid, upstream, client: interactionClientId(interaction), ...authentication });
+  // amr and acr reach the session, and from it the ID token (auth-context/authentication-context.ts).
+  interaction.result = { login: { accountId, ...authentication } };
   rememberSignInUpstream(ctx, broker.config, upstream);
+  return resume(ctx, interaction);
+}
+
+/**
+ * The upstream's login did not meet the app's required acr: a failed authentication
+ * (OIDC Core §5.5.1.1), reported to the app at its redirect URI; no account is touched.
+ */
+export async function refuseUnmetAcr(broker: Broker, ctx: Context, interaction: Interaction, reason: string): Promise<'acr-unmet'> {
+  broker.log.info('acr requirement unmet', { interaction: interaction.uid, client: interactionClientId(interaction), reason });
+  interaction.result = { error: 'unmet_authentication_requirements', error_description: 'the upstream login did not meet the requested acr values' };
+  await resume(ctx, interaction);
+  return 'acr-unmet';
+}
+
+async function resume(ctx: Context, interaction: Interaction): Promise<void> {
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   ctx.status = 303;
   ctx.redirect(interaction.returnTo);

@@ -16,6 +16,8 @@ import { queueLogoutsForSessions } from '../logout/repository.ts';
  *    `ConsumeRaceLostError` otherwise: oidc-provider checks `consumed` after `find` and
  *    consumes later, so two requests with one code or refresh token can both pass its
  *    check; the database decides which one used it (token-policy.ts handles the loser);
+ *  - a ReplayDetection row is inserted only if no live one has its id, else
+ *    `ConsumeRaceLostError` (token-policy.ts makes that a replay);
  *  - `revokeByGrantId` removes this model's rows of that grant (oidc-provider calls it
  *    once per model);
  *  - `expiresIn` is absent for models that never expire.
@@ -47,11 +49,25 @@ class PrismaAdapter implements Adapter {
     if (NUL_ESCAPE.test(json)) throw new errors.InvalidRequest('request parameters must not contain NUL characters');
     const accountId = typeof payload.accountId === 'string' ? payload.accountId : null;
     const expiresAt = expiresIn ? new Date(Date.now() + (expiresIn + (KEPT_AFTER_EXPIRY[this.#model] ?? 0)) * 1000) : null;
+    if (this.#model === 'ReplayDetection') return this.#insertOnce(id, json, expiresAt);
     await this.#db.$executeRaw`
       INSERT INTO "OidcModel" (model, id, payload, "accountId", "grantId", uid, "userCode", "expiresAt")
       VALUES (${this.#model}, ${id}, ${json}::jsonb, ${accountId}, ${payload.grantId ?? null}, ${payload.uid ?? null}, ${payload.userCode ?? null}, ${expiresAt})
       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, "accountId" = EXCLUDED."accountId", "grantId" = EXCLUDED."grantId",
         uid = EXCLUDED.uid, "userCode" = EXCLUDED."userCode", "expiresAt" = EXCLUDED."expiresAt"`;
+  }
+
+  /**
+   * A ReplayDetection row (a DPoP proof's jti, per client) is written once: oidc-provider
+   * finds, then saves, so two requests with one proof could both pass its check. Only an
+   * expired row may be overwritten; a live one means another request used the jti first.
+   */
+  async #insertOnce(id: string, json: string, expiresAt: Date | null): Promise<void> {
+    const inserted = await this.#db.$executeRaw`
+      INSERT INTO "OidcModel" (model, id, payload, "expiresAt") VALUES (${this.#model}, ${id}, ${json}::jsonb, ${expiresAt})
+      ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, "expiresAt" = EXCLUDED."expiresAt"
+      WHERE "OidcModel"."expiresAt" IS NOT NULL AND "OidcModel"."expiresAt" <= ${new Date()}`;
+    if (inserted === 0) throw new ConsumeRaceLostError(this.#model);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {

@@ -11,6 +11,8 @@ import { createPairwiseIdentifier } from '../claims/pairwise.ts';
 import { accessTokenLifetime, addGroupsToApiTokens, resourceIndicators } from '../resource-servers/resource-indicators.ts';
 import { deviceFlowFeature } from '../device/settings.ts';
 import type { DevicePages } from '../device/pages.ts';
+import { withAcrRequirement } from '../auth-context/acr-check.ts';
+import { acrValuesByClient, supportedAcrValues } from '../auth-context/upstream-acr.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -34,6 +36,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
   const firstParty = firstPartyClientIds(config);
   // Every app sees the claims its settings allow (src/claims), wherever oidc-provider asks.
   const findAccount = withClientClaims(deps.findAccount);
+  const acrValues = supportedAcrValues(config.upstreams);
   return {
     adapter: deps.adapter,
     clients: [...config.clients.map(toClientMetadata), accountClientMetadata(config.issuer)],
@@ -46,11 +49,17 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     // ID tokens are signed with the configured key type (keys.algorithm), not oidc-provider's RS256 default.
     clientDefaults: { id_token_signed_response_alg: config.keys.algorithm },
     claims: {
-      openid: ['sub', ...staticClaimNames(config.clients)], // static claims: only the apps that have them get them
+      // amr and acr of the login (auth-context/) in every ID token: oidc-provider releases a
+      // claim only through a scope or the claims parameter, so these were never sent before.
+      // acr only when some upstream can assert one, so discovery does not promise it otherwise.
+      // Static claims (src/claims): only the apps that have them get them.
+      openid: ['sub', 'amr', ...(acrValues.length ? ['acr'] : []), ...staticClaimNames(config.clients)],
       email: ['email', 'email_verified'],
       profile: ['name', 'picture', 'preferred_username'],
       groups: ['groups'], // upstream groups (GitHub orgs and teams, OIDC groups claims), with each upstream's groupsPrefix
     },
+    // What upstreams can assert (auth-context/); empty leaves `acr` out of ID tokens and discovery.
+    acrValues,
     // Implicit and hybrid flows are out (RFC 9700 §2.1.2); `none` only for the Account page's own client.
     responseTypes: ['code', 'none'],
     // Which upstream to use, so the login page can be skipped (interactions/upstream-choice.ts);
@@ -67,6 +76,10 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       clientCredentials: { enabled: true },
       resourceIndicators: resourceIndicators(config.resourceServers),
       deviceFlow: deviceFlowFeature(config, deps.devicePages), // RFC 8628, for clients that list its grant (src/device)
+      // PAR (RFC 9126) and DPoP (RFC 9449) on by choice, per client required (toClientMetadata);
+      // a DPoP proof's jti is single-use per client (ReplayDetection rows, oidc/adapter.ts).
+      pushedAuthorizationRequests: { enabled: true, requirePushedAuthorizationRequests: false },
+      dPoP: { enabled: true, allowReplay: false },
       userinfo: { enabled: true },
       // Logout tokens to apps with a backchannel_logout_uri; src/logout delivers them from a queue.
       backchannelLogout: { enabled: true },
@@ -94,7 +107,8 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     interactions: {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       // oidc-provider's policy, plus: offline_access is not dropped for want of prompt=consent (offline-access.ts).
-      policy: interactionPolicyKeepingOfflineAccess(firstParty),
+      // And: required acr_values met, or refused when no upstream can (auth-context/acr-check.ts).
+      policy: withAcrRequirement(interactionPolicyKeepingOfflineAccess(firstParty), acrValuesByClient(config)),
     },
     loadExistingGrant: createLoadExistingGrant({ firstParty, rememberedScope: deps.rememberedScope }),
     renderError: async (ctx, out, err) => deps.renderError(ctx, out, err),
@@ -119,5 +133,8 @@ function toClientMetadata(c: ClientSettings): ClientMetadata {
     scope: ['openid', 'offline_access', 'email', 'profile', 'groups', ...(c.adminApi ? ['admin'] : [])].join(' '),
     response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
     ...clientClaimsMetadata(c),
+    require_pushed_authorization_requests: c.requirePushedAuthorizationRequests,
+    dpop_bound_access_tokens: c.dpopBoundAccessTokens,
+    ...(c.defaultAcrValues.length ? { default_acr_values: [...c.defaultAcrValues] } : {}),
   };
 }

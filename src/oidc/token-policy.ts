@@ -56,6 +56,7 @@ export function treatConsumeRacesAsReplays(provider: Provider): void {
     // It has no grant yet to revoke: the request was only pushed, never granted.
     [provider.PushedAuthorizationRequest, () => new errors.InvalidRequestUri('request_uri is invalid, expired, or was already used')],
   ] as const;
+  treatReplayDetectionRaces(provider);
   for (const [Model, refusal] of singleUse) {
     const consume = Model.prototype.consume;
     Model.prototype.consume = async function consumeOnce(this: { grantId?: string }) {
@@ -68,6 +69,24 @@ export function treatConsumeRacesAsReplays(provider: Provider): void {
       }
     };
   }
+}
+
+/**
+ * The same race for a DPoP proof (RFC 9449 §11.1): ReplayDetection.unique finds, then saves,
+ * so two requests with one proof can both find nothing. The adapter writes the row only
+ * once; the loser is told "not unique", and oidc-provider refuses it as the replay it is.
+ */
+function treatReplayDetectionRaces(provider: Provider): void {
+  const ReplayDetection = provider.ReplayDetection as unknown as { unique(iss: string, jti: string, exp: number): Promise<boolean> };
+  const unique = ReplayDetection.unique.bind(ReplayDetection);
+  ReplayDetection.unique = async (iss, jti, exp) => {
+    try {
+      return await unique(iss, jti, exp);
+    } catch (err) {
+      if (err instanceof ConsumeRaceLostError) return false;
+      throw err;
+    }
+  };
 }
 
 /** What oidc-provider's revoke(ctx, grantId) does for Doorman's grant types: every token of the grant, then the grant. */

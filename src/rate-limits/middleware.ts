@@ -12,7 +12,8 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  * Where each limit applies. Everything else (discovery, JWKS, /me, the login page GET,
  * consent, ...) passes with a few string comparisons and no store access.
  *
- *   POST /token, /token/introspection, /token/revocation   clientAuthFailuresPerIp + PerClient:
+ *   POST /token, /token/introspection, /token/revocation,
+ *        /request (PAR, which authenticates clients too)   clientAuthFailuresPerIp + PerClient:
  *        a wrong secret is counted before it is answered (one upsert each), a right one
  *        only checked (a read); the right secret too is refused once over the limit
  *   GET|POST /auth                                          loginStartsPerIp (one upsert)
@@ -30,7 +31,7 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  */
 export function createRateLimits(deps: { limiters: RateLimiters; provider: Provider; render: Render; log: Logger }): Middleware {
   const { limiters, render, log } = deps;
-  const clientAuthPaths = new Set(['token', 'introspection', 'revocation'].map((route) => routedPath(deps.provider.pathFor(route))));
+  const clientAuthPaths = new Set(['token', 'introspection', 'revocation', 'pushed_authorization_request'].map((route) => routedPath(deps.provider.pathFor(route))));
   const authorizationPath = routedPath(deps.provider.pathFor('authorization'));
   // The device flow's routes exist only while it is on (oidc-provider's pathFor throws for the others).
   const servedPath = (route: string) => {

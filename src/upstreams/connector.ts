@@ -19,9 +19,12 @@ export interface UpstreamConnector {
    * the broker and handed back to `finishLogin`; connectors keep no state of their own.
    * `loginHint` is the app's `login_hint` (OIDC Core §3.1.2.1), passed on where the
    * upstream understands it; connectors that have no such parameter ignore it.
+   * `acrValues` are the app's required authentication context classes that this upstream
+   * can satisfy (its config `acrValues`), asked of it as `acr_values`; only OIDC
+   * connectors are ever given any.
    * Throws UpstreamError('unavailable' | 'timeout') when the upstream cannot be reached.
    */
-  startLogin(input: { redirectUri: URL; state: string; loginHint?: string | undefined }): Promise<{ url: URL; transaction: JsonObject }>;
+  startLogin(input: { redirectUri: URL; state: string; loginHint?: string | undefined; acrValues?: readonly string[] | undefined }): Promise<{ url: URL; transaction: JsonObject }>;
   /**
    * Completes the login from the callback URL (state already checked by the broker):
    * exchanges the code, validates what the upstream returned, and normalizes it.
@@ -53,7 +56,16 @@ export interface UpstreamIdentity {
   picture?: string;
   groups: string[];
   raw: JsonObject;
+  /**
+   * How the person authenticated upstream (`amr`, RFC 8176; `acr`, OIDC Core §2), taken
+   * from a signature-verified ID token only, never from userinfo or an OAuth2 profile,
+   * which the upstream does not sign. `acr` only when it is one of the upstream's
+   * configured `acrValues`. Absent when the connector has no verified ID token.
+   */
+  authentication?: UpstreamAuthentication;
 }
+
+export interface UpstreamAuthentication { amr: string[]; acr?: string }
 
 /** Every way an upstream login can fail; each has its own page (http/error-handler.ts). */
 export const UPSTREAM_ERROR_CODES = [

@@ -3,8 +3,9 @@ import { z } from 'zod';
 import { lowerAscii } from '../accounts/email.ts';
 import { isLoopbackHost } from '../config/schema.ts';
 import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
+import { authenticationOf } from './id-token-authentication.ts';
 import { fetchWithin, startDeadline, toUpstreamError, withinDeadline } from './http.ts';
-import { httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
+import { acrValueSchema, httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
 /**
  * OpenID Connect upstreams, found by discovery: Google (`type: google`, with Google's
@@ -24,6 +25,9 @@ const claimNamesSchema = z.strictObject({
   groups: z.string().default('groups').describe('Claim holding a list of group names.'),
 }).prefault({});
 
+const acrValuesSetting = z.array(acrValueSchema).default([])
+  .describe('Authentication context classes (`acr`) this upstream asserts in its ID token when asked with `acr_values`, e.g. `["mfa"]` or `["urn:example:loa:2"]`. Doorman passes exactly these on: an app asking for one of them is offered only upstreams that list it, the upstream is asked for it, and the `acr` it returns reaches Doorman\'s ID token only when it is listed here. Empty: no `acr` from this upstream.');
+
 export const googleSettingsSchema = z.strictObject({
   ...upstreamBaseShape,
   type: z.literal('google').describe('Google, by OIDC discovery.'),
@@ -31,6 +35,7 @@ export const googleSettingsSchema = z.strictObject({
   issuer: httpUrl.default('https://accounts.google.com').describe('Issuer used for discovery. Change only to aim at a test double or egress proxy; plain http only on loopback.'),
   hostedDomain: z.string().optional().describe('Google Workspace domain (`hd` claim) that users must belong to; others are refused with a page that says so.'),
   scopes: z.array(z.string()).default(['openid', 'email', 'profile']).describe('Scopes requested upstream.'),
+  acrValues: acrValuesSetting,
 });
 
 export const oidcSettingsSchema = z.strictObject({
@@ -44,6 +49,7 @@ export const oidcSettingsSchema = z.strictObject({
   trustEmail: z.boolean().default(false).describe('Treat the email as verified even without a true email_verified claim (for providers such as Microsoft Entra that never send it, when you control every account they hold).'),
   signOutUpstream: z.boolean().default(false)
     .describe('When a person who signed in here signs out of Doorman (all apps), send the browser on to this provider\'s end_session_endpoint (from its discovery) to end the session there too, then back. Register <issuer>/upstream/<id>/signed-out there as a post-logout redirect URI. Skipped when the provider publishes no end_session_endpoint or does not answer.'),
+  acrValues: acrValuesSetting,
 });
 
 type GoogleSettings = WithSecret<z.infer<typeof googleSettingsSchema>>;
@@ -112,7 +118,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     type: settings.type,
     displayName: settings.displayName,
 
-    async startLogin({ redirectUri, state, loginHint }) {
+    async startLogin({ redirectUri, state, loginHint, acrValues }) {
       const config = await configuration();
       const codeVerifier = oidc.randomPKCECodeVerifier();
       const nonce = oidc.randomNonce();
@@ -129,6 +135,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       if (settings.type === 'google' && settings.hostedDomain) params.hd = settings.hostedDomain;
       // Google and most OIDC providers preselect or prefill the account (OIDC Core §3.1.2.1).
       if (loginHint) params.login_hint = loginHint;
+      if (acrValues?.length) params.acr_values = acrValues.join(' ');
       return { url: oidc.buildAuthorizationUrl(config, params), transaction: { nonce, codeVerifier } };
     },
 
@@ -154,6 +161,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       const { nonce, codeVerifier } = transactionSchema.parse(transaction);
       const call = startDeadline(settings.id, settings.timeoutMs);
       let claims: Record<string, unknown>;
+      let idTokenClaims: Record<string, unknown>;
       try {
         const metadata: oidc.ServerMetadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
         const grant = (config: oidc.Configuration, url: URL) => oidc.authorizationCodeGrant(config, url, {
@@ -177,7 +185,8 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
           tokens = await grant(config, url);
         }
         jwksCache = oidc.getJwksCache(config) ?? jwksCache;
-        claims = { ...tokens.claims() };
+        idTokenClaims = { ...tokens.claims() };
+        claims = idTokenClaims;
         if (settings.type === 'oidc' && settings.userinfo && metadata.userinfo_endpoint) {
           // expectedSubject: userinfo of another user must not be merged in (OIDC Core §5.3.2).
           const userinfo = await oidc.fetchUserInfo(config, tokens.access_token, String(claims.sub));
@@ -189,7 +198,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       if (settings.type === 'google' && settings.hostedDomain && claims.hd !== settings.hostedDomain) {
         throw new UpstreamError(settings.id, 'domain_not_allowed', `account is not in the hosted domain ${settings.hostedDomain} (hd=${String(claims.hd ?? 'none')})`);
       }
-      return toIdentity(settings, claimNames, claims);
+      return { ...toIdentity(settings, claimNames, claims), authentication: authenticationOf(idTokenClaims, settings.acrValues) };
     },
   };
 }

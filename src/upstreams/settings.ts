@@ -4,6 +4,8 @@ import { z } from 'zod';
 export const envVarName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must be an environment variable name');
 export const httpUrl = z.url({ protocol: /^https?$/ });
 export const httpsUrl = z.url({ protocol: /^https$/ });
+/** acr values travel space-separated in `acr_values` (OIDC Core §3.1.2.1): no spaces, printable ASCII. */
+export const acrValueSchema = z.string().regex(/^[\x21-\x7E]{1,255}$/, 'printable ASCII without spaces, at most 255 characters');
 
 export const upstreamBaseShape = {
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lowercase letters, digits and dashes')

@@ -138,13 +138,14 @@ describe('when apps fail client authentication', () => {
     assert.equal(otherClient.status, 200, await otherClient.clone().text());
   });
 
-  it('then failures at introspection and revocation count as well', async () => {
+  it('then failures at introspection, revocation and pushed authorization requests count as well', async () => {
     const ip = freshIp();
-    for (const path of ['/token/introspection', '/token/revocation', '/token/introspection']) {
+    for (const path of ['/token/introspection', '/token/revocation', '/request']) {
       const res = await tokenRequest(first, 'endpoints', 'wrong-secret', ip, path);
       assert.equal(res.status, 401);
     }
     await assertRateLimited(await tokenRequest(first, 'endpoints', secretOf('endpoints'), ip, '/token/revocation'));
+    await assertRateLimited(await tokenRequest(first, 'endpoints', secretOf('endpoints'), ip, '/request'));
     await assertRateLimited(await tokenRequest(first, 'endpoints', secretOf('endpoints'), ip));
   });
 

@@ -41,6 +41,14 @@ export const DANA: OidcLookalikeUser = { sub: 'f3c1-dana', email: 'Dana@Corp.exa
 export const KIM: OidcLookalikeUser = { sub: 'a7d2-kim', email: 'kim@example.com', email_verified: true, name: 'Kim Example', preferred_username: 'kim' };
 /** Issue #9: U+212A KELVIN SIGN, which toLowerCase turns into "k"; the upstream says it is verified. */
 export const KELVIN: OidcLookalikeUser = { sub: 'e666-kelvin', email: '\u212Aim@example.com', email_verified: true, name: 'Not Kim', preferred_username: 'notkim' };
+/** Signs in with a second factor: the look-alike's ID token carries `amr` and `acr`. */
+export const MO_MFA: OidcLookalikeUser = { sub: 'c9-mo-mfa', email: 'mo@corp.example', email_verified: true, name: 'Mo Factor', authentication: { amr: ['pwd', 'mfa'], acr: 'mfa' } };
+/** An `acr` Doorman's config does not list for the upstream (`loa-unlisted`). */
+export const LEE_UNLISTED_ACR: OidcLookalikeUser = { sub: 'c10-lee', email: 'lee@corp.example', email_verified: true, name: 'Lee Level', authentication: { amr: ['pwd'], acr: 'loa-unlisted' } };
+/** `amr: ["mfa"]` only in the unsigned profile (userinfo), none in the ID token. */
+export const PAT_PROFILE_MFA: OidcLookalikeUser = { sub: 'c11-pat', email: 'pat@corp.example', email_verified: true, name: 'Pat Profile', amr: ['mfa'] };
+/** Alice at a corporate OIDC provider with a second factor; Google already vouches for her email. */
+export const ALICE_CORP_MFA: OidcLookalikeUser = { sub: 'c12-alice-corp', email: 'alice@example.com', email_verified: true, name: 'Alice at Corp', authentication: { amr: ['pwd', 'mfa'], acr: 'mfa' } };
 /** The same person as KIM_IDN_ASCII, at a domain given as a Unicode U-label. */
 export const KIM_IDN_UNICODE: OidcLookalikeUser = { sub: 'b1-kim-idn', email: 'Kim@b\u00fccher.example', email_verified: true, name: 'Kim Bücher' };
 
@@ -60,5 +68,5 @@ export function startFakeFacebook(doormanIssuer: string): Promise<FacebookLookal
 
 /** On 127.0.0.2: a host of its own, so its cookies and Doorman's live apart as on real sites. */
 export function startFakeOidcIssuer(doormanIssuer: string): Promise<OidcLookalike> {
-  return startOidcLookalike({ ...OIDC_CLIENT, redirectUri: `${doormanIssuer}/upstream/oidc/callback`, users: [DANA, KIM, KELVIN, KIM_IDN_UNICODE], host: '127.0.0.2' });
+  return startOidcLookalike({ ...OIDC_CLIENT, redirectUri: `${doormanIssuer}/upstream/oidc/callback`, users: [DANA, KIM, KELVIN, KIM_IDN_UNICODE, MO_MFA, LEE_UNLISTED_ACR, PAT_PROFILE_MFA, ALICE_CORP_MFA], host: '127.0.0.2' });
 }

@@ -1,0 +1,19 @@
+import type { UpstreamConfig } from '../config/schema.ts';
+
+/** The acr values an upstream may assert: its `acrValues` (OIDC kinds only; OAuth2 profiles carry no verified acr). */
+export function acrValuesOfUpstream(upstream: UpstreamConfig): readonly string[] {
+  return 'acrValues' in upstream ? upstream.acrValues : [];
+}
+
+/** Every acr value some upstream asserts: oidc-provider's `acrValues`, advertised as acr_values_supported. */
+export function supportedAcrValues(upstreams: readonly UpstreamConfig[]): string[] {
+  return [...new Set(upstreams.flatMap(acrValuesOfUpstream))];
+}
+
+/** Per client, the acrValues of each upstream it may use (clients[].upstreams, default all). */
+export function acrValuesByClient(config: { clients: readonly { clientId: string; upstreams?: string[] | undefined }[]; upstreams: readonly UpstreamConfig[] }) {
+  return (clientId: string): (readonly string[])[] => {
+    const allowed = config.clients.find((c) => c.clientId === clientId)?.upstreams;
+    return config.upstreams.filter((u) => !allowed || allowed.includes(u.id)).map(acrValuesOfUpstream);
+  };
+}
