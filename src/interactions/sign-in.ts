@@ -30,7 +30,7 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
     uiLocales: interaction.params.ui_locales,
     async finish(ctx, identity) {
       const upstream = broker.config.upstreams.find((u) => u.id === identity.connectorId)!;
-      const client = broker.config.clients.find((c) => c.clientId === clientId);
+      const client = broker.clients.get(clientId);
       const outcome = await resolveUpstreamLogin(broker.db, identity, {
         clientId,
         interactionUid: interaction.uid,
