@@ -100,7 +100,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
-  provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
+  provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log, config, clients }).routes()));
   provider.use(onlyUnder(PAGE_PREFIXES, errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
   provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
