@@ -16,6 +16,8 @@ const text = (max: number, what: string) => z.string().trim()
   .refine((s) => !/[\p{Cc}\p{Cs}]/u.test(s), `${what} must not contain control characters`);
 
 const uri = z.string().trim().max(2000, 'a URI is at most 2000 characters').pipe(z.url('not a URL')).superRefine((value, ctx) => {
+  // Refinements run even after z.url() refused the value (a non-aborting issue), which already said so.
+  if (!URL.canParse(value)) return;
   const { protocol } = new URL(value);
   if (protocol !== 'https:' && protocol !== 'http:') ctx.addIssue({ code: 'custom', message: `${value.slice(0, 100)}: must be an https (or loopback http) URL` });
   const problem = redirectUriProblem(value);
