@@ -19,6 +19,7 @@ import { clientDisplayName, type Broker } from '../interactions/broker.ts';
 import { listLiveCredentialsOf } from '../oidc/adapter.ts';
 import { takeSignInState } from '../self-service/session.ts';
 import { auditAsCsv, auditAsJson } from './audit-export.ts';
+import { addClientPages } from './clients.ts';
 import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type ConsoleAdmin } from './session.ts';
 
 /**
@@ -46,6 +47,7 @@ import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type Conso
  *   POST /admin/accounts/:id/merge                       {from} (confirm)
  *   GET  /admin/audit                                    the audit log, filtered and paged
  *   GET  /admin/audit/export?format=csv|json             the same filter, as a file
+ *   /admin/clients...                                    the Apps pages (./clients.ts)
  */
 const NOTICES: Record<string, string> = {
   linked: 'The identity was linked to this account.',
@@ -308,6 +310,7 @@ export function createConsoleRouter(broker: Broker): Router {
     ctx.body = format === 'csv' ? auditAsCsv(events) : auditAsJson(events);
   }));
 
+  addClientPages(router, { broker, asAdmin, form, page });
   return router;
 }
 
