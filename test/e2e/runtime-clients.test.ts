@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
@@ -27,6 +28,21 @@ async function within(seconds: number, what: string, check: () => Promise<boolea
     await new Promise((ok) => setTimeout(ok, 100));
   }
   assert.fail(`not within ${seconds} s: ${what}`);
+}
+
+/** Runs the real CLI (`doorman clients ...`) against the scenario's database, without a config file. */
+function cli(s: Scenario, ...args: string[]): Promise<{ code: number; out: string }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/doorman.ts', 'clients', ...args], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: { PATH: process.env.PATH, DATABASE_URL: s.db.url, DOORMAN_LOG_LEVEL: 'error' },
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
+    child.once('error', fail);
+    child.once('exit', (code) => ok({ code: code ?? -1, out }));
+  });
 }
 
 describe('when admins manage apps at runtime on one of two Doorman processes', () => {
@@ -254,6 +270,41 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     const twice = await api('/clients', { body: { clientId, name: 'Again', redirectUris: ['https://app.example/cb'] } });
     assert.equal(twice.status, 409);
     assert.equal(twice.body.error, 'client_exists');
+  });
+
+  it('then the CLI creates, changes, rotates and deletes an app that running processes apply within seconds', async () => {
+    const clientId = newId();
+    const created = await cli(s, 'create', clientId, '--name', 'From the CLI', '--redirect-uri', APP.redirectUri, '--first-party', 'yes');
+    assert.equal(created.code, 0, created.out);
+    const secret = (JSON.parse(created.out) as { clientSecret: string }).clientSecret;
+    await within(10, 'second process accepts the CLI\'s secret', async () => (await basicAuthStatus(clientId, secret)) === 200);
+    const shown = await cli(s, 'show', clientId);
+    assert.equal(shown.code, 0, shown.out);
+    assert.ok(!shown.out.includes(secret));
+    assert.equal((JSON.parse(shown.out) as { firstParty: boolean }).firstParty, true);
+
+    const bad = await cli(s, 'update', clientId, '--redirect-uri', 'http://evil.example/cb', '--signup', 'maybe');
+    assert.equal(bad.code, 3);
+    assert.match(bad.out, /plain http is allowed only for loopback hosts/);
+    assert.match(bad.out, /allowSignup/);
+    const updated = await cli(s, 'update', clientId, '--signup', 'no');
+    assert.equal(updated.code, 0, updated.out);
+    await within(10, 'the first process has the CLI\'s change', async () => ((await api(`/clients/${clientId}`)).body as { allowSignup: boolean }).allowSignup === false);
+
+    const rotated = await cli(s, 'rotate-secret', clientId);
+    assert.equal(rotated.code, 0, rotated.out);
+    const fresh = (JSON.parse(rotated.out) as { clientSecret: string }).clientSecret;
+    await within(10, 'second process refuses the old secret', async () => (await basicAuthStatus(clientId, secret)) === 401);
+    assert.equal(await basicAuthStatus(clientId, fresh), 200);
+
+    assert.equal((await cli(s, 'delete', clientId)).code, 0);
+    await within(10, 'second process refuses the deleted app', async () => (await basicAuthStatus(clientId, fresh)) === 401);
+    const again = await cli(s, 'delete', clientId);
+    assert.equal(again.code, 3);
+    assert.match(again.out, /refused: not_found/);
+    assert.equal((await cli(s, 'frobnicate')).code, 2);
+    const actors = await s.db.query<{ actor: string }>('SELECT DISTINCT actor FROM "AuditEvent" WHERE "clientId" = $1', [clientId]);
+    assert.deepEqual(actors.map((a) => a.actor.split(':')[0]), ['cli']);
   });
 
   it('then the list shows config-file apps read-only beside database ones', async () => {
