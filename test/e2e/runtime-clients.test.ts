@@ -270,6 +270,11 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     const twice = await api('/clients', { body: { clientId, name: 'Again', redirectUris: ['https://app.example/cb'] } });
     assert.equal(twice.status, 409);
     assert.equal(twice.body.error, 'client_exists');
+    // Two admins creating one id at the same moment: one app, one refusal, one audit row.
+    const raced = newId();
+    const answers = await Promise.all([1, 2, 3].map((i) => api('/clients', { body: { clientId: raced, name: `Race ${i}`, redirectUris: ['https://app.example/cb'] } })));
+    assert.deepEqual(answers.map((r) => r.status).sort(), [201, 409, 409]);
+    assert.equal((await s.db.query('SELECT 1 FROM "AuditEvent" WHERE "clientId" = $1', [raced])).length, 1);
   });
 
   it('then the CLI creates, changes, rotates and deletes an app that running processes apply within seconds', async () => {
