@@ -120,6 +120,27 @@ describe('when an admin manages apps in the console in Chromium', () => {
     const unknown = await page.goto(consoleUrl('/clients/no-such-app'));
     assert.equal(unknown!.status(), 404);
     assert.equal(await demo.doorman.db.oidcClient.count(), 0);
+
+    // The edit form: bad input is answered on the page and the app stays as it was.
+    await page.goto(consoleUrl('/clients'));
+    await fillNewApp(page, { clientId: 'editme', name: 'Edit Me', redirectUris: 'https://editme.example/cb' });
+    await page.getByRole('button', { name: 'Create app' }).click();
+    await page.getByRole('link', { name: 'Done' }).click();
+    await page.getByLabel('Name people see').fill('   ');
+    await page.getByLabel('Redirect URIs, one a line', { exact: true }).fill('');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const problems = await page.getByRole('alert').innerText();
+    assert.match(problems, /the name is required/);
+    assert.match(problems, /at least one redirect URI is required/);
+    await assertAccessible(page, 'an app\'s page with problems');
+    const row = await demo.doorman.db.oidcClient.findUniqueOrThrow({ where: { clientId: 'editme' } });
+    assert.deepEqual([row.name, row.redirectUris], ['Edit Me', ['https://editme.example/cb']]);
+    // A destructive action without the console's CSRF token is refused, even with confirm=yes.
+    const forged = await page.request.post(consoleUrl('/clients/editme/delete'), { form: { confirm: 'yes' }, maxRedirects: 0 });
+    assert.equal(forged.status(), 403);
+    assert.equal(await demo.doorman.db.oidcClient.count({ where: { clientId: 'editme' } }), 1);
+    const unknownAction = await page.goto(consoleUrl('/clients/editme/confirm?action=drop'));
+    assert.equal(unknownAction!.status(), 404);
     await page.context().close();
   });
 });
