@@ -54,8 +54,16 @@ export async function openClientRegistry({ config, db, log }: { config: Config; 
     return next;
   };
   await run(true);
+  // One warning when polls start failing (an outage would otherwise log every REFRESH_MS), one line when they work again.
+  let failing = false;
   const timer = setInterval(() => {
-    run(false).catch((err: unknown) => log.warn('reloading the database clients failed; the last known list stays in use', { error: err }));
+    run(false).then(() => {
+      if (failing) log.info('reloading the database clients works again');
+      failing = false;
+    }, (err: unknown) => {
+      if (!failing) log.warn('reloading the database clients failed; the last known list stays in use', { error: err });
+      failing = true;
+    });
   }, REFRESH_MS);
   timer.unref();
 
