@@ -139,6 +139,13 @@ describe('when an admin manages apps in the console in Chromium', () => {
     const forged = await page.request.post(consoleUrl('/clients/editme/delete'), { form: { confirm: 'yes' }, maxRedirects: 0 });
     assert.equal(forged.status(), 403);
     assert.equal(await demo.doorman.db.oidcClient.count({ where: { clientId: 'editme' } }), 1);
+    // What the form's maxlength stops in a browser, sent anyway: refused with words, nothing written.
+    const csrf = await page.locator('input[name="csrf"]').first().getAttribute('value');
+    const long = await page.request.post(consoleUrl('/clients'), { form: { csrf: csrf!, clientId: 'a'.repeat(101), name: 'n'.repeat(101), redirectUris: `https://long.example/${'p'.repeat(2000)}` } });
+    assert.equal(long.status(), 400);
+    const longPage = await long.text();
+    for (const message of [/the client id is 1 to 100/, /the name is at most 100 characters/, /a URI is at most 2000 characters/]) assert.match(longPage, message);
+    assert.equal(await demo.doorman.db.oidcClient.count(), 1);
     const unknownAction = await page.goto(consoleUrl('/clients/editme/confirm?action=drop'));
     assert.equal(unknownAction!.status(), 404);
     await page.context().close();
