@@ -22,7 +22,9 @@ import { BrokerError, clientErrorStatus } from './errors.ts';
 import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
-import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
+import { providerConfiguration } from './oidc/configuration.ts';
+import { openClientRegistry } from './clients/registry.ts';
+import { compareHashedSecrets, withDatabaseClients } from './clients/provider-clients.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { readPairwiseSalt } from './claims/repository.ts';
@@ -57,18 +59,20 @@ export interface App { provider: Provider; metrics: Metrics; close(): Promise<vo
 export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const keyRing = await openKeyRing({ db, config, log });
   const { keys } = keyRing;
+  const clients = await openClientRegistry({ config, db, log });
   const connectors = openConnectors(config.upstreams);
   const render = createRenderer({ ui: config.ui });
-  const clientName = (ctx: Parameters<typeof render.translatorFor>[0], id: unknown) => clientDisplayName(config, id, render.translatorFor(ctx)('client.account'));
+  const clientName = (ctx: Parameters<typeof render.translatorFor>[0], id: unknown) => clientDisplayName(clients, id, render.translatorFor(ctx)('client.account'));
 
   const provider = new Provider(config.issuer, providerConfiguration({
     config,
+    clients,
     keys,
-    adapter: createPrismaAdapter(db),
+    adapter: withDatabaseClients(createPrismaAdapter(db), clients),
     findAccount: createFindAccount(db),
-    renderError: renderProviderError(render, config),
+    renderError: renderProviderError(render, clients),
     renderLogout: (ctx, form) => render(ctx, 'logout', { form, clientName: clientName(ctx, ctx.oidc.client?.clientId) }),
-    renderLoggedOut: (ctx) => render(ctx, 'logged-out', { clientName: clientName(ctx, ctx.oidc.client?.clientId), appUrl: clientReturnUrl(config, ctx.oidc.client?.clientId) }),
+    renderLoggedOut: (ctx) => render(ctx, 'logged-out', { clientName: clientName(ctx, ctx.oidc.client?.clientId), appUrl: clientReturnUrl(clients, ctx.oidc.client?.clientId) }),
     rememberedScope: (accountId, clientId) => findConsentScope(db, accountId, clientId),
     pairwiseSalt: await readPairwiseSalt(db),
     devicePages: createDevicePages(render, config.ttl.deviceCode),
@@ -79,6 +83,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   keyRing.attach(provider);
   treatConsumeRacesAsReplays(provider);
   const logoutDelivery = startLogoutDelivery({ provider, db, settings: config.backchannelLogout, log });
+  compareHashedSecrets(provider, clients);
   provider.on('server_error', (_ctx, err) => log.error(isDatabaseUnavailable(err) ? 'database unavailable' : 'provider error', { error: err }));
   // Errors no middleware answered reach Koa, whose default prints a stack trace outside the log.
   // (@types/oidc-provider types only the provider's own events; Koa's 'error' is there too.)
@@ -87,12 +92,12 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   });
 
   const metrics = createMetrics({
-    pool: poolOf(db), clientIds: [...config.clients.map((c) => c.clientId), ACCOUNT_CLIENT_ID], upstreamIds: connectors.keys(), processMetrics: config.metrics.enabled,
+    pool: poolOf(db), isKnownClient: (id) => id === ACCOUNT_CLIENT_ID || clients.get(id) !== undefined, upstreamIds: connectors.keys(), processMetrics: config.metrics.enabled,
   });
   countProviderEvents(provider, metrics);
   const migrations = (await readMigrations()).map((m) => m.name);
 
-  const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, metrics, callbackPurposes: {} };
+  const broker = { provider, db, config, clients, connectors, render, csrf: createCsrf(keys.cookieKeys), log, metrics, callbackPurposes: {} };
   // Probes and the scrape come first: not access-logged, not in the HTTP histogram, never rate limited.
   provider.use(createHealthChecks({ pool: poolOf(db), keys, migrations, log }));
   if (config.metrics.enabled && config.metrics.port === undefined) provider.use(serveMetrics(metrics));
@@ -105,7 +110,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   if (isDeviceFlowEnabled(config)) provider.use(deviceFlowRequests(provider));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
-  provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
+  provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log, config, clients }).routes()));
   provider.use(onlyUnder(PAGE_PREFIXES, errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
   provider.use(onlyUnder(['/upstream/'], createUpstreamSignOutRouter(broker).routes()));
@@ -129,6 +134,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
       void limiters?.close();
       keyRing.close();
       await logoutDelivery.close();
+      clients.close();
     },
   };
 }

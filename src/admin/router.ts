@@ -12,6 +12,9 @@ import { auditFilterSchema } from '../audit/filter.ts';
 import { queryAudit } from '../audit/repository.ts';
 import type { Db } from '../db/client.ts';
 import { clientErrorStatus } from '../errors.ts';
+import type { ClientRegistry } from '../clients/registry.ts';
+import { createDatabaseClient, deleteClient, rotateClientSecret, updateDatabaseClientSettings, viewOf, type ClientOutcome } from '../clients/service.ts';
+import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
 
 /**
@@ -30,6 +33,12 @@ import type { Logger } from '../log.ts';
  *   PUT    /admin/api/accounts/:id/admin                  {admin: boolean}
  *   PUT    /admin/api/accounts/:id/email                  {email}: primary email, among verified ones
  *   DELETE /admin/api/accounts/:id/consents/:clientId     revoke an app's remembered consent, grants and tokens
+ *   GET    /admin/api/clients                             every app: config file (readOnly) and database
+ *   POST   /admin/api/clients                             create {clientId, name, redirectUris, ...}: 201 with the secret, shown once
+ *   GET    /admin/api/clients/:clientId                   one app
+ *   PATCH  /admin/api/clients/:clientId                   change the settings named in the body
+ *   POST   /admin/api/clients/:clientId/secret            rotate: the new secret, shown once
+ *   DELETE /admin/api/clients/:clientId                   delete, with its tokens, grants and consents
  *
  * Every answer is JSON and uncacheable; every error is {error, error_description}, bad
  * input included (malformed ids, bodies over 16 kB, JSON that is not an object), and an
@@ -37,13 +46,15 @@ import type { Logger } from '../log.ts';
  *   GET    /admin/api/audit?from=&to=&type=&provider=&clientId=&accountId=&reason=&limit=&cursor=   the audit log (audit/filter.ts)
  *   GET    /admin/api/openapi.yaml                        this contract, as served
  */
-export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger }): Router {
+export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger; config: Config; clients: ClientRegistry }): Router {
   const { db } = deps;
+  const clientAdmin = { db, config: deps.config, clients: deps.clients };
   const router = new Router({ prefix: '/admin/api' });
   const json = bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT });
   router.use(jsonResponses(deps.log), authenticateAdmin(deps));
   // Ids are checked before any handler sees them (a NUL would otherwise reach PostgreSQL).
   for (const name of ['id', 'identityId']) router.param(name, (value, _ctx, next) => (parse(idSchema, value, name), next()));
+  router.param('clientId', (value, _ctx, next) => (parse(clientIdSchema, value, 'clientId'), next()));
 
   router.get('/accounts', async (ctx) => {
     const query = parse(listQuerySchema, ctx.query);
@@ -81,6 +92,18 @@ export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logge
     const result: AdminOutcome<{ revokedGrants: number }> = outcome.kind === 'revoked' ? { kind: 'done', revokedGrants: outcome.revokedGrants } : { kind: 'refused', reason: 'not_found' };
     reply(ctx, result);
   });
+  router.get('/clients', (ctx) => {
+    ctx.body = { clients: deps.clients.list().map(viewOf) };
+  });
+  router.post('/clients', json, async (ctx) => replyClient(ctx, await createDatabaseClient(clientAdmin, ctx.request.body, actor(ctx)), 201));
+  router.get('/clients/:clientId', (ctx) => {
+    const client = deps.clients.get(ctx.params.clientId);
+    if (!client) throw new ApiError(404, 'not_found', 'no such client');
+    ctx.body = viewOf(client);
+  });
+  router.patch('/clients/:clientId', json, async (ctx) => replyClient(ctx, await updateDatabaseClientSettings(clientAdmin, ctx.params.clientId!, ctx.request.body, actor(ctx))));
+  router.post('/clients/:clientId/secret', async (ctx) => replyClient(ctx, await rotateClientSecret(clientAdmin, ctx.params.clientId!, actor(ctx))));
+  router.delete('/clients/:clientId', async (ctx) => replyClient(ctx, await deleteClient(clientAdmin, ctx.params.clientId!, actor(ctx))));
   router.get('/audit', async (ctx) => {
     ctx.body = await queryAudit(db, parse(auditFilterSchema, ctx.query));
   });
@@ -112,6 +135,8 @@ const linkBodySchema = z.strictObject({
   email: z.email().max(320).optional(),
 });
 const mergeBodySchema = z.strictObject({ from: idSchema });
+/** Config-file client ids are any printable ASCII (config/schema.ts); database ones are stricter (clients/input.ts). */
+const clientIdSchema = z.string().min(1).max(200).regex(/^[\x20-\x7E]+$/, 'must be printable ASCII');
 const adminBodySchema = z.strictObject({ admin: z.boolean() });
 const emailBodySchema = z.strictObject({ email: text().min(1).max(254) });
 
@@ -133,6 +158,11 @@ function reply(ctx: Context, outcome: AdminOutcome<object>, okStatus = 200): voi
   if (outcome.kind === 'refused') throw new ApiError(refusalStatus(outcome.reason), outcome.reason, `refused: ${outcome.reason}`);
   ctx.status = okStatus;
   ctx.body = outcome;
+}
+
+function replyClient(ctx: Context, outcome: ClientOutcome<object>, okStatus = 200): void {
+  if (outcome.kind === 'invalid') throw new ApiError(400, 'invalid_request', outcome.problems.join('; '));
+  reply(ctx, outcome, okStatus);
 }
 
 function actor(ctx: Context): string {

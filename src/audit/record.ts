@@ -22,6 +22,10 @@ export type AuditEventInput = { actor?: string; clientId?: string } & (
   /** An admin ended one session, one grant (refresh token and what it issued), or all of them. */
   | { type: 'session.revoked' | 'grant.revoked' | 'account.signed-out'; accountId: string; provider?: undefined; subject?: undefined; revoked: number }
   | { type: 'consent.revoked'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; revokedGrants: number }
+  /** An app managed at runtime (src/clients): which settings changed, never a secret. */
+  | { type: 'client.created' | 'client.updated'; accountId?: undefined; clientId: string; provider?: undefined; subject?: undefined; changed: string[] }
+  | { type: 'client.secret-rotated'; accountId?: undefined; clientId: string; provider?: undefined; subject?: undefined }
+  | { type: 'client.deleted'; accountId?: undefined; clientId: string; provider?: undefined; subject?: undefined; revoked: number }
 );
 
 /** Writes one audit row inside the caller's transaction, so it lands with the change it describes. */

@@ -10,10 +10,13 @@ export function supportedAcrValues(upstreams: readonly UpstreamConfig[]): string
   return [...new Set(upstreams.flatMap(acrValuesOfUpstream))];
 }
 
-/** Per client, the acrValues of each upstream it may use (clients[].upstreams, default all). */
-export function acrValuesByClient(config: { clients: readonly { clientId: string; upstreams?: string[] | undefined }[]; upstreams: readonly UpstreamConfig[] }) {
+/**
+ * Per client, the acrValues of each upstream it may use (its `upstreams`, default all).
+ * The client's list is looked up at each request: apps managed at runtime change it.
+ */
+export function acrValuesByClient(upstreams: readonly UpstreamConfig[], allowedUpstreamsOf: (clientId: string) => readonly string[] | undefined) {
   return (clientId: string): (readonly string[])[] => {
-    const allowed = config.clients.find((c) => c.clientId === clientId)?.upstreams;
-    return config.upstreams.filter((u) => !allowed || allowed.includes(u.id)).map(acrValuesOfUpstream);
+    const allowed = allowedUpstreamsOf(clientId);
+    return upstreams.filter((u) => !allowed || allowed.includes(u.id)).map(acrValuesOfUpstream);
   };
 }

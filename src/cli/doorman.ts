@@ -9,6 +9,7 @@ import { startDemo } from '../demo/demo.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ACCOUNTS_USAGE, runAccountsCommand } from './accounts.ts';
 import { KEYS_USAGE, runKeysCommand } from './keys.ts';
+import { CLIENTS_USAGE, runClientsCommand } from './clients.ts';
 import { runBackupCommand } from './backup.ts';
 
 /**
@@ -19,6 +20,7 @@ import { runBackupCommand } from './backup.ts';
  *   config check [file]   validate a config file and print each upstream's callback URL
  *   accounts ...  list, show, link, unlink, merge, disable, enable, grant-admin (see ./accounts.ts)
  *   keys ...      list, rotate, retire (see ./keys.ts)
+ *   clients ...   list, show, create, update, rotate-secret, delete apps (see ./clients.ts)
  *   backup <file> | restore <file>   the stopped embedded database (see ./backup.ts)
  * Commands on the database do not read app or upstream secrets: they run beside a server
  * without its secrets in their environment.
@@ -30,6 +32,7 @@ const USAGE = `usage: doorman <command>
   config check [file]  validate a config file (default: DOORMAN_CONFIG or ./doorman.yaml) and print the upstream callback URLs
   accounts  administer accounts (run "doorman accounts" for its commands)
   keys      list, rotate or retire signing keys and cookie secrets (run "doorman keys" for its commands)
+  clients   manage apps (OIDC clients) kept in the database (run "doorman clients" for its commands)
   backup <file>   copy the embedded database (Doorman stopped) into <file>
   restore <file>  restore such a copy into a new embedded data folder`;
 
@@ -77,6 +80,19 @@ async function run(argv: string[]): Promise<number> {
         const db = createDb(url, 2);
         try {
           return await runKeysCommand(db, config, argv.slice(1), (line) => process.stdout.write(`${line}\n`));
+        } finally {
+          await db.$disconnect();
+        }
+      });
+    case 'clients':
+      if (argv.length < 2) {
+        process.stderr.write(`${CLIENTS_USAGE}\n`);
+        return 2;
+      }
+      return withDatabase(async (url, log, config) => {
+        const db = createDb(url, 2);
+        try {
+          return await runClientsCommand(db, config, log, argv.slice(1), (line) => process.stdout.write(`${line}\n`));
         } finally {
           await db.$disconnect();
         }

@@ -25,7 +25,7 @@ export function isLoopbackHost(hostname: string): boolean {
 
 export const DEFAULT_EMBEDDED_DATA_DIR = './data/postgres';
 
-const clientSchema = z.strictObject({
+export const clientSchema = z.strictObject({
   // oidc-provider refuses any other client_id at every request (invalid_client_metadata).
   clientId: z.string().min(1).regex(/^[\x20-\x7E]+$/, 'must be printable ASCII (RFC 6749 Appendix A.1, VSCHAR)').describe('The OAuth client_id the app uses.'),
   name: z.string().optional().describe('Shown on the login and consent pages; defaults to clientId.'),
@@ -188,7 +188,8 @@ function backchannelLogoutUriProblem(uri: string): string | undefined {
   return redirectUriProblem(uri);
 }
 
-function redirectUriProblem(uri: string): string | undefined {
+/** Why a redirect or post-logout URI is refused (also for apps managed at runtime, src/clients), or undefined. */
+export function redirectUriProblem(uri: string): string | undefined {
   // Refinements run even when a URI failed z.url() (a non-aborting issue): that issue already names it.
   if (!URL.canParse(uri)) return undefined;
   const url = new URL(uri);

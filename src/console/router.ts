@@ -19,6 +19,7 @@ import { clientDisplayName, type Broker } from '../interactions/broker.ts';
 import { listLiveCredentialsOf } from '../oidc/adapter.ts';
 import { takeSignInState } from '../self-service/session.ts';
 import { auditAsCsv, auditAsJson } from './audit-export.ts';
+import { addClientPages } from './clients.ts';
 import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type ConsoleAdmin } from './session.ts';
 
 /**
@@ -46,6 +47,7 @@ import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type Conso
  *   POST /admin/accounts/:id/merge                       {from} (confirm)
  *   GET  /admin/audit                                    the audit log, filtered and paged
  *   GET  /admin/audit/export?format=csv|json             the same filter, as a file
+ *   /admin/clients...                                    the Apps pages (./clients.ts)
  */
 const NOTICES: Record<string, string> = {
   linked: 'The identity was linked to this account.',
@@ -125,10 +127,10 @@ export function createConsoleRouter(broker: Broker): Router {
       groups: [...new Set([...profiles.values()].flatMap((p) => p.groups))].sort(),
       emailChoices,
       upstreams: [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName })),
-      apps: consents.map((c) => ({ clientId: c.clientId, name: clientDisplayName(broker.config, c.clientId), access: describeScopes(c.scope.split(' ')).join(', ') || 'Account id', since: when(c.createdAt) })),
+      apps: consents.map((c) => ({ clientId: c.clientId, name: clientDisplayName(broker.clients, c.clientId), access: describeScopes(c.scope.split(' ')).join(', ') || 'Account id', since: when(c.createdAt) })),
       sessions: credentials.filter((c) => c.model === 'Session' && c.uid).map((c) => ({ uid: c.uid!, since: c.issuedAt ? when(c.issuedAt) : '', until: c.expiresAt ? when(c.expiresAt) : '' })),
       tokens: credentials.filter((c) => c.model === 'RefreshToken' && c.grantId).map((c) => ({
-        grantId: c.grantId!, app: clientDisplayName(broker.config, c.clientId) ?? '', since: c.issuedAt ? when(c.issuedAt) : '', until: c.expiresAt ? when(c.expiresAt) : '',
+        grantId: c.grantId!, app: clientDisplayName(broker.clients, c.clientId) ?? '', since: c.issuedAt ? when(c.issuedAt) : '', until: c.expiresAt ? when(c.expiresAt) : '',
       })),
       events: account.events.map((e) => ({ ...e, when: when(e.createdAt), via: upstreamName(e.provider), detail: JSON.stringify(e.detail) })),
     }, problem?.status ?? 200);
@@ -285,7 +287,7 @@ export function createConsoleRouter(broker: Broker): Router {
       problems: parsed.success ? [] : describeFilterIssues(parsed.error),
       types: AUDIT_EVENT_TYPES,
       upstreams: [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName })),
-      clients: broker.config.clients.map((c) => ({ id: c.clientId, name: c.name ?? c.clientId })),
+      clients: broker.clients.list().map((c) => ({ id: c.clientId, name: c.name ?? c.clientId })),
       events: result.events.map((e) => ({ ...e, when: when(e.createdAt), via: upstreamName(e.provider), detail: JSON.stringify(e.detail) })),
       exportQuery: kept.toString(),
       next: result.nextCursor ? `/admin/audit?${new URLSearchParams([...kept, ['cursor', result.nextCursor]])}` : undefined,
@@ -308,6 +310,7 @@ export function createConsoleRouter(broker: Broker): Router {
     ctx.body = format === 'csv' ? auditAsCsv(events) : auditAsJson(events);
   }));
 
+  addClientPages(router, { broker, asAdmin, form, page });
   return router;
 }
 

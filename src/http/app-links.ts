@@ -1,4 +1,4 @@
-import type { Config } from '../config/load.ts';
+import type { ClientRegistry } from '../clients/registry.ts';
 
 /**
  * Where a link back to an app leads (signed-out and error pages): its first post-logout
@@ -6,8 +6,8 @@ import type { Config } from '../config/load.ts';
  * link). Only configured URIs, never one taken from the request, so the link cannot be
  * aimed elsewhere.
  */
-export function clientReturnUrl(config: Config, clientId: unknown): string | undefined {
-  const client = config.clients.find((c) => c.clientId === clientId);
+export function clientReturnUrl(clients: Pick<ClientRegistry, 'get'>, clientId: unknown): string | undefined {
+  const client = clients.get(clientId);
   if (!client) return undefined;
   const redirect = client.redirectUris[0];
   return client.postLogoutRedirectUris[0] ?? (redirect === undefined ? undefined : `${new URL(redirect).origin}/`);

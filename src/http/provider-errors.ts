@@ -3,7 +3,7 @@ import type Provider from 'oidc-provider';
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
 import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/outage.ts';
 import { renderDatabaseOutage, retryUrlOf } from './database-outage.ts';
-import type { Config } from '../config/load.ts';
+import type { ClientRegistry } from '../clients/registry.ts';
 import { clientReturnUrl } from './app-links.ts';
 import type { Render } from './render.ts';
 
@@ -13,12 +13,12 @@ import type { Render } from './render.ts';
  * request; a sign-in that is gone says it expired, a failure on Doorman's side says so,
  * and a database outage asks for a retry.
  */
-export function renderProviderError(render: Render, config: Config) {
+export function renderProviderError(render: Render, clients: Pick<ClientRegistry, 'get'>) {
   return (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, err: unknown): void => {
     if (isDatabaseUnavailable(err)) return renderDatabaseOutage(render, ctx, retryUrlOf(ctx));
     // The way back: the app the request named, when it is one of ours (its configured URIs only).
     const clientId = ctx.oidc?.client?.clientId;
-    const back = { appUrl: clientReturnUrl(config, clientId), appName: config.clients.find((c) => c.clientId === clientId)?.name ?? clientId };
+    const back = { appUrl: clientReturnUrl(clients, clientId), appName: clients.get(clientId)?.name ?? clientId };
     if (err instanceof errors.SessionNotFound) {
       return render(ctx, 'error', { message: 'error.session_expired', code: out.error, ...back }, 400);
     }

@@ -6,6 +6,7 @@ import { isDatabaseUnavailable } from '../db/outage.ts';
 import { BrokerError } from '../errors.ts';
 import { ACCOUNT_CLIENT_ID } from '../self-service/session.ts';
 import type { Config } from '../config/load.ts';
+import type { ClientRegistry } from '../clients/registry.ts';
 import type { Db } from '../db/client.ts';
 import type { Csrf } from '../http/csrf.ts';
 import type { Render } from '../http/render.ts';
@@ -23,8 +24,8 @@ export interface Broker {
   db: Db;
   config: Config;
   connectors: Map<string, UpstreamConnector>;
-  /** Clients that skip consent (oidc/configuration.ts firstPartyClientIds, the one definition). */
-  firstParty: ReadonlySet<string>;
+  /** Every app and its settings, config file and database alike (src/clients). */
+  clients: ClientRegistry;
   render: Render;
   csrf: Csrf;
   log: Logger;
@@ -34,9 +35,9 @@ export interface Broker {
 }
 
 /** The name people see for an app: its configured name, or for the Account page, what it is. */
-export function clientDisplayName(config: Config, clientId: unknown, accountPageName = 'your Doorman account'): string | undefined {
+export function clientDisplayName(clients: Pick<ClientRegistry, 'get'>, clientId: unknown, accountPageName = 'your Doorman account'): string | undefined {
   if (clientId === ACCOUNT_CLIENT_ID) return accountPageName;
-  const client = config.clients.find((c) => c.clientId === clientId);
+  const client = clients.get(clientId);
   return client?.name ?? client?.clientId ?? (typeof clientId === 'string' ? clientId : undefined);
 }
 
@@ -50,7 +51,7 @@ export function upstreamButton(config: Config, connector: UpstreamConnector): Up
 
 /** The upstreams an app's users may use, in config order (clients[].upstreams, default all). */
 export function connectorsForClient(broker: Broker, clientId: unknown): UpstreamConnector[] {
-  const allowed = broker.config.clients.find((c) => c.clientId === clientId)?.upstreams;
+  const allowed = broker.clients.get(clientId)?.upstreams;
   return [...broker.connectors.values()].filter((c) => !allowed || allowed.includes(c.id));
 }
 

@@ -26,7 +26,7 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
   const interaction = await loadInteraction(broker, ctx);
   const { uid, prompt, params } = interaction;
   const t = broker.render.translatorFor(ctx);
-  const base = { uid, clientName: clientDisplayName(broker.config, params.client_id, t('client.account')), csrf: broker.csrf.tokenFor(uid) };
+  const base = { uid, clientName: clientDisplayName(broker.clients, params.client_id, t('client.account')), csrf: broker.csrf.tokenFor(uid) };
   if (prompt.name === 'login') {
     // Only upstreams that can meet the app's acr_values (acr-check.ts refused the request when none can).
     const allowed = connectorsForRequest(broker, params);
@@ -43,7 +43,7 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
     broker.render(ctx, 'login', { lastUsed, connectors: others, ...base });
     return;
   }
-  if (broker.firstParty.has(String(params.client_id))) {
+  if (broker.clients.firstParty.has(String(params.client_id))) {
     return finish(broker, ctx, await grantConsent(broker.provider, interaction));
   }
   const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };

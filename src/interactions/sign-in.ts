@@ -34,7 +34,7 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
       const authentication = loginAuthentication(identity.authentication, requiredAcrValues(interaction.params));
       if ('unmet' in authentication) return refuseUnmetAcr(broker, ctx, interaction, authentication.unmet);
       const upstream = broker.config.upstreams.find((u) => u.id === identity.connectorId)!;
-      const client = broker.config.clients.find((c) => c.clientId === clientId);
+      const client = broker.clients.get(clientId);
       const outcome = await resolveUpstreamLogin(broker.db, identity, {
         clientId,
         interactionUid: interaction.uid,

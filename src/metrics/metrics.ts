@@ -32,7 +32,8 @@ export interface Metrics {
 
 export interface MetricsDeps {
   pool: pg.Pool;
-  clientIds: Iterable<string>;
+  /** Apps counted under their own id (the registry's, and the Account page); others count as `other`. */
+  isKnownClient: (clientId: string) => boolean;
   upstreamIds: Iterable<string>;
   /** false: no default process metrics (nothing serves them). */
   processMetrics: boolean;
@@ -44,12 +45,11 @@ const LABEL_VALUE = /^[a-z0-9_:./-]{1,64}$/i;
 // Login and upstream latencies run into seconds (a slow upstream, a 10 s deadline).
 const SLOW_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
-export function createMetrics({ pool, clientIds, upstreamIds, processMetrics }: MetricsDeps): Metrics {
+export function createMetrics({ pool, isKnownClient, upstreamIds, processMetrics }: MetricsDeps): Metrics {
   const registry = new Registry();
   if (processMetrics) collectDefaultMetrics({ register: registry });
-  const clients = new Set(clientIds);
   const upstreams = new Set(upstreamIds);
-  const client = (id: string | undefined) => (id === undefined ? 'none' : clients.has(id) ? id : 'other');
+  const client = (id: string | undefined) => (id === undefined ? 'none' : isKnownClient(id) ? id : 'other');
   const upstream = (id: string | undefined) => (id === undefined ? 'unknown' : upstreams.has(id) ? id : 'other');
   // Codes come from our enums; the check only guards against a free-text message slipping in.
   const code = (value: string | undefined) => (!value ? '' : LABEL_VALUE.test(value) ? value : 'other');

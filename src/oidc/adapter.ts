@@ -21,7 +21,8 @@ import { queueLogoutsForSessions } from '../logout/repository.ts';
  *  - `revokeByGrantId` removes this model's rows of that grant (oidc-provider calls it
  *    once per model);
  *  - `expiresIn` is absent for models that never expire.
- * Clients are static (config), so the Client model is never found here.
+ * Clients are not kept here: config clients are static, and database clients are answered
+ * from the registry by clients/provider-clients.ts, so this Client model finds nothing.
  */
 export function createPrismaAdapter(db: Db): (model: string) => Adapter {
   return (model) => new PrismaAdapter(db, model);

@@ -1,12 +1,15 @@
-import type { Adapter, ClientMetadata, Configuration, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
-import type { Config, ClientSettings } from '../config/load.ts';
-import { ACCOUNT_CLIENT_ID, accountClientMetadata } from '../self-service/session.ts';
+import type { Adapter, Configuration, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
+import type { Config } from '../config/load.ts';
+import { configClientEntry } from '../clients/client-entry.ts';
+import { toClientMetadata } from '../clients/provider-clients.ts';
+import type { ClientRegistry } from '../clients/registry.ts';
+import { accountClientMetadata } from '../self-service/session.ts';
 import type { ProviderKeys } from '../keys/key-ring.ts';
 import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
 import { createLoadExistingGrant } from './existing-grant.ts';
 import { interactionPolicyKeepingOfflineAccess } from './offline-access.ts';
 import { createPkcePolicy } from './pkce-policy.ts';
-import { clientClaimsExtraMetadata, clientClaimsMetadata, staticClaimNames, withClientClaims } from '../claims/client-claims.ts';
+import { clientClaimsExtraMetadata, staticClaimNames, withClientClaims } from '../claims/client-claims.ts';
 import { createPairwiseIdentifier } from '../claims/pairwise.ts';
 import { accessTokenLifetime, addGroupsToApiTokens, resourceIndicators } from '../resource-servers/resource-indicators.ts';
 import { deviceFlowFeature } from '../device/settings.ts';
@@ -16,6 +19,8 @@ import { acrValuesByClient, supportedAcrValues } from '../auth-context/upstream-
 
 export interface ProviderDeps {
   config: Config;
+  /** Every app, from the config file and the database (src/clients). */
+  clients: ClientRegistry;
   keys: ProviderKeys;
   adapter: (model: string) => Adapter;
   findAccount: FindAccount;
@@ -32,14 +37,15 @@ export interface ProviderDeps {
 
 /** oidc-provider settings that differ from its defaults, each with the reason. */
 export function providerConfiguration(deps: ProviderDeps): Configuration {
-  const { config, keys } = deps;
-  const firstParty = firstPartyClientIds(config);
+  const { config, keys, clients } = deps;
+  const { firstParty } = clients;
   // Every app sees the claims its settings allow (src/claims), wherever oidc-provider asks.
   const findAccount = withClientClaims(deps.findAccount);
   const acrValues = supportedAcrValues(config.upstreams);
   return {
+    // Database clients come through the adapter's Client model (clients/provider-clients.ts).
     adapter: deps.adapter,
-    clients: [...config.clients.map(toClientMetadata), accountClientMetadata(config.issuer)],
+    clients: [...config.clients.map((c) => toClientMetadata(configClientEntry(c), c.clientSecret)), accountClientMetadata(config.issuer)],
     jwks: keys.jwks as Configuration['jwks'],
     findAccount,
     extraClientMetadata: clientClaimsExtraMetadata,
@@ -68,11 +74,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     extraParams: ['idp_hint', 'kc_idp_hint'],
     scopes: ['openid', 'offline_access', 'admin'],
     // S256 only; required for public clients, per-client for confidential ones (pkce-policy.ts).
-    pkce: { required: createPkcePolicy(config.clients) },
+    pkce: { required: createPkcePolicy(clients) },
     features: {
       devInteractions: { enabled: false }, // our own login pages in src/interactions
       revocation: { enabled: true, allowedPolicy: revocationPolicy },
-      introspection: { enabled: true, allowedPolicy: introspectionPolicy(config) },
+      introspection: { enabled: true, allowedPolicy: introspectionPolicy(clients) },
       clientCredentials: { enabled: true },
       resourceIndicators: resourceIndicators(config.resourceServers),
       deviceFlow: deviceFlowFeature(config, deps.devicePages), // RFC 8628, for clients that list its grant (src/device)
@@ -108,33 +114,9 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       url: (_ctx, interaction) => `/interaction/${interaction.uid}`,
       // oidc-provider's policy, plus: offline_access is not dropped for want of prompt=consent (offline-access.ts).
       // And: required acr_values met, or refused when no upstream can (auth-context/acr-check.ts).
-      policy: withAcrRequirement(interactionPolicyKeepingOfflineAccess(firstParty), acrValuesByClient(config)),
+      policy: withAcrRequirement(interactionPolicyKeepingOfflineAccess(firstParty), acrValuesByClient(config.upstreams, (id) => clients.get(id)?.upstreams)),
     },
     loadExistingGrant: createLoadExistingGrant({ firstParty, rememberedScope: deps.rememberedScope }),
     renderError: async (ctx, out, err) => deps.renderError(ctx, out, err),
-  };
-}
-
-/** Apps whose grants need no consent page: those marked firstParty, and Doorman's own Account page. */
-export function firstPartyClientIds(config: Config): ReadonlySet<string> {
-  return new Set([ACCOUNT_CLIENT_ID, ...config.clients.filter((c) => c.firstParty).map((c) => c.clientId)]);
-}
-
-function toClientMetadata(c: ClientSettings): ClientMetadata {
-  return {
-    client_id: c.clientId,
-    client_name: c.name ?? c.clientId,
-    ...(c.clientSecret ? { client_secret: c.clientSecret } : { token_endpoint_auth_method: 'none' }),
-    redirect_uris: [...c.redirectUris],
-    post_logout_redirect_uris: [...c.postLogoutRedirectUris],
-    ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: c.backchannelLogoutSessionRequired } : {}),
-    grant_types: [...c.grantTypes],
-    // What the client may ask for; `admin` only when the operator allowed it.
-    scope: ['openid', 'offline_access', 'email', 'profile', 'groups', ...(c.adminApi ? ['admin'] : [])].join(' '),
-    response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
-    ...clientClaimsMetadata(c),
-    require_pushed_authorization_requests: c.requirePushedAuthorizationRequests,
-    dpop_bound_access_tokens: c.dpopBoundAccessTokens,
-    ...(c.defaultAcrValues.length ? { default_acr_values: [...c.defaultAcrValues] } : {}),
   };
 }

@@ -1,11 +1,12 @@
 import type { KoaContextWithOIDC } from 'oidc-provider';
+import type { ClientIdSet } from '../clients/registry.ts';
 import { askedForOfflineAccess, mayGetOfflineAccess } from './offline-access.ts';
 
 type Grant = InstanceType<KoaContextWithOIDC['oidc']['provider']['Grant']>;
 
 export interface ExistingGrantDeps {
-  /** Clients whose grants need no consent page (configuration.ts firstPartyClientIds). */
-  firstParty: ReadonlySet<string>;
+  /** Clients whose grants need no consent page (clients/registry.ts). */
+  firstParty: ClientIdSet;
   /** The scopes a person allowed a third-party app on an earlier consent page (src/consents). */
   rememberedScope(accountId: string, clientId: string): Promise<string | undefined>;
 }

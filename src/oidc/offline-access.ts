@@ -1,4 +1,5 @@
 import { interactionPolicy, type KoaContextWithOIDC } from 'oidc-provider';
+import type { ClientIdSet } from '../clients/registry.ts';
 
 /**
  * When an app that may use the refresh_token grant asks for `offline_access`, it gets a
@@ -41,7 +42,7 @@ export function mayGetOfflineAccess(ctx: KoaContextWithOIDC): boolean {
  * offline_access scope checkScope dropped, before the consent checks run and before the
  * request parameters are stored with the interaction (so the resumed request keeps it).
  */
-export function keepOfflineAccessCheck(firstParty: ReadonlySet<string>): interactionPolicy.Check {
+export function keepOfflineAccessCheck(firstParty: ClientIdSet): interactionPolicy.Check {
   return new interactionPolicy.Check('offline_access_kept', 'offline_access asked without prompt=consent', (ctx) => {
     const params = ctx.oidc.params;
     if (!params || ctx.oidc.route !== 'authorization' || ctx.oidc.requestParamScopes.has('offline_access')) return interactionPolicy.Check.NO_NEED_TO_PROMPT;
@@ -54,7 +55,7 @@ export function keepOfflineAccessCheck(firstParty: ReadonlySet<string>): interac
 }
 
 /** oidc-provider's default interaction policy with the check above first. */
-export function interactionPolicyKeepingOfflineAccess(firstParty: ReadonlySet<string>): interactionPolicy.DefaultPolicy {
+export function interactionPolicyKeepingOfflineAccess(firstParty: ClientIdSet): interactionPolicy.DefaultPolicy {
   const policy = interactionPolicy.base();
   policy.get('login')!.checks.add(keepOfflineAccessCheck(firstParty), 0);
   return policy;

@@ -1,5 +1,5 @@
 import { errors, type KoaContextWithOIDC } from 'oidc-provider';
-import type { ClientSettings } from '../config/load.ts';
+import type { ClientRegistry } from '../clients/registry.ts';
 
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
@@ -18,10 +18,11 @@ type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
  *    must ask for `openid` and carry a `nonce`; anything else is refused, since a plain
  *    OAuth request without PKCE would have no protection against code injection at all.
  */
-export function createPkcePolicy(clients: readonly ClientSettings[]) {
-  const optional = new Set(clients.filter((c) => c.clientSecret && (c.pkce ?? 'optional') === 'optional').map((c) => c.clientId));
+export function createPkcePolicy(clients: Pick<ClientRegistry, 'get'>) {
   return (ctx: KoaContextWithOIDC, client: Client): boolean => {
-    if (client.clientAuthMethod === 'none' || !optional.has(client.clientId)) return true;
+    const settings = clients.get(client.clientId);
+    const optional = settings?.confidential === true && (settings.pkce ?? 'optional') === 'optional';
+    if (client.clientAuthMethod === 'none' || !optional) return true;
     const params = ctx.oidc.params ?? {};
     const openid = typeof params.scope === 'string' && params.scope.split(' ').includes('openid');
     if (openid && typeof params.nonce === 'string' && params.nonce !== '') return false;

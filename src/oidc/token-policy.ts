@@ -1,7 +1,7 @@
 import { errors } from 'oidc-provider';
 import type Provider from 'oidc-provider';
 import type { AccessToken, Client, ClientCredentials, KoaContextWithOIDC, RefreshToken } from 'oidc-provider';
-import type { Config } from '../config/load.ts';
+import type { ClientRegistry } from '../clients/registry.ts';
 import { ConsumeRaceLostError } from './adapter.ts';
 
 /**
@@ -21,12 +21,11 @@ type TokenPolicy = (ctx: KoaContextWithOIDC, client: Client, token: Introspectab
  * refresh tokens, which only the client holding them ever presents. Everyone else gets the
  * same `{active: false}` as for an unknown token (RFC 7662 §2.2), so nothing leaks.
  */
-export function introspectionPolicy(config: Config): TokenPolicy {
-  const introspects = new Map(config.clients.map((c) => [c.clientId, new Set(c.canIntrospect)]));
+export function introspectionPolicy(clients: Pick<ClientRegistry, 'get'>): TokenPolicy {
   return (_ctx, client, token) => {
     if (token.clientId === client.clientId) return true;
     if (token.kind === 'RefreshToken' || !token.clientId) return false;
-    return introspects.get(client.clientId)?.has(token.clientId) ?? false;
+    return clients.get(client.clientId)?.canIntrospect.includes(token.clientId) ?? false;
   };
 }
 

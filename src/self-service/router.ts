@@ -65,7 +65,7 @@ export function createAccountRouter(broker: Broker): Router {
       canChooseEmail: emailChoices.some((e) => e !== primaryEmail),
       apps: consents.map((c) => ({
         clientId: c.clientId,
-        name: clientDisplayName(broker.config, c.clientId, t('client.account')),
+        name: clientDisplayName(broker.clients, c.clientId, t('client.account')),
         access: (describeScopes(c.scope.split(' ')).map((key) => t(key)).join(', ')) || t('scope.openid'),
         since: c.createdAt.toISOString().slice(0, 10),
       })),

@@ -32,7 +32,7 @@ type Format = 'oauth' | 'page' | 'admin' | 'unknown';
 type Auth = 'client' | 'admin' | 'bearer' | 'person' | 'visitor';
 
 interface Route {
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** `[name]` segments are filled from the fixture and fuzzed one at a time. */
   path: string;
   format: Format;
@@ -100,6 +100,12 @@ const ROUTES: Route[] = [
   { method: 'DELETE', path: '/admin/api/accounts/[bobId]/consents/[clientId]', format: 'admin', auth: 'admin' },
   { method: 'GET', path: '/admin/api/audit', format: 'admin', auth: 'admin', params: { from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z', type: 'login', provider: 'google', clientId: APP.clientId, accountId: '[bobId]', reason: 'x', limit: '10', cursor: '[unknownId]' } },
   { method: 'GET', path: '/admin/api/openapi.yaml', format: 'admin', auth: 'admin' },
+  { method: 'GET', path: '/admin/api/clients', format: 'admin', auth: 'admin' },
+  { method: 'POST', path: '/admin/api/clients', format: 'admin', auth: 'admin', body: 'json', params: { clientId: 'fuzzed-app', name: 'Fuzzed', public: false, pkce: 'required' } },
+  { method: 'GET', path: '/admin/api/clients/[clientId]', format: 'admin', auth: 'admin' },
+  { method: 'PATCH', path: '/admin/api/clients/[clientId]', format: 'admin', auth: 'admin', body: 'json', params: { name: 'Renamed', firstParty: true } },
+  { method: 'POST', path: '/admin/api/clients/[clientId]/secret', format: 'admin', auth: 'admin' },
+  { method: 'DELETE', path: '/admin/api/clients/[clientId]', format: 'admin', auth: 'admin' },
   // nothing lives here
   { method: 'GET', path: '/[nothing]', format: 'unknown' },
   { method: 'POST', path: '/interaction/[uid]/[nothing]', format: 'page', auth: 'visitor', body: 'form' },
@@ -308,7 +314,7 @@ describe('when every route is sent bad input', () => {
 
   it('then the table covers every route of the routers and every endpoint discovery lists', async () => {
     // Building a router only registers its routes; nothing here runs a handler.
-    const ours = [createInteractionRouter({ callbackPurposes: {} } as unknown as Broker), createAccountRouter({ callbackPurposes: {} } as unknown as Broker), createAdminRouter({ provider: {} as never, db: {} as never, log: createLogger('silent') })]
+    const ours = [createInteractionRouter({ callbackPurposes: {} } as unknown as Broker), createAccountRouter({ callbackPurposes: {} } as unknown as Broker), createAdminRouter({ provider: {} as never, db: {} as never, log: createLogger('silent'), config: {} as never, clients: {} as never })]
       .flatMap((router) => router.stack.filter((layer) => !String(layer.path).endsWith('{*rest}')).flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => shape(m, String(layer.path)))));
     const discovery = await (await fetch(`${s.doorman.url}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
     const endpoints = Object.entries(discovery).filter(([k, v]) => (k.endsWith('_endpoint') || k === 'jwks_uri') && typeof v === 'string').map(([, v]) => new URL(v as string).pathname);

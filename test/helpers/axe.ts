@@ -30,3 +30,8 @@ export async function checkPage(page: Page, name: string): Promise<void> {
     await page.screenshot({ path: `${ARTIFACTS_DIR}a11y-${name}-${label}.png`, fullPage: true });
   }
 }
+
+/** axe at the page's current size only: no serious or critical violation (the console's pages). */
+export async function assertAccessible(page: Page, what: string): Promise<void> {
+  assert.deepEqual(await seriousViolations(page), [], `accessibility of ${what}`);
+}
