@@ -8,8 +8,10 @@ export type ClientSettings = ClientConfig & { clientSecret?: string };
 export type UpstreamSettings = UpstreamConfig & { clientSecret: string };
 
 /** Validated, secret-resolved, frozen configuration. */
-export interface Config extends Omit<ParsedConfig, 'issuer' | 'clients' | 'upstreams'> {
+export interface Config extends Omit<ParsedConfig, 'issuer' | 'clients' | 'upstreams' | 'tokenVault'> {
   issuer: string;
+  /** Each key with its base64 secret resolved (undefined when no upstream stores tokens, or secrets are not read). */
+  tokenVault: { keys: (ParsedConfig['tokenVault']['keys'][number] & { secret?: string | undefined })[] };
   clients: ClientSettings[];
   upstreams: UpstreamSettings[];
   production: boolean;
@@ -118,6 +120,17 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
     const clientSecret = secret(`upstreams[${i}].clientSecretEnv`, u.clientSecretEnv) ?? secretFile(`upstreams[${i}].clientSecretFile`, u.clientSecretFile) ?? '';
     return { ...u, clientSecret };
   });
+  const storesTokens = cfg.upstreams.some((u) => u.storeTokens);
+  const tokenVault = {
+    keys: cfg.tokenVault.keys.map((k, i) => {
+      const value = storesTokens ? secret(`tokenVault.keys[${i}].secretEnv`, k.secretEnv) : undefined;
+      // Checked here so a bad key fails the start, naming the variable, not the first login.
+      if (value !== undefined && !/^[A-Za-z0-9+/]{43}=$/.test(value.trim())) {
+        problems.push(`tokenVault.keys[${i}].secretEnv: ${k.secretEnv} must hold 32 random bytes in base64 (openssl rand -base64 32)`);
+      }
+      return { ...k, secret: value };
+    }),
+  };
   const redisUrl = env.DOORMAN_REDIS_URL || cfg.rateLimits.redisUrl;
   if (env.DOORMAN_REDIS_URL && !/^rediss?:\/\//.test(env.DOORMAN_REDIS_URL)) problems.push('DOORMAN_REDIS_URL: must be a redis:// or rediss:// URL');
   const rateLimits = { ...cfg.rateLimits, redisUrl };
@@ -126,7 +139,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
 
   const logLevel = settings.DOORMAN_LOG_LEVEL ?? cfg.logLevel;
   const host = env.HOST || cfg.host;
-  return deepFreeze({ ...cfg, port, host, issuer, logLevel, clients, upstreams, rateLimits, production, databaseUrl: settings.DATABASE_URL });
+  return deepFreeze({ ...cfg, port, host, issuer, logLevel, clients, upstreams, tokenVault, rateLimits, production, databaseUrl: settings.DATABASE_URL });
 }
 
 /** Every endpoint URL an upstream's config holds, with its key. */

@@ -3,7 +3,7 @@ import { recordUpstreamRefusal } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { loginFailureOf } from '../metrics/login-outcome.ts';
 import type { LoginLabels } from '../metrics/metrics.ts';
-import { UpstreamError, type UpstreamIdentity } from '../upstreams/connector.ts';
+import { UpstreamError, type UpstreamIdentity, type UpstreamLogin, type UpstreamTokens } from '../upstreams/connector.ts';
 import { forgetState, isStateOfThisBrowser, upstreamCallbackUrl, upstreamFailure, type Broker } from './broker.ts';
 import { takeUpstreamTransaction, type UpstreamTransaction } from './repository.ts';
 
@@ -21,7 +21,8 @@ export interface OpenedPurpose {
   /** The app's ui_locales, for the language of an error page (http/render.ts). */
   uiLocales?: unknown;
   /** Resolves 'link-offered' when the login now waits for a link proof rather than being done. */
-  finish(ctx: Context, identity: UpstreamIdentity): Promise<void | 'link-offered'>;
+  /** `tokens` are the upstream's; only sign-in keeps them (src/token-vault), for upstreams with storeTokens. */
+  finish(ctx: Context, identity: UpstreamIdentity, tokens: UpstreamTokens): Promise<void | 'link-offered'>;
 }
 type PurposeName = UpstreamTransaction['purpose'];
 export type PurposeOpener<P extends PurposeName> = (broker: Broker, transaction: Extract<UpstreamTransaction, { purpose: P }>) => Promise<OpenedPurpose>;
@@ -74,9 +75,9 @@ async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: Callba
     throw new BrokerError('state_mismatch', `callback for ${ctx.params.connectorId} carries a ${transaction.connectorId} state`, { status: 400, retryUrl: purpose.retryUrl });
   }
 
-  let identity: UpstreamIdentity;
+  let login: UpstreamLogin;
   try {
-    identity = await connector.finishLogin({
+    login = await connector.finishLogin({
       callbackUrl: new URL(ctx.originalUrl, broker.config.issuer),
       redirectUri: upstreamCallbackUrl(broker.config, connector.id),
       transaction: transaction.payload,
@@ -88,5 +89,5 @@ async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: Callba
     }
     throw upstreamFailure(failure, 'callback', purpose.retryUrl);
   }
-  return purpose.finish(ctx, identity);
+  return purpose.finish(ctx, login.identity, login.tokens);
 }

@@ -2,7 +2,8 @@ import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { lowerAscii } from '../accounts/email.ts';
 import { isLoopbackHost } from '../config/schema.ts';
-import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
+import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity, type UpstreamTokens } from './connector.ts';
+import { normalizeTokens } from './oauth2-code.ts';
 import { fetchWithin, startDeadline, toUpstreamError, withinDeadline } from './http.ts';
 import { httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
@@ -127,6 +128,9 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       if (settings.type === 'google' && settings.hostedDomain) params.hd = settings.hostedDomain;
       // Google and most OIDC providers preselect or prefill the account (OIDC Core §3.1.2.1).
       if (loginHint) params.login_hint = loginHint;
+      // Google issues a refresh token only when asked this way (its own parameter, not offline_access):
+      // https://developers.google.com/identity/protocols/oauth2/web-server#offline
+      if (settings.type === 'google' && settings.storeTokens) params.access_type = 'offline';
       return { url: oidc.buildAuthorizationUrl(config, params), transaction: { nonce, codeVerifier } };
     },
 
@@ -134,6 +138,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       const { nonce, codeVerifier } = transactionSchema.parse(transaction);
       const call = startDeadline(settings.id, settings.timeoutMs);
       let claims: Record<string, unknown>;
+      let tokenSet: UpstreamTokens;
       try {
         const metadata: oidc.ServerMetadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
         const grant = (config: oidc.Configuration, url: URL) => oidc.authorizationCodeGrant(config, url, {
@@ -157,6 +162,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
           tokens = await grant(config, url);
         }
         jwksCache = oidc.getJwksCache(config) ?? jwksCache;
+        tokenSet = normalizeTokens(tokens, settings.scopes.join(' '));
         claims = { ...tokens.claims() };
         if (settings.type === 'oidc' && settings.userinfo && metadata.userinfo_endpoint) {
           // expectedSubject: userinfo of another user must not be merged in (OIDC Core §5.3.2).
@@ -169,7 +175,19 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       if (settings.type === 'google' && settings.hostedDomain && claims.hd !== settings.hostedDomain) {
         throw new UpstreamError(settings.id, 'domain_not_allowed', `account is not in the hosted domain ${settings.hostedDomain} (hd=${String(claims.hd ?? 'none')})`);
       }
-      return toIdentity(settings, claimNames, claims);
+      return { identity: toIdentity(settings, claimNames, claims), tokens: tokenSet };
+    },
+
+    async refreshTokens(refreshToken) {
+      const call = startDeadline(settings.id, settings.timeoutMs);
+      try {
+        const metadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
+        const config = loginConfiguration(metadata, call.signal);
+        // Google keeps the refresh token (the answer has none); rotating providers send a new one.
+        return normalizeTokens(await oidc.refreshTokenGrant(config, refreshToken), settings.scopes.join(' '));
+      } catch (err) {
+        throw toUpstreamError(settings.id, err, 'token refresh');
+      }
     },
   };
 }
