@@ -26,6 +26,8 @@ import { firstPartyClientIds, providerConfiguration } from './oidc/configuration
 import { createFindAccount } from './oidc/find-account.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { openConnectors } from './upstreams/registry.ts';
+import { registerTokenExchange } from './token-vault/exchange-grant.ts';
+import { openTokenVault } from './token-vault/vault.ts';
 import { openRateLimiters } from './rate-limits/limiters.ts';
 import { createRateLimits } from './rate-limits/middleware.ts';
 import { readMigrations } from './db/migrate.ts';
@@ -69,6 +71,8 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   // koa then takes ctx.ip this many X-Forwarded-For entries from the right: the ones our proxies wrote.
   provider.maxIpsCount = config.proxyHops;
   keyRing.attach(provider);
+  const tokenVault = openTokenVault(config, db, connectors);
+  if (tokenVault) registerTokenExchange(provider, { db, vault: tokenVault, upstreams: config.upstreams });
   treatConsumeRacesAsReplays(provider);
   provider.on('server_error', (_ctx, err) => log.error(isDatabaseUnavailable(err) ? 'database unavailable' : 'provider error', { error: err }));
   // Errors no middleware answered reach Koa, whose default prints a stack trace outside the log.
@@ -83,7 +87,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   countProviderEvents(provider, metrics);
   const migrations = (await readMigrations()).map((m) => m.name);
 
-  const broker = { provider, db, config, connectors, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, metrics, callbackPurposes: {} };
+  const broker = { provider, db, config, connectors, tokenVault, firstParty: firstPartyClientIds(config), render, csrf: createCsrf(keys.cookieKeys), log, metrics, callbackPurposes: {} };
   // Probes and the scrape come first: not access-logged, not in the HTTP histogram, never rate limited.
   provider.use(createHealthChecks({ pool: poolOf(db), keys, migrations, log }));
   if (config.metrics.enabled && config.metrics.port === undefined) provider.use(serveMetrics(metrics));

@@ -13,6 +13,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { UpstreamError, type UpstreamConnector, type UpstreamErrorCode } from '../upstreams/connector.ts';
 import type { CallbackPurposes } from './callback.ts';
+import type { TokenVault } from '../token-vault/vault.ts';
 import { saveUpstreamTransaction, type UpstreamPurpose } from './repository.ts';
 
 /** What the interaction handlers need; built once in app.ts. */
@@ -21,6 +22,8 @@ export interface Broker {
   db: Db;
   config: Config;
   connectors: Map<string, UpstreamConnector>;
+  /** Keeps upstream tokens at sign-in for upstreams with storeTokens; undefined when none has it. */
+  tokenVault: TokenVault | undefined;
   /** Clients that skip consent (oidc/configuration.ts firstPartyClientIds, the one definition). */
   firstParty: ReadonlySet<string>;
   render: Render;

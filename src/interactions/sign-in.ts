@@ -28,7 +28,7 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
     retryUrl,
     clientId,
     uiLocales: interaction.params.ui_locales,
-    async finish(ctx, identity) {
+    async finish(ctx, identity, tokens) {
       const upstream = broker.config.upstreams.find((u) => u.id === identity.connectorId)!;
       const client = broker.config.clients.find((c) => c.clientId === clientId);
       const outcome = await resolveUpstreamLogin(broker.db, identity, {
@@ -46,6 +46,8 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
         return 'link-offered';
       }
       rememberUpstream(ctx, identity.connectorId);
+      // Only once the person is signed in to an account: a login waiting for a link proof keeps nothing.
+      if (upstream.storeTokens) await broker.tokenVault?.keep(identity.connectorId, identity.subject, tokens);
       return signIn(broker, ctx, interaction, outcome.accountId, identity.connectorId);
     },
   };

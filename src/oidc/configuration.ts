@@ -1,4 +1,4 @@
-import type { Adapter, ClientMetadata, Configuration, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
+import { errors, type Adapter, type ClientMetadata, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Config, ClientSettings } from '../config/load.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from '../self-service/session.ts';
 import type { ProviderKeys } from '../keys/key-ring.ts';
@@ -6,6 +6,7 @@ import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
 import { createLoadExistingGrant } from './existing-grant.ts';
 import { interactionPolicyKeepingOfflineAccess } from './offline-access.ts';
 import { createPkcePolicy } from './pkce-policy.ts';
+import { allowanceProblem, TOKEN_EXCHANGE_GRANT, UPSTREAM_TOKENS_METADATA } from '../token-vault/allowance.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -25,7 +26,15 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
   const firstParty = firstPartyClientIds(config);
   return {
     adapter: deps.adapter,
-    clients: [...config.clients.map(toClientMetadata), accountClientMetadata(config.issuer)],
+    clients: [...config.clients.map((c) => toClientMetadata(c, config)), accountClientMetadata(config.issuer)],
+    // Which upstream tokens an app may get by token exchange (src/token-vault/allowance.ts).
+    extraClientMetadata: {
+      properties: [UPSTREAM_TOKENS_METADATA],
+      validator: (_ctx, key, value) => {
+        const problem = key === UPSTREAM_TOKENS_METADATA ? allowanceProblem(value) : undefined;
+        if (problem) throw new errors.InvalidClientMetadata(problem);
+      },
+    },
     jwks: keys.jwks as Configuration['jwks'],
     findAccount: deps.findAccount,
     cookies: { keys: keys.cookieKeys },
@@ -86,14 +95,21 @@ export function firstPartyClientIds(config: Config): ReadonlySet<string> {
   return new Set([ACCOUNT_CLIENT_ID, ...config.clients.filter((c) => c.firstParty).map((c) => c.clientId)]);
 }
 
-function toClientMetadata(c: ClientSettings): ClientMetadata {
+/** True when token exchange is on: some upstream keeps tokens (src/token-vault registers the grant). */
+export function tokenExchangeEnabled(config: Config): boolean {
+  return config.upstreams.some((u) => u.storeTokens);
+}
+
+function toClientMetadata(c: ClientSettings, config: Config): ClientMetadata {
   return {
     client_id: c.clientId,
     client_name: c.name ?? c.clientId,
     ...(c.clientSecret ? { client_secret: c.clientSecret } : { token_endpoint_auth_method: 'none' }),
     redirect_uris: [...c.redirectUris],
     post_logout_redirect_uris: [...c.postLogoutRedirectUris],
-    grant_types: [...c.grantTypes],
+    // Token exchange is open to every app so that one without upstreamTokens hears unauthorized_client (exchange-grant.ts).
+    grant_types: [...c.grantTypes, ...(tokenExchangeEnabled(config) ? [TOKEN_EXCHANGE_GRANT] : [])],
+    [UPSTREAM_TOKENS_METADATA]: c.upstreamTokens.map((a) => ({ upstream: a.upstream, scopes: [...a.scopes] })),
     // What the client may ask for; `admin` only when the operator allowed it.
     scope: ['openid', 'offline_access', 'email', 'profile', 'groups', ...(c.adminApi ? ['admin'] : [])].join(' '),
     response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],

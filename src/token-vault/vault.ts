@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import { recordAudit } from '../audit/record.ts';
+import type { Config } from '../config/load.ts';
+import { tokenExchangeEnabled } from '../oidc/configuration.ts';
 import type { Db } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { UpstreamError, type UpstreamConnector, type UpstreamTokens } from '../upstreams/connector.ts';
@@ -123,4 +125,12 @@ export function createTokenVault(deps: { db: Db; keys: readonly VaultKey[]; conn
       return undefined;
     }
   }
+}
+
+/** The vault when some upstream has storeTokens, else undefined (token exchange stays off). */
+export function openTokenVault(config: Config, db: Db, connectors: ReadonlyMap<string, UpstreamConnector>): TokenVault | undefined {
+  if (!tokenExchangeEnabled(config)) return undefined;
+  const keys = config.tokenVault.keys.map((k) => ({ id: k.id, retired: k.retired, secret: k.secret ?? '' }));
+  const timeouts = new Map(config.upstreams.map((u) => [u.id, u.timeoutMs]));
+  return createTokenVault({ db, keys, connectors, timeoutMs: (upstream) => timeouts.get(upstream) ?? 10_000 });
 }
