@@ -34,6 +34,7 @@ const teamsSchema = z.array(z.looseObject({ slug: z.string(), organization: z.lo
 /** GitHub error codes at the token endpoint, mapped to RFC 6749's. */
 const TOKEN_ERRORS: Record<string, string> = {
   bad_verification_code: 'invalid_grant',
+  bad_refresh_token: 'invalid_grant',
   incorrect_client_credentials: 'invalid_client',
   redirect_uri_mismatch: 'invalid_request',
   unverified_user_email: 'access_denied',
