@@ -47,7 +47,7 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
       }
       rememberUpstream(ctx, identity.connectorId);
       // Only once the person is signed in to an account: a login waiting for a link proof keeps nothing.
-      if (upstream.storeTokens) await broker.tokenVault?.keep(identity.connectorId, identity.subject, tokens);
+      await broker.tokenVault?.keep(identity.connectorId, identity.subject, tokens);
       return signIn(broker, ctx, interaction, outcome.accountId, identity.connectorId);
     },
   };

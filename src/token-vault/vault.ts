@@ -17,7 +17,11 @@ import {
  * a refused refresh deletes the row, so a stale token is never handed out.
  */
 export interface TokenVault {
-  /** Keeps the tokens of a sign-in (the identity exists by now); a missing refresh token keeps the stored one (Google sends it only at first consent). */
+  /**
+   * Keeps the tokens of a sign-in or link (the identity exists by now) when its upstream
+   * has storeTokens, else does nothing. A missing refresh token keeps the stored one
+   * (Google sends one only at the first consent).
+   */
   keep(provider: string, subject: string, tokens: UpstreamTokens): Promise<void>;
   /** The person's current access token at `upstream`, refreshed when due; audited as `token.exchanged` for `clientId`. */
   currentToken(request: { accountId: string; upstream: string; clientId: string }): Promise<VaultAnswer>;
@@ -41,7 +45,9 @@ const secretsSchema = z.object({ a: z.string(), r: z.string().optional() });
 type Secrets = z.infer<typeof secretsSchema>;
 type Tx = Prisma.TransactionClient;
 
-export function createTokenVault(deps: { db: Db; keys: readonly VaultKey[]; connectors: ReadonlyMap<string, UpstreamConnector>; timeoutMs: (upstream: string) => number }): TokenVault {
+export function createTokenVault(deps: {
+  db: Db; keys: readonly VaultKey[]; connectors: ReadonlyMap<string, UpstreamConnector>; storing: ReadonlySet<string>; timeoutMs: (upstream: string) => number;
+}): TokenVault {
   const { db, connectors } = deps;
   const cipher: TokenCipher = createTokenCipher(deps.keys);
   const open = (row: SealedRow): Secrets => secretsSchema.parse(JSON.parse(cipher.open(row.keyId, row.sealed, row.identityId)));
@@ -53,6 +59,7 @@ export function createTokenVault(deps: { db: Db; keys: readonly VaultKey[]; conn
 
   return {
     async keep(provider, subject, tokens) {
+      if (!deps.storing.has(provider)) return;
       const identity = await findIdentityId(db, provider, subject);
       if (!identity) return;
       await withRowLock(provider, async (tx) => {
@@ -63,7 +70,7 @@ export function createTokenVault(deps: { db: Db; keys: readonly VaultKey[]; conn
     },
 
     async currentToken({ accountId, upstream, clientId }) {
-      const connector = connectors.get(upstream);
+      const connector = deps.storing.has(upstream) ? connectors.get(upstream) : undefined;
       const identity = connector ? await findTokenIdentity(db, accountId, upstream) : undefined;
       if (!connector || !identity) return { kind: 'none' };
       return withRowLock(upstream, async (tx): Promise<VaultAnswer> => {
@@ -132,5 +139,6 @@ export function openTokenVault(config: Config, db: Db, connectors: ReadonlyMap<s
   if (!tokenExchangeEnabled(config)) return undefined;
   const keys = config.tokenVault.keys.map((k) => ({ id: k.id, retired: k.retired, secret: k.secret ?? '' }));
   const timeouts = new Map(config.upstreams.map((u) => [u.id, u.timeoutMs]));
-  return createTokenVault({ db, keys, connectors, timeoutMs: (upstream) => timeouts.get(upstream) ?? 10_000 });
+  const storing = new Set(config.upstreams.filter((u) => u.storeTokens).map((u) => u.id));
+  return createTokenVault({ db, keys, connectors, storing, timeoutMs: (upstream) => timeouts.get(upstream) ?? 10_000 });
 }

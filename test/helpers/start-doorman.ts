@@ -58,6 +58,8 @@ export async function startScenario(opts: {
   log?: Logger;
   /** Other top-level config keys (keys, ttl, ...). */
   config?: Record<string, unknown>;
+  /** More environment variables for Doorman (secrets named by config keys). */
+  env?: Record<string, string>;
 } = {}): Promise<Scenario> {
   const db = opts.db ?? await createTestDatabase();
   const port = await freePort();
