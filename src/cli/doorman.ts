@@ -10,6 +10,7 @@ import { createLogger, type Logger } from '../log.ts';
 import { ACCOUNTS_USAGE, runAccountsCommand } from './accounts.ts';
 import { KEYS_USAGE, runKeysCommand } from './keys.ts';
 import { runBackupCommand } from './backup.ts';
+import { openTokenVault } from '../token-vault/vault.ts';
 
 /**
  * `doorman <command>` (run as `npm run doorman -- <command>`):
@@ -19,6 +20,7 @@ import { runBackupCommand } from './backup.ts';
  *   config check [file]   validate a config file and print each upstream's callback URL
  *   accounts ...  list, show, link, unlink, merge, disable, enable, grant-admin (see ./accounts.ts)
  *   keys ...      list, rotate, retire (see ./keys.ts)
+ *   token-vault rekey   re-encrypt stored upstream tokens with the current tokenVault key
  *   backup <file> | restore <file>   the stopped embedded database (see ./backup.ts)
  * Commands on the database do not read app or upstream secrets: they run beside a server
  * without its secrets in their environment.
@@ -30,6 +32,7 @@ const USAGE = `usage: doorman <command>
   config check [file]  validate a config file (default: DOORMAN_CONFIG or ./doorman.yaml) and print the upstream callback URLs
   accounts  administer accounts (run "doorman accounts" for its commands)
   keys      list, rotate or retire signing keys and cookie secrets (run "doorman keys" for its commands)
+  token-vault rekey  re-encrypt every stored upstream token with the current tokenVault key (reads only those keys)
   backup <file>   copy the embedded database (Doorman stopped) into <file>
   restore <file>  restore such a copy into a new embedded data folder`;
 
@@ -77,6 +80,24 @@ async function run(argv: string[]): Promise<number> {
         const db = createDb(url, 2);
         try {
           return await runKeysCommand(db, config, argv.slice(1), (line) => process.stdout.write(`${line}\n`));
+        } finally {
+          await db.$disconnect();
+        }
+      });
+    case 'token-vault':
+      if (argv[1] !== 'rekey' || argv.length > 2) {
+        process.stderr.write(`${USAGE}\n`);
+        return 2;
+      }
+      return withDatabase(async (url) => {
+        const config = loadConfig(process.env, undefined, { secrets: false, vaultKeys: true });
+        const db = createDb(url, 2);
+        try {
+          const vault = openTokenVault(config, db, new Map());
+          if (!vault) throw new CliError('no upstream has storeTokens: there is nothing to re-encrypt');
+          const count = await vault.rekey();
+          process.stdout.write(`re-encrypted ${count} stored token set(s) with key ${vault.currentKeyId}\n`);
+          return 0;
         } finally {
           await db.$disconnect();
         }

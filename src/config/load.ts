@@ -34,6 +34,8 @@ type Env = Record<string, string | undefined>;
 export interface LoadOptions {
   /** false: leave client and upstream secrets unresolved (CLI commands that never use them). */
   secrets?: boolean;
+  /** With secrets: false, still resolve the token vault keys (`doorman token-vault rekey`). */
+  vaultKeys?: boolean;
 }
 
 /** Reads the YAML file at `path` (env DOORMAN_CONFIG, else ./doorman.yaml if present). */
@@ -92,8 +94,8 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
     problems.push(`${issuerKey}: must be https${production ? ' when NODE_ENV=production' : ' unless the host is loopback'} (got ${issuer})`);
   }
 
-  const secret = (path: string, name: string | undefined) => {
-    if (name === undefined || options.secrets === false) return undefined;
+  const secret = (path: string, name: string | undefined, evenWithoutSecrets = false) => {
+    if (name === undefined || (options.secrets === false && !evenWithoutSecrets)) return undefined;
     const value = env[name];
     if (!value) problems.push(`${path}: environment variable ${name} is not set`);
     return value;
@@ -123,7 +125,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
   const storesTokens = cfg.upstreams.some((u) => u.storeTokens);
   const tokenVault = {
     keys: cfg.tokenVault.keys.map((k, i) => {
-      const value = storesTokens ? secret(`tokenVault.keys[${i}].secretEnv`, k.secretEnv) : undefined;
+      const value = storesTokens ? secret(`tokenVault.keys[${i}].secretEnv`, k.secretEnv, options.vaultKeys) : undefined;
       // Checked here so a bad key fails the start, naming the variable, not the first login.
       if (value !== undefined && !/^[A-Za-z0-9+/]{43}=$/.test(value.trim())) {
         problems.push(`tokenVault.keys[${i}].secretEnv: ${k.secretEnv} must hold 32 random bytes in base64 (openssl rand -base64 32)`);

@@ -17,6 +17,8 @@ import {
  * a refused refresh deletes the row, so a stale token is never handed out.
  */
 export interface TokenVault {
+  /** Id of the key new rows are sealed with. */
+  readonly currentKeyId: string;
   /**
    * Keeps the tokens of a sign-in or link (the identity exists by now) when its upstream
    * has storeTokens, else does nothing. A missing refresh token keeps the stored one
@@ -58,6 +60,7 @@ export function createTokenVault(deps: {
   const withRowLock = <T>(upstream: string, work: (tx: Tx) => Promise<T>) => db.$transaction(work, { timeout: deps.timeoutMs(upstream) + 5_000, maxWait: 10_000 });
 
   return {
+    currentKeyId: cipher.currentKeyId,
     async keep(provider, subject, tokens) {
       if (!deps.storing.has(provider)) return;
       const identity = await findIdentityId(db, provider, subject);
