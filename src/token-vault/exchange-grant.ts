@@ -54,10 +54,11 @@ async function exchange(provider: Provider, deps: { db: Db; vault: TokenVault; u
 
   // The subject token: an active access token issued to this very client (a client exchanges only its own tokens).
   const token = await provider.AccessToken.find(subjectToken);
+  // oidc-provider's generic description ("grant request is invalid"); the reason goes to the debug log only.
   const refused = new errors.InvalidGrant('subject_token is not an active access token of this client');
   if (!token || token.clientId !== client.clientId || !token.accountId || !token.grantId) throw refused;
   // A sender-constrained token proves possession only with its key; this grant does not check that proof.
-  if (token.isSenderConstrained()) throw new errors.InvalidGrant('sender-constrained (DPoP, mTLS) subject tokens are not accepted');
+  if (token.isSenderConstrained()) throw new errors.CustomOIDCProviderError('invalid_grant', 'sender-constrained (DPoP, mTLS) subject tokens are not accepted');
   const grant = await provider.Grant.find(token.grantId);
   if (!grant || grant.isExpired || grant.clientId !== client.clientId || grant.accountId !== token.accountId) throw refused;
   const account = await findAccountState(deps.db, token.accountId);
@@ -66,9 +67,9 @@ async function exchange(provider: Provider, deps: { db: Db; vault: TokenVault; u
   const answer = await deps.vault.currentToken({ accountId: token.accountId, upstream, clientId: client.clientId });
   switch (answer.kind) {
     case 'none':
-      throw new errors.InvalidGrant(`no ${upstream} tokens are stored for this person: they must sign in with ${upstream} (again)`);
+      throw new errors.CustomOIDCProviderError('invalid_grant', `no ${upstream} tokens are stored for this person: they must sign in with ${upstream} (again)`);
     case 'revoked':
-      throw new errors.InvalidGrant(`the person's ${upstream} authorization is no longer valid (${answer.detail}): they must sign in with ${upstream} again`);
+      throw new errors.CustomOIDCProviderError('invalid_grant', `the person's ${upstream} authorization is no longer valid (${answer.detail}): they must sign in with ${upstream} again`);
     case 'unavailable': {
       const err = new errors.TemporarilyUnavailable(`${upstream} could not refresh the token now (${answer.error.code}); try again later`);
       Object.assign(err, { status: 503, statusCode: 503 });

@@ -97,6 +97,7 @@ export async function startScenario(opts: {
     }, ...otherClients, ...(opts.moreClients ?? [])],
     upstreams,
   } as ConfigInput, {
+    ...opts.env,
     ...otherSecrets,
     WIKI_SECRET: APP.clientSecret, GOOGLE_SECRET: GOOGLE_CLIENT.clientSecret, GITHUB_SECRET: GITHUB_CLIENT.clientSecret,
     OAUTH2_SECRET: OAUTH2_CLIENT.clientSecret, FACEBOOK_SECRET: FACEBOOK_APP.appSecret, OIDC_SECRET: OIDC_CLIENT.clientSecret,
