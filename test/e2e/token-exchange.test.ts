@@ -19,6 +19,7 @@ const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
 const UPSTREAM_TTL_SECONDS = REFRESH_MARGIN_MS / 1000 + 3;
 const REPORTS = { clientId: 'reports', clientSecret: 'reports-secret-0123456789' };
 const MAILER = { clientId: 'mailer', clientSecret: 'mailer-secret-0123456789' };
+const NARROW = { clientId: 'profile-badge', clientSecret: 'badge-secret-0123456789' };
 const GITHUB_SCOPES = ['read:user', 'user:email'];
 const GOOGLE_SCOPES = ['openid', 'email', 'profile'];
 
@@ -65,6 +66,7 @@ function vaultScenario(extra: { db?: Awaited<ReturnType<typeof createTestDatabas
     otherClients: [
       { ...REPORTS, redirectUris: ['http://127.0.0.1:4999/callback'], firstParty: true },
       { ...MAILER, redirectUris: ['http://127.0.0.1:4999/callback'], firstParty: true, upstreamTokens: [{ upstream: 'google', scopes: GOOGLE_SCOPES }] },
+      { ...NARROW, redirectUris: ['http://127.0.0.1:4999/callback'], firstParty: true, upstreamTokens: [{ upstream: 'github', scopes: ['read:user'] }] },
     ],
     config: { tokenVault: { keys: extra.keys ?? [{ id: 'k1', secretEnv: 'VAULT_KEY_1' }] }, ...extra.config },
     env: extra.env ?? { VAULT_KEY_1: randomBytes(32).toString('base64') },
@@ -145,18 +147,20 @@ describe('when an app exchanges its access token for the person\'s upstream toke
     });
   }
 
-  it('when the person revoked the app at the upstream, then the exchange says so, the stale token is not returned and is deleted', async () => {
-    const { tokens } = await signInThrough(rp, new Browser(), 'google', OUTSIDER.sub);
-    const first = await exchange(rp, tokens.access_token, { audience: 'google' });
-    await untilDue(first.expires_in);
-    s.google.revokeAuthorization(OUTSIDER.sub);
-    await refusedWith(exchange(rp, tokens.access_token, { audience: 'google' }), 'invalid_grant', /must sign in with google again/);
-    const accountId = tokens.claims()!.sub;
-    assert.deepEqual(await storedRows(s, accountId), []);
-    const dropped = await s.db.query('SELECT 1 FROM "AuditEvent" WHERE "accountId" = $1 AND type = $2', [accountId, 'upstream-tokens.dropped']);
-    assert.equal(dropped.length, 1);
-    await refusedWith(exchange(rp, tokens.access_token, { audience: 'google' }), 'invalid_grant', /no google tokens are stored/);
-  });
+  for (const [upstream, who] of [['google', OUTSIDER.sub], ['github', NEWBIE.login]] as const) {
+    it(`when the person revoked the app at ${upstream}, then the exchange says so, the stale token is not returned and is deleted`, async () => {
+      const { tokens } = await signInThrough(rp, new Browser(), upstream, who);
+      const first = await exchange(rp, tokens.access_token, { audience: upstream });
+      await untilDue(first.expires_in);
+      (upstream === 'google' ? s.google : s.github!).revokeAuthorization(who);
+      await refusedWith(exchange(rp, tokens.access_token, { audience: upstream }), 'invalid_grant', new RegExp(`must sign in with ${upstream} again`));
+      const accountId = tokens.claims()!.sub;
+      assert.deepEqual(await storedRows(s, accountId), []);
+      const dropped = await s.db.query('SELECT 1 FROM "AuditEvent" WHERE "accountId" = $1 AND type = $2', [accountId, 'upstream-tokens.dropped']);
+      assert.equal(dropped.length, 1);
+      await refusedWith(exchange(rp, tokens.access_token, { audience: upstream }), 'invalid_grant', new RegExp(`no ${upstream} tokens are stored`));
+    });
+  }
 
   it('when the upstream is down at refresh time, then 503 temporarily_unavailable, nothing stale is returned, and the tokens stay', async () => {
     const { tokens } = await signInThrough(rp, new Browser(), 'google', STRING_VERIFIED.sub);
@@ -212,6 +216,9 @@ describe('when an app exchanges its access token for the person\'s upstream toke
     const { tokens } = await signInThrough(rp, new Browser(), 'github', OCTOCAT.login, {}, { scope: 'openid offline_access', prompt: 'consent' });
     await refusedWith(exchange(rp, tokens.refresh_token!, { audience: 'github' }), 'invalid_grant');
     await refusedWith(exchange(rp, `${tokens.access_token}x`, { audience: 'github' }), 'invalid_grant');
+    await refusedWith(exchange(rp, 'A'.repeat(8 * 1024), { audience: 'github' }), 'invalid_grant');
+    await refusedWith(exchange(rp, 'A'.repeat(1024 * 1024), { audience: 'github' }), 'invalid_request'); // over the body limit
+    await refusedWith(exchange(rp, tokens.access_token, { audience: 'g\u0131thub' }), 'invalid_target'); // dotless i: no case folding to an allowed upstream
     await refusedWith(exchange(rp, tokens.access_token, { audience: 'github', subject_token_type: 'urn:ietf:params:oauth:token-type:id_token' }), 'invalid_request');
     await refusedWith(exchange(rp, tokens.access_token, { audience: 'github', requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }), 'invalid_request');
     await refusedWith(exchange(rp, tokens.access_token, { audience: 'github', actor_token: tokens.access_token, actor_token_type: ACCESS_TOKEN }), 'invalid_request');
@@ -224,6 +231,12 @@ describe('when an app exchanges its access token for the person\'s upstream toke
     const { tokens } = await signInThrough(rp, new Browser(), 'github', OCTOCAT.login);
     await refusedWith(exchange(rp, tokens.access_token, { audience: 'github', scope: 'repo' }), 'invalid_scope');
     assert.equal((await exchange(rp, tokens.access_token, { audience: 'github', scope: 'read:user' })).scope, 'read:user user:email', 'the token is handed out whole');
+  });
+
+  it('when the stored token can do more than the app may hold, then invalid_scope and no token', async () => {
+    const narrow = await discoverDoorman(s.doorman.url, NARROW);
+    const { tokens } = await signInThrough(narrow, new Browser(), 'github', OCTOCAT.login);
+    await refusedWith(exchange(narrow, tokens.access_token, { audience: 'github' }), 'invalid_scope', /may not hold: user:email/);
   });
 
   it('when the person unlinks GitHub on the Account page, then its tokens are gone', async () => {
@@ -259,6 +272,39 @@ describe('when an app exchanges its access token for the person\'s upstream toke
     assert.deepEqual((await storedRows(s, survivor.claims()!.sub)).map((r) => r.provider), ['google']);
     await refusedWith(exchange(rp, survivor.access_token, { audience: 'github' }), 'invalid_grant', /no github tokens are stored/);
     assert.equal(await googleSubject(s, (await exchange(rp, survivor.access_token, { audience: 'google' })).access_token), OUTSIDER.sub);
+  });
+});
+
+describe('when the subject token has expired', () => {
+  let s: Scenario;
+  before(async () => {
+    s = await vaultScenario({ config: { ttl: { accessToken: 1 } } });
+  });
+  after(() => s.close());
+
+  it('then invalid_grant', async () => {
+    const rp = await discoverDoorman(s.doorman.url);
+    const { tokens } = await signInThrough(rp, new Browser(), 'github', OCTOCAT.login);
+    await sleep(2100);
+    await refusedWith(exchange(rp, tokens.access_token, { audience: 'github' }), 'invalid_grant');
+  });
+
+  it('then discovery names the token exchange grant (it is on because an upstream keeps tokens)', async () => {
+    const rp = await discoverDoorman(s.doorman.url);
+    assert.ok(rp.serverMetadata().grant_types_supported?.includes(GRANT));
+  });
+});
+
+describe('when no upstream keeps tokens', () => {
+  it('then discovery does not offer token exchange, and it is unsupported', async () => {
+    const s = await startScenario();
+    try {
+      const rp = await discoverDoorman(s.doorman.url);
+      assert.ok(!rp.serverMetadata().grant_types_supported?.includes(GRANT));
+      await refusedWith(exchange(rp, 'x', { audience: 'google' }), 'unsupported_grant_type');
+    } finally {
+      await s.close();
+    }
   });
 });
 
