@@ -70,6 +70,8 @@ async function exchange(provider: Provider, deps: { db: Db; vault: TokenVault; u
       throw new errors.CustomOIDCProviderError('invalid_grant', `no ${upstream} tokens are stored for this person: they must sign in with ${upstream} (again)`);
     case 'revoked':
       throw new errors.CustomOIDCProviderError('invalid_grant', `the person's ${upstream} authorization is no longer valid (${answer.detail}): they must sign in with ${upstream} again`);
+    case 'unreadable':
+      throw new errors.CustomOIDCProviderError('invalid_grant', `the stored ${upstream} tokens cannot be decrypted (their tokenVault key is no longer configured): the person must sign in with ${upstream} again`);
     case 'unavailable': {
       const err = new errors.TemporarilyUnavailable(`${upstream} could not refresh the token now (${answer.error.code}); try again later`);
       Object.assign(err, { status: 503, statusCode: 503 });

@@ -5,7 +5,7 @@ import { tokenExchangeEnabled } from '../oidc/configuration.ts';
 import type { Db } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { UpstreamError, type UpstreamConnector, type UpstreamTokens } from '../upstreams/connector.ts';
-import { createTokenCipher, type TokenCipher, type VaultKey } from './cipher.ts';
+import { createTokenCipher, TokenVaultKeyError, type TokenCipher, type VaultKey } from './cipher.ts';
 import {
   deleteSealedTokens, findIdentityId, findTokenIdentity, listRowsNotSealedWith, lockSealedTokens, saveSealedTokens, type SealedRow,
 } from './repository.ts';
@@ -37,6 +37,8 @@ export type VaultAnswer =
   | { kind: 'none' }
   /** The upstream refused the refresh token (grant revoked, or expired without one): the stored tokens were deleted. */
   | { kind: 'revoked'; detail: string }
+  /** The row does not open: its key was removed from tokenVault.keys (or the row was altered). The next sign-in replaces it. */
+  | { kind: 'unreadable' }
   /** The upstream could not refresh now (timeout, outage); nothing is handed out, the tokens stay. */
   | { kind: 'unavailable'; error: UpstreamError };
 
@@ -79,7 +81,8 @@ export function createTokenVault(deps: {
       return withRowLock(upstream, async (tx): Promise<VaultAnswer> => {
         const row = await lockSealedTokens(tx, identity.id);
         if (!row) return { kind: 'none' };
-        const secrets = open(row);
+        const secrets = openOrForget(row);
+        if (!secrets) return { kind: 'unreadable' };
         const audit = { accountId, clientId, provider: upstream, subject: identity.subject };
         const expiresAt = row.accessExpiresAt ?? undefined;
         if (!expiresAt || expiresAt.getTime() - Date.now() > REFRESH_MARGIN_MS) {
@@ -127,12 +130,13 @@ export function createTokenVault(deps: {
     },
   };
 
-  /** A row that no longer opens (its key was removed from the config) is overwritten at the next sign-in rather than failing it. */
+  /** A row that no longer opens (its key was removed from the config) is unusable, and overwritten at the next sign-in rather than failing it. */
   function openOrForget(row: SealedRow): Secrets | undefined {
     try {
       return open(row);
-    } catch {
-      return undefined;
+    } catch (err) {
+      if (err instanceof TokenVaultKeyError) return undefined;
+      throw err;
     }
   }
 }

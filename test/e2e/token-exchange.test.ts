@@ -358,6 +358,15 @@ describe('when the token vault key is rotated', () => {
       } finally {
         await third.close();
       }
+
+      // A key removed too early: its rows cannot be read, which the app hears as a clear invalid_grant (not a 500).
+      const fourth = await vaultScenario({ db, keys: [{ id: 'k3', secretEnv: 'K3' }], env: { K3: randomBytes(32).toString('base64') } });
+      try {
+        const rp = await discoverDoorman(fourth.doorman.url);
+        await refusedWith(exchange(rp, octo.access_token, { audience: 'github' }), 'invalid_grant', /cannot be decrypted/);
+      } finally {
+        await fourth.close();
+      }
     } finally {
       await db.drop();
     }
