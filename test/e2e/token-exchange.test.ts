@@ -249,7 +249,8 @@ describe('when an app exchanges its access token for the person\'s upstream toke
     assert.equal(await githubLogin(s, (await exchange(rp, tokens.access_token, { audience: 'github' })).access_token), ALICE_GH.login);
     const [gh] = await s.db.query<{ id: string }>('SELECT id FROM "Identity" WHERE provider = $1 AND subject = $2', ['github', String(ALICE_GH.id)]);
     const confirm = await browser.submit(linked, `/account/identities/${gh!.id}/unlink`);
-    await browser.submit(confirm, `/account/identities/${gh!.id}/unlink`);
+    const unlinked = await browser.submit(confirm, `/account/identities/${gh!.id}/unlink`);
+    assert.match(unlinked.body, /An app used your access at this provider/, 'the person sees the exchange among recent events');
     await refusedWith(exchange(rp, tokens.access_token, { audience: 'github' }), 'invalid_grant', /no github tokens are stored/);
     assert.deepEqual((await storedRows(s, tokens.claims()!.sub)).map((r) => r.provider), ['google']);
   });
