@@ -107,6 +107,8 @@ describe('when an app exchanges its access token for the person\'s upstream toke
     const audit = await s.db.query<{ detail: { refreshed: boolean }; clientId: string; provider: string }>(
       'SELECT detail, "clientId", provider FROM "AuditEvent" WHERE "accountId" = $1 AND type = $2 ORDER BY "createdAt"', [accountId, 'token.exchanged']);
     assert.deepEqual(audit.map((e) => [e.clientId, e.provider, e.detail.refreshed]), [['wiki', 'github', false], ['wiki', 'github', true], ['wiki', 'github', false]]);
+    const metrics = await (await fetch(`${s.doorman.url}/metrics`)).text();
+    assert.match(metrics, /doorman_token_grants_total\{grant_type="urn:ietf:params:oauth:grant-type:token-exchange",outcome="success"\} [3-9]/);
   });
 
   it('then the stored tokens are not in the database in clear', async () => {
