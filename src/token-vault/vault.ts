@@ -106,8 +106,9 @@ export function createTokenVault(deps: {
           return { kind: 'unavailable', error };
         }
         // Rotating upstreams (GitHub Apps) send a new refresh token and void the old one; Google sends none and keeps it.
+        // No scope in the answer: unchanged (RFC 6749 §6).
         const scope = fresh.scope || row.scope;
-        await saveSealedTokens(tx, seal(row.identityId, { a: fresh.accessToken, ...((fresh.refreshToken ?? secrets.r) ? { r: fresh.refreshToken ?? secrets.r } : {}) }, scope, fresh.expiresAt));
+        await saveSealedTokens(tx, seal(row.identityId, { a: fresh.accessToken, r: fresh.refreshToken ?? secrets.r }, scope, fresh.expiresAt));
         await recordAudit(tx, { type: 'token.exchanged', ...audit, scope, refreshed: true });
         return { kind: 'token', accessToken: fresh.accessToken, expiresAt: fresh.expiresAt, scope, subject: identity.subject, refreshed: true };
       });

@@ -33,7 +33,8 @@ export interface UpstreamConnector {
   /**
    * Redeems a refresh token the upstream issued at `finishLogin` for a new token set
    * (RFC 6749 §6), within the upstream's `timeoutMs`. When the upstream rotates refresh
-   * tokens the result carries the new one; without one, the old one stays good.
+   * tokens the result carries the new one; without one, the old one stays good. Its
+   * `scope` is empty when the upstream named none (then unchanged, RFC 6749 §6).
    * Throws UpstreamError('expired') when the upstream refuses the refresh token (grant
    * revoked, token rotated away or expired), 'timeout' / 'unavailable' when it cannot answer.
    */
@@ -53,7 +54,7 @@ export interface UpstreamTokens {
   refreshToken?: string | undefined;
   /** From `expires_in`; undefined when the upstream gave none (GitHub OAuth app tokens never expire). */
   expiresAt?: Date | undefined;
-  /** Scopes granted, space-separated; the requested ones when the upstream did not say (RFC 6749 §5.1). */
+  /** Scopes granted, space-separated; at login the requested ones when the upstream did not say (RFC 6749 §5.1). */
   scope: string;
 }
 

@@ -72,7 +72,7 @@ export function openFacebookConnector(settings: FacebookSettings): UpstreamConne
       return { identity, tokens };
     },
     // Facebook issues long-lived access tokens and no refresh tokens; this runs only if it ever sends one.
-    refreshTokens: (refreshToken) => flow.refresh(refreshToken, granted),
+    refreshTokens: (refreshToken) => flow.refresh(refreshToken),
   };
 }
 

@@ -101,7 +101,7 @@ export function openGithubConnector(settings: GithubSettings): UpstreamConnector
 
     // GitHub App user tokens expire and rotate their refresh token at each use; OAuth app tokens never expire.
     // https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens
-    refreshTokens: (refreshToken) => flow.refresh(refreshToken, scope),
+    refreshTokens: (refreshToken) => flow.refresh(refreshToken),
   };
 
   async function loadGroups(call: UpstreamCall, token: string): Promise<string[]> {

@@ -31,8 +31,8 @@ export interface CodeFlow {
   start(input: { redirectUri: URL; state: string; scope: string; params?: Record<string, string> }): Promise<{ url: URL; transaction: JsonObject }>;
   /** Verifies the callback and redeems the code within the login's deadline; `scope` is what was requested. */
   finish(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject; scope: string }, signal: AbortSignal): Promise<UpstreamTokens>;
-  /** RFC 6749 §6, within `timeoutMs`; `scope` is the one granted before (kept when the answer names none). */
-  refresh(refreshToken: string, scope: string): Promise<UpstreamTokens>;
+  /** RFC 6749 §6, within `timeoutMs` (UpstreamConnector.refreshTokens). */
+  refresh(refreshToken: string): Promise<UpstreamTokens>;
 }
 
 export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
@@ -92,10 +92,10 @@ export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
       }
     },
 
-    async refresh(refreshToken, scope) {
+    async refresh(refreshToken) {
       const call = startDeadline(o.connectorId, o.timeoutMs);
       try {
-        return normalizeTokens(await oidc.refreshTokenGrant(configuration(call.signal), refreshToken), scope, o.scopeSeparator);
+        return normalizeTokens(await oidc.refreshTokenGrant(configuration(call.signal), refreshToken), '', o.scopeSeparator);
       } catch (err) {
         throw toUpstreamError(o.connectorId, err, 'token refresh');
       }
@@ -103,7 +103,7 @@ export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
   };
 }
 
-/** RFC 6749 §5.1: `scope` may be left out when it equals what was asked for (or, on refresh, what was granted before). */
+/** RFC 6749 §5.1: `scope` may be left out when it equals what was asked for (`fallbackScope`; '' on refresh: unchanged). */
 export function normalizeTokens(tokens: oidc.TokenEndpointResponse, fallbackScope: string, separator = ' '): UpstreamTokens {
   const scope = typeof tokens.scope === 'string' ? tokens.scope.split(separator).map((s) => s.trim()).filter(Boolean).join(' ') : fallbackScope;
   return {

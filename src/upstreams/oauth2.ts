@@ -77,7 +77,7 @@ export function openOAuth2Connector(settings: OAuth2Settings): UpstreamConnector
       if (picture) identity.picture = picture;
       return { identity, tokens };
     },
-    refreshTokens: (refreshToken) => flow.refresh(refreshToken, granted),
+    refreshTokens: (refreshToken) => flow.refresh(refreshToken),
   };
 }
 

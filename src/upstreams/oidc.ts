@@ -184,7 +184,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
         const metadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
         const config = loginConfiguration(metadata, call.signal);
         // Google keeps the refresh token (the answer has none); rotating providers send a new one.
-        return normalizeTokens(await oidc.refreshTokenGrant(config, refreshToken), settings.scopes.join(' '));
+        return normalizeTokens(await oidc.refreshTokenGrant(config, refreshToken), '');
       } catch (err) {
         throw toUpstreamError(settings.id, err, 'token refresh');
       }
