@@ -257,6 +257,19 @@ describe('when an app exchanges its access token for the person\'s upstream toke
     assert.deepEqual((await storedRows(s, tokens.claims()!.sub)).map((r) => r.provider), ['google']);
   });
 
+  it('when an admin moves a linked identity to another account, then its tokens are deleted', async () => {
+    const browser = new Browser();
+    const bob = (await signInThrough(rp, browser, 'google', STRING_VERIFIED.sub)).tokens;
+    const linked = await browser.submit(await browser.submit(await browser.visit(new URL('/account', s.doorman.url)), '/account/link/github'), '/login/oauth/authorize', { login: ALICE_GH.login });
+    assert.match(linked.body, /was linked to your account/);
+    assert.ok((await exchange(rp, bob.access_token, { audience: 'github' })).access_token);
+    const kim = (await signInThrough(rp, new Browser(), 'google', KIM_IDN_ASCII.sub)).tokens.claims()!.sub;
+    const moved = await runCli(['accounts', 'link', kim, 'github', String(ALICE_GH.id)], { DATABASE_URL: s.db.url });
+    assert.equal(moved.code, 0, moved.output);
+    assert.deepEqual((await storedRows(s, kim)).map((r) => r.provider), ['google'], 'the moved identity brought no tokens');
+    await refusedWith(exchange(rp, bob.access_token, { audience: 'github' }), 'invalid_grant', /no github tokens are stored/);
+  });
+
   it('when an admin disables the account, then its stored tokens are deleted', async () => {
     const { tokens } = await signInThrough(rp, new Browser(), 'github', NEWBIE.login);
     const accountId = tokens.claims()!.sub;
