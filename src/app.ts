@@ -25,6 +25,7 @@ import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
+import { readPairwiseSalt } from './claims/repository.ts';
 import { openConnectors } from './upstreams/registry.ts';
 import { registerTokenExchange } from './token-vault/exchange-grant.ts';
 import { openTokenVault } from './token-vault/vault.ts';
@@ -37,6 +38,11 @@ import { serveMetrics } from './metrics/endpoint.ts';
 import { createMetrics, type Metrics } from './metrics/metrics.ts';
 import { countProviderEvents } from './metrics/provider-events.ts';
 import { ACCOUNT_CLIENT_ID } from './self-service/session.ts';
+import { startLogoutDelivery } from './logout/delivery.ts';
+import { createUpstreamSignOutRouter, upstreamSignOut } from './logout/upstream-sign-out.ts';
+import { createDevicePages } from './device/pages.ts';
+import { deviceFlowRequests } from './device/requests.ts';
+import { isDeviceFlowEnabled } from './device/settings.ts';
 
 // Generic over the context so both plain middleware and @koa/router's (which adds params) fit.
 function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], middleware: (ctx: C, next: () => Promise<unknown>) => unknown): Middleware {
@@ -47,7 +53,7 @@ function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], midd
 const PAGE_PREFIXES = ['/interaction/', '/upstream/', '/account', '/admin'];
 
 export interface AppDeps { config: Config; db: Db; log: Logger }
-export interface App { provider: Provider; metrics: Metrics; close(): void }
+export interface App { provider: Provider; metrics: Metrics; close(): Promise<void> }
 
 /** Composition root: wires every part together. Nothing here runs at import time. */
 export async function createApp({ config, db, log }: AppDeps): Promise<App> {
@@ -66,6 +72,8 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     renderLogout: (ctx, form) => render(ctx, 'logout', { form, clientName: clientName(ctx, ctx.oidc.client?.clientId) }),
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { clientName: clientName(ctx, ctx.oidc.client?.clientId), appUrl: clientReturnUrl(config, ctx.oidc.client?.clientId) }),
     rememberedScope: (accountId, clientId) => findConsentScope(db, accountId, clientId),
+    pairwiseSalt: await readPairwiseSalt(db),
+    devicePages: createDevicePages(render, config.ttl.deviceCode),
   }));
   provider.proxy = config.trustProxy;
   // koa then takes ctx.ip this many X-Forwarded-For entries from the right: the ones our proxies wrote.
@@ -74,6 +82,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const tokenVault = openTokenVault(config, db, connectors);
   if (tokenVault) registerTokenExchange(provider, { db, vault: tokenVault, upstreams: config.upstreams });
   treatConsumeRacesAsReplays(provider);
+  const logoutDelivery = startLogoutDelivery({ provider, db, settings: config.backchannelLogout, log });
   provider.on('server_error', (_ctx, err) => log.error(isDatabaseUnavailable(err) ? 'database unavailable' : 'provider error', { error: err }));
   // Errors no middleware answered reach Koa, whose default prints a stack trace outside the log.
   // (@types/oidc-provider types only the provider's own events; Koa's 'error' is there too.)
@@ -97,11 +106,14 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(answerDatabaseOutages(provider));
   const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
+  if (isDeviceFlowEnabled(config)) provider.use(deviceFlowRequests(provider));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
   provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log }).routes()));
   provider.use(onlyUnder(PAGE_PREFIXES, errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
+  provider.use(onlyUnder(['/upstream/'], createUpstreamSignOutRouter(broker).routes()));
+  provider.use(onlyUnder(['/session/end/confirm'], upstreamSignOut(broker)));
   provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
   provider.use(onlyUnder(['/admin'], createConsoleRouter(broker).routes()));
   // No route matched under our prefixes: a page for a person, not Koa's plain-text 404.
@@ -116,10 +128,11 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   return {
     provider,
     metrics,
-    close: () => {
+    close: async () => {
       clearInterval(timer);
       void limiters?.close();
       keyRing.close();
+      await logoutDelivery.close();
     },
   };
 }

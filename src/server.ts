@@ -39,7 +39,7 @@ export async function startDoorman(config: Config, log: Logger, host = config.ho
       metricsServer.closeAllConnections();
       await new Promise((ok) => metricsServer!.close(ok));
     }
-    app?.close();
+    await app?.close();
     await db?.$disconnect();
     await embedded?.stop();
   };

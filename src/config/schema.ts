@@ -4,9 +4,13 @@ import { githubSettingsSchema } from '../upstreams/github.ts';
 import { oauth2SettingsSchema } from '../upstreams/oauth2.ts';
 import { googleSettingsSchema, oidcSettingsSchema } from '../upstreams/oidc.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/settings.ts';
+import { backchannelLogoutSettingsSchema } from '../logout/settings.ts';
 import { uiSettingsSchema } from './ui-settings.ts';
 import { tokenVaultSettingsSchema } from '../token-vault/settings.ts';
 import { envVarName, httpUrl } from '../upstreams/settings.ts';
+import { clientClaimSettingsShape } from '../claims/settings.ts';
+import { resourceServerSchema } from '../resource-servers/settings.ts';
+import { DEVICE_CODE_GRANT } from '../device/grant.ts';
 
 /**
  * Doorman's configuration. Every key's `.describe()` text is its documentation:
@@ -27,14 +31,18 @@ const clientSchema = z.strictObject({
   name: z.string().optional().describe('Shown on the login and consent pages; defaults to clientId.'),
   clientSecretEnv: envVarName.optional()
     .describe('Name of the environment variable holding the client secret. Omit for a public client (SPA, native app): it then authenticates with PKCE alone.'),
-  redirectUris: z.array(z.url()).min(1)
-    .describe('Exact redirect URIs (no wildcards, compared as strings, RFC 9700 §2.1). https, or http on a loopback host.'),
+  redirectUris: z.array(z.url()).default([])
+    .describe('Exact redirect URIs (no wildcards, compared as strings, RFC 9700 §2.1). https, or http on a loopback host. At least one for the authorization_code grant; none for a device-only client.'),
   postLogoutRedirectUris: z.array(z.url()).default([])
     .describe('Exact URIs the app may return to after RP-initiated logout.'),
+  backchannelLogoutUri: z.url().optional()
+    .describe('Where Doorman POSTs a signed logout token when a person who used this app signs out or is signed out by an admin (OIDC Back-Channel Logout 1.0). https, or http on a loopback host.'),
+  backchannelLogoutSessionRequired: z.boolean().default(true)
+    .describe('Put the session id (`sid`) in logout tokens and ID tokens, so the app can end just that session.'),
   firstParty: z.boolean().default(false)
     .describe('An app of your own organisation: consent is not asked. Third-party apps get a consent page.'),
-  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials'])).default(['authorization_code', 'refresh_token'])
-    .describe('Grants the client may use. Refresh tokens are issued only with the offline_access scope.'),
+  grantTypes: z.array(z.enum(['authorization_code', 'refresh_token', 'client_credentials', DEVICE_CODE_GRANT])).default(['authorization_code', 'refresh_token'])
+    .describe(`Grants the client may use. Refresh tokens are issued only with the offline_access scope. \`${DEVICE_CODE_GRANT}\`: the device flow for CLIs and TVs (README "Device flow").`),
   upstreams: z.array(z.string()).optional()
     .describe('Ids of the upstreams this app\'s users may sign in with; the login page shows only these. Default: all.'),
   allowSignup: z.boolean().default(true).describe('A first sign-in through this app may create a new Doorman account.'),
@@ -49,6 +57,7 @@ const clientSchema = z.strictObject({
     .describe('Upstreams whose stored access token this app may get for the signed-in person by token exchange (RFC 8693, README "Upstream tokens for apps"). Needs a confidential client.'),
   pkce: z.enum(['required', 'optional']).optional()
     .describe('PKCE (S256) for a confidential client: `optional` (the default) enforces a code_challenge the app sends, and without one requires scope openid with a nonce (RFC 9700 §2.1.1); `required` refuses requests without a code_challenge. Public clients always need PKCE and may only say `required`.'),
+  ...clientClaimSettingsShape,
 });
 export type ClientConfig = z.infer<typeof clientSchema>;
 
@@ -80,6 +89,8 @@ export const configSchema = z.strictObject({
     refreshToken: z.number().int().positive().default(14 * 24 * 3600).describe('Refresh token lifetime in seconds (rotated on every use).'),
     session: z.number().int().positive().default(14 * 24 * 3600).describe('Doorman browser session lifetime in seconds.'),
     interaction: z.number().int().positive().default(1800).describe('Time a person has to finish signing in, in seconds.'),
+    deviceCode: z.number().int().min(60).max(1800).default(600)
+      .describe('Device flow: how long the code a device shows (and its device_code) stays valid, in seconds (RFC 8628 §5.2: short).'),
   }).prefault({}).describe('Token and session lifetimes.'),
   keys: z.strictObject({
     algorithm: z.enum(['RS256', 'ES256', 'EdDSA']).default('RS256')
@@ -92,7 +103,10 @@ export const configSchema = z.strictObject({
   clients: z.array(clientSchema).default([]).describe('Apps (OIDC clients) that sign people in through Doorman.'),
   tokenVault: tokenVaultSettingsSchema,
   upstreams: z.array(upstreamSchema).default([]).describe('Identity providers people sign in with.'),
+  resourceServers: z.array(resourceServerSchema).default([])
+    .describe('APIs that accept Doorman access tokens (README "Access tokens for APIs"): an app asks for a token for one with `resource` (RFC 8707).'),
   rateLimits: rateLimitSettingsSchema,
+  backchannelLogout: backchannelLogoutSettingsSchema,
   metrics: z.strictObject({
     enabled: z.boolean().default(true).describe('Serve Prometheus metrics at /metrics (see Operations).'),
     port: z.number().int().min(1).max(65535).optional()
@@ -113,6 +127,7 @@ export const configSchema = z.strictObject({
   };
   seen(cfg.clients.map((c, i) => ({ key: c.clientId, path: ['clients', i, 'clientId'] })), 'clientId');
   seen(cfg.upstreams.map((u, i) => ({ key: u.id, path: ['upstreams', i, 'id'] })), 'upstream id');
+  seen(cfg.resourceServers.map((r, i) => ({ key: r.identifier, path: ['resourceServers', i, 'identifier'] })), 'resource server identifier');
   const upstreamIds = new Set(cfg.upstreams.map((u) => u.id));
   const clientIds = new Set(cfg.clients.map((c) => c.clientId));
   if (cfg.upstreams.some((u) => u.storeTokens) && !cfg.tokenVault.keys.some((k) => !k.retired)) {
@@ -127,7 +142,19 @@ export const configSchema = z.strictObject({
       ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'clientSecretEnv'], message: 'set exactly one of clientSecretEnv and clientSecretFile' });
     }
   });
+  cfg.resourceServers.forEach((r, i) => {
+    r.clients?.forEach((id, j) => {
+      if (!clientIds.has(id)) ctx.addIssue({ code: 'custom', path: ['resourceServers', i, 'clients', j], message: `no client with clientId "${id}"` });
+    });
+  });
   cfg.clients.forEach((c, i) => {
+    // oidc-provider takes a pairwise client's sector from its redirect URIs' one host (OIDC Core §8.1).
+    if (c.subjectType === 'pairwise' && new Set(c.redirectUris.filter((u) => URL.canParse(u)).map((u) => new URL(u).host)).size > 1) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'subjectType'], message: 'a pairwise client\'s redirectUris must all share one host (its sector)' });
+    }
+    if (c.subjectType === 'pairwise' && !c.grantTypes.includes('authorization_code')) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'subjectType'], message: 'pairwise subjects are for apps that sign people in (grantTypes must include authorization_code)' });
+    }
     c.upstreams?.forEach((id, j) => {
       if (!upstreamIds.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreams', j], message: `no upstream with id "${id}"` });
     });
@@ -148,6 +175,9 @@ export const configSchema = z.strictObject({
     if (!c.clientSecretEnv && c.upstreamTokens.length) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreamTokens'], message: 'token exchange needs a confidential client (set clientSecretEnv)' });
     }
+    if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'redirectUris'], message: 'the authorization_code grant needs at least one redirect URI' });
+    }
     if (!c.clientSecretEnv && c.grantTypes.includes('client_credentials')) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'grantTypes'], message: 'client_credentials needs a confidential client (set clientSecretEnv)' });
     }
@@ -157,8 +187,16 @@ export const configSchema = z.strictObject({
         if (problem) ctx.addIssue({ code: 'custom', path: ['clients', i, field, j], message: problem });
       });
     }
+    const logoutUriProblem = c.backchannelLogoutUri === undefined ? undefined : backchannelLogoutUriProblem(c.backchannelLogoutUri);
+    if (logoutUriProblem) ctx.addIssue({ code: 'custom', path: ['clients', i, 'backchannelLogoutUri'], message: logoutUriProblem });
   });
 });
+
+/** Doorman itself POSTs there, so unlike a native app's redirect URI it must be a web URL. */
+function backchannelLogoutUriProblem(uri: string): string | undefined {
+  if (URL.canParse(uri) && !['https:', 'http:'].includes(new URL(uri).protocol)) return 'must be an https URL (or http on a loopback host)';
+  return redirectUriProblem(uri);
+}
 
 function redirectUriProblem(uri: string): string | undefined {
   // Refinements run even when a URI failed z.url() (a non-aborting issue): that issue already names it.

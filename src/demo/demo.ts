@@ -4,6 +4,7 @@ import { createAccountWithIdentity, findIdentity } from '../accounts/repository.
 import { recordAudit } from '../audit/record.ts';
 import { buildConfig } from '../config/load.ts';
 import type { Db } from '../db/client.ts';
+import { DEVICE_CODE_GRANT } from '../device/grant.ts';
 import { freePort } from '../free-port.ts';
 import type { Logger } from '../log.ts';
 import { startDoorman, type RunningDoorman } from '../server.ts';
@@ -87,6 +88,9 @@ export async function startDemo(opts: { port: number; env: Record<string, string
       clients: [{
         clientId: 'sample-app', name: 'Sample app', clientSecretEnv: 'DOORMAN_DEMO_APP_SECRET',
         redirectUris: [`http://${host}:${samplePort}/callback`], postLogoutRedirectUris: [`http://${host}:${samplePort}/`],
+      }, {
+        // A command-line tool signing in with the device flow (README "Device flow").
+        clientId: 'demo-cli', name: 'Demo CLI', firstParty: true, grantTypes: [DEVICE_CODE_GRANT, 'refresh_token'],
       }],
       upstreams: [
         { id: 'google', type: 'google', displayName: 'Google (demo)', clientId: 'doorman-demo', clientSecretEnv: 'DOORMAN_DEMO_GOOGLE_SECRET', issuer: google.issuer },

@@ -22,7 +22,11 @@ export async function startOidcLookalike(opts: { clientId: string; clientSecret:
 
   const provider = new Provider(issuer, {
     adapter: memoryAdapter(),
-    clients: [{ client_id: opts.clientId, client_secret: opts.clientSecret, redirect_uris: [opts.redirectUri], token_endpoint_auth_method: 'client_secret_post' }],
+    // Doorman's upstream sign-out (src/logout/upstream-sign-out.ts) returns beside its callback.
+    clients: [{
+      client_id: opts.clientId, client_secret: opts.clientSecret, redirect_uris: [opts.redirectUri], token_endpoint_auth_method: 'client_secret_post',
+      post_logout_redirect_uris: [opts.redirectUri.replace(/\/callback$/, '/signed-out')],
+    }],
     jwks: { keys: [jwk] as never },
     cookies: { keys: [randomBytes(16).toString('hex')], names: { session: 'lookalike_session', interaction: 'lookalike_interaction', resume: 'lookalike_resume' } },
     claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name', 'preferred_username'], groups: ['groups'] },

@@ -44,8 +44,10 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
   if (broker.firstParty.has(String(params.client_id))) {
     return finish(broker, ctx, await grantConsent(broker.provider, interaction));
   }
-  const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[] };
-  const scopes = describeScopes([...(details.missingOIDCScope ?? []), ...(details.missingOIDCClaims ?? [])]);
+  const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
+  // An API's scopes (README "Access tokens for APIs") are listed by name: the person allows them too.
+  const apiScopes = Object.values(details.missingResourceScopes ?? {}).flat();
+  const scopes = describeScopes([...(details.missingOIDCScope ?? []), ...(details.missingOIDCClaims ?? []), ...apiScopes]);
   broker.render(ctx, 'consent', { scopes: scopes.length ? scopes : ['scope.openid'], ...base });
 }
 

@@ -5,6 +5,7 @@ import { linkDecisionOf } from '../metrics/login-outcome.ts';
 import { loginPageUrl, remainingSeconds, type Broker } from './broker.ts';
 import { rememberUpstream } from './login.ts';
 import type { OpenedPurpose, PurposeOpener } from './callback.ts';
+import { rememberSignInUpstream } from '../logout/upstream-sign-out.ts';
 
 type Interaction = InstanceType<Broker['provider']['Interaction']>;
 
@@ -61,6 +62,7 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
 export async function signIn(broker: Broker, ctx: Context, interaction: Interaction, accountId: string, upstream: string): Promise<void> {
   broker.log.info('signed in', { accountId, interaction: interaction.uid, upstream, client: interactionClientId(interaction) });
   interaction.result = { login: { accountId, amr: ['fed'] } };
+  rememberSignInUpstream(ctx, broker.config, upstream);
   await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   ctx.status = 303;
   ctx.redirect(interaction.returnTo);

@@ -46,10 +46,10 @@ export function keyPolicies(config: Config, atStart: boolean): KeyPolicies {
     algorithm: config.keys.algorithm as SigningAlgorithm,
     signing: {
       rotateEveryMs,
-      // ID tokens, and access tokens should they ever be JWTs; also the session, because an
+      // ID tokens, and APIs' JWT access tokens (resourceServers); also the session, because an
       // app sends its (long expired) ID token back as id_token_hint at logout, which
       // oidc-provider verifies ignoring exp (OIDC RP-Initiated Logout 1.0 §2).
-      keepPreviousMs: (Math.max(ttl.idToken, ttl.accessToken, ttl.session) + lag) * 1000,
+      keepPreviousMs: (Math.max(ttl.idToken, ttl.accessToken, ttl.session, ...config.resourceServers.map((r) => r.accessTokenLifetime)) + lag) * 1000,
       // Only at start: two processes briefly running different configs (a rolling restart
       // after changing keys.algorithm) must not take turns replacing the current key.
       ...(atStart ? { algorithm: config.keys.algorithm } : {}),

@@ -1,6 +1,7 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Prisma } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
+import { queueLogoutsForSessions } from '../logout/repository.ts';
 
 /**
  * oidc-provider's storage on Postgres through Prisma: one `OidcModel` table for every
@@ -8,7 +9,8 @@ import type { Db } from '../db/client.ts';
  * ReplayDetection, ...), keyed by (model, id), with the lookup keys lifted into indexed
  * columns. The contract is oidc-provider's example/my_adapter.js:
  *  - `find*` resolve to undefined when the row is missing or expired (expiry is checked
- *    here, so a row not yet swept by `deleteExpiredOidcRows` never comes back);
+ *    here, so a row not yet swept by `deleteExpiredOidcRows` never comes back); a device
+ *    code's row is kept an hour past its own expiry (KEPT_AFTER_EXPIRY);
  *  - a consumed row comes back with `consumed` (epoch seconds) set;
  *  - `consume` marks a row consumed only if it is not yet, in one statement, and throws
  *    `ConsumeRaceLostError` otherwise: oidc-provider checks `consumed` after `find` and
@@ -44,7 +46,7 @@ class PrismaAdapter implements Adapter {
     // request's state, a `claims` JSON holding "\u0000"): refuse them as the client's error.
     if (NUL_ESCAPE.test(json)) throw new errors.InvalidRequest('request parameters must not contain NUL characters');
     const accountId = typeof payload.accountId === 'string' ? payload.accountId : null;
-    const expiresAt = expiresIn ? new Date(Date.now() + expiresIn * 1000) : null;
+    const expiresAt = expiresIn ? new Date(Date.now() + (expiresIn + (KEPT_AFTER_EXPIRY[this.#model] ?? 0)) * 1000) : null;
     await this.#db.$executeRaw`
       INSERT INTO "OidcModel" (model, id, payload, "accountId", "grantId", uid, "userCode", "expiresAt")
       VALUES (${this.#model}, ${id}, ${json}::jsonb, ${accountId}, ${payload.grantId ?? null}, ${payload.uid ?? null}, ${payload.userCode ?? null}, ${expiresAt})
@@ -67,7 +69,7 @@ class PrismaAdapter implements Adapter {
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     if (!isStorable(userCode)) return undefined;
     return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
-      WHERE model = ${this.#model} AND "userCode" = ${userCode} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()}) LIMIT 1`);
+      WHERE model = ${this.#model} AND "userCode" = ${userCode} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()}) ORDER BY "expiresAt" DESC LIMIT 1`);
   }
 
   async consume(id: string): Promise<void> {
@@ -92,6 +94,15 @@ class PrismaAdapter implements Adapter {
 }
 
 type Row = { payload: AdapterPayload; consumedAt: Date | null };
+
+/**
+ * Seconds a row outlives its own expiry, per model. A device code: oidc-provider checks
+ * its `exp` itself and tells an expired code from an unknown one (`expired_token` to the
+ * polling device, RFC 8628 §3.5, and "expired" on the code page), but only while the row
+ * can still be found. (A newer code with the same user code wins: findByUserCode takes
+ * the latest.)
+ */
+const KEPT_AFTER_EXPIRY: Partial<Record<string, number>> = { DeviceCode: 3600 };
 
 /** A `\u0000` escape in JSON text, not preceded by an escaped backslash (`\\u0000` is six harmless characters). */
 const NUL_ESCAPE = /(?:^|[^\\])(?:\\\\)*\\u0000/;
@@ -120,9 +131,11 @@ export class ConsumeRaceLostError extends Error {
 
 /**
  * Ends everything oidc-provider holds for an account: sessions, grants (consents), codes,
- * access and refresh tokens. Introspection then says inactive and refresh fails.
+ * access and refresh tokens. Introspection then says inactive and refresh fails. The
+ * sessions' apps get a back-channel logout (src/logout).
  */
 export async function revokeEverythingOf(tx: Prisma.TransactionClient, accountId: string): Promise<number> {
+  await queueLogoutsForSessions(tx, accountId);
   const { count } = await tx.oidcModel.deleteMany({ where: { accountId } });
   return count;
 }
@@ -172,8 +185,9 @@ export async function listLiveCredentialsOf(db: Db, accountId: string, now = new
   return rows.map((r) => ({ model: r.model, uid: r.uid, grantId: r.grantId, clientId: r.clientId, issuedAt: r.iat ? new Date(r.iat * 1000) : null, expiresAt: r.expiresAt }));
 }
 
-/** Ends one browser session of the account (by its uid); resolves to the rows deleted (0: none such). */
+/** Ends one browser session of the account (by its uid), with a back-channel logout to its apps; resolves to the rows deleted (0: none such). */
 export async function revokeSessionOf(tx: Prisma.TransactionClient, accountId: string, sessionUid: string): Promise<number> {
+  await queueLogoutsForSessions(tx, accountId, sessionUid);
   const { count } = await tx.oidcModel.deleteMany({ where: { model: 'Session', accountId, uid: sessionUid } });
   return count;
 }

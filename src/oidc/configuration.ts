@@ -1,4 +1,4 @@
-import { errors, type Adapter, type ClientMetadata, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Adapter, ClientMetadata, Configuration, FindAccount, KoaContextWithOIDC } from 'oidc-provider';
 import type { Config, ClientSettings } from '../config/load.ts';
 import { ACCOUNT_CLIENT_ID, accountClientMetadata } from '../self-service/session.ts';
 import type { ProviderKeys } from '../keys/key-ring.ts';
@@ -6,7 +6,12 @@ import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
 import { createLoadExistingGrant } from './existing-grant.ts';
 import { interactionPolicyKeepingOfflineAccess } from './offline-access.ts';
 import { createPkcePolicy } from './pkce-policy.ts';
-import { allowanceProblem, TOKEN_EXCHANGE_GRANT, UPSTREAM_TOKENS_METADATA } from '../token-vault/allowance.ts';
+import { TOKEN_EXCHANGE_GRANT, UPSTREAM_TOKENS_METADATA, upstreamTokensExtraMetadata } from '../token-vault/allowance.ts';
+import { clientClaimsExtraMetadata, clientClaimsMetadata, staticClaimNames, withClientClaims } from '../claims/client-claims.ts';
+import { createPairwiseIdentifier } from '../claims/pairwise.ts';
+import { accessTokenLifetime, addGroupsToApiTokens, resourceIndicators } from '../resource-servers/resource-indicators.ts';
+import { deviceFlowFeature } from '../device/settings.ts';
+import type { DevicePages } from '../device/pages.ts';
 
 export interface ProviderDeps {
   config: Config;
@@ -18,30 +23,33 @@ export interface ProviderDeps {
   renderLoggedOut: (ctx: KoaContextWithOIDC) => void;
   /** The scopes a person allowed a third-party app before (src/consents), or undefined. */
   rememberedScope: (accountId: string, clientId: string) => Promise<string | undefined>;
+  /** The secret of pairwise subjects (src/claims/pairwise.ts). */
+  pairwiseSalt: string;
+  /** The device flow's pages (src/device). */
+  devicePages: DevicePages;
 }
 
 /** oidc-provider settings that differ from its defaults, each with the reason. */
 export function providerConfiguration(deps: ProviderDeps): Configuration {
   const { config, keys } = deps;
   const firstParty = firstPartyClientIds(config);
+  // Every app sees the claims its settings allow (src/claims), wherever oidc-provider asks.
+  const findAccount = withClientClaims(deps.findAccount);
   return {
     adapter: deps.adapter,
     clients: [...config.clients.map((c) => toClientMetadata(c, config)), accountClientMetadata(config.issuer)],
     // Which upstream tokens an app may get by token exchange (src/token-vault/allowance.ts).
-    extraClientMetadata: {
-      properties: [UPSTREAM_TOKENS_METADATA],
-      validator: (_ctx, key, value) => {
-        const problem = key === UPSTREAM_TOKENS_METADATA ? allowanceProblem(value) : undefined;
-        if (problem) throw new errors.InvalidClientMetadata(problem);
-      },
-    },
     jwks: keys.jwks as Configuration['jwks'],
-    findAccount: deps.findAccount,
+    findAccount,
+    // Per-app settings as client metadata: claims (src/claims), upstream token allowance (src/token-vault).
+    extraClientMetadata: combineExtraMetadata(clientClaimsExtraMetadata, upstreamTokensExtraMetadata),
+    subjectTypes: ['public', 'pairwise'],
+    pairwiseIdentifier: createPairwiseIdentifier(deps.pairwiseSalt),
     cookies: { keys: keys.cookieKeys },
     // ID tokens are signed with the configured key type (keys.algorithm), not oidc-provider's RS256 default.
     clientDefaults: { id_token_signed_response_alg: config.keys.algorithm },
     claims: {
-      openid: ['sub'],
+      openid: ['sub', ...staticClaimNames(config.clients)], // static claims: only the apps that have them get them
       email: ['email', 'email_verified'],
       profile: ['name', 'picture', 'preferred_username'],
       groups: ['groups'], // upstream groups (GitHub orgs and teams, OIDC groups claims), with each upstream's groupsPrefix
@@ -60,7 +68,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
       revocation: { enabled: true, allowedPolicy: revocationPolicy },
       introspection: { enabled: true, allowedPolicy: introspectionPolicy(config) },
       clientCredentials: { enabled: true },
+      resourceIndicators: resourceIndicators(config.resourceServers),
+      deviceFlow: deviceFlowFeature(config, deps.devicePages), // RFC 8628, for clients that list its grant (src/device)
       userinfo: { enabled: true },
+      // Logout tokens to apps with a backchannel_logout_uri; src/logout delivers them from a queue.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => deps.renderLogout(ctx, form),
@@ -70,14 +82,16 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     // A refresh token is single-use: each refresh returns a new one and a replayed old one
     // revokes the grant (RFC 9700 §4.14.2).
     rotateRefreshToken: true,
+    formats: { customizers: { jwt: addGroupsToApiTokens(findAccount) } },
     ttl: {
       AuthorizationCode: config.ttl.authorizationCode,
-      AccessToken: config.ttl.accessToken,
-      ClientCredentials: config.ttl.accessToken,
+      AccessToken: accessTokenLifetime(config.ttl.accessToken),
+      ClientCredentials: accessTokenLifetime(config.ttl.accessToken),
       IdToken: config.ttl.idToken,
       RefreshToken: config.ttl.refreshToken,
       Session: config.ttl.session,
       Interaction: config.ttl.interaction,
+      DeviceCode: config.ttl.deviceCode,
       Grant: config.ttl.refreshToken,
     },
     interactions: {
@@ -95,6 +109,18 @@ export function firstPartyClientIds(config: Config): ReadonlySet<string> {
   return new Set([ACCOUNT_CLIENT_ID, ...config.clients.filter((c) => c.firstParty).map((c) => c.clientId)]);
 }
 
+type ExtraMetadata = NonNullable<Configuration['extraClientMetadata']>;
+
+/** oidc-provider takes one list of extra client metadata and one validator; each feature declares its own. */
+function combineExtraMetadata(...parts: ExtraMetadata[]): ExtraMetadata {
+  return {
+    properties: parts.flatMap((p) => p.properties ?? []),
+    validator(ctx, key, value, metadata) {
+      for (const p of parts) if (p.properties?.includes(key)) p.validator?.(ctx, key, value, metadata);
+    },
+  };
+}
+
 /** True when token exchange is on: some upstream keeps tokens (src/token-vault registers the grant). */
 export function tokenExchangeEnabled(config: Config): boolean {
   return config.upstreams.some((u) => u.storeTokens);
@@ -107,11 +133,13 @@ function toClientMetadata(c: ClientSettings, config: Config): ClientMetadata {
     ...(c.clientSecret ? { client_secret: c.clientSecret } : { token_endpoint_auth_method: 'none' }),
     redirect_uris: [...c.redirectUris],
     post_logout_redirect_uris: [...c.postLogoutRedirectUris],
+    ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: c.backchannelLogoutSessionRequired } : {}),
     // Token exchange is open to every app so that one without upstreamTokens hears unauthorized_client (exchange-grant.ts).
     grant_types: [...c.grantTypes, ...(tokenExchangeEnabled(config) ? [TOKEN_EXCHANGE_GRANT] : [])],
     [UPSTREAM_TOKENS_METADATA]: c.upstreamTokens.map((a) => ({ upstream: a.upstream, scopes: [...a.scopes] })),
     // What the client may ask for; `admin` only when the operator allowed it.
     scope: ['openid', 'offline_access', 'email', 'profile', 'groups', ...(c.adminApi ? ['admin'] : [])].join(' '),
     response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
+    ...clientClaimsMetadata(c),
   };
 }

@@ -13,8 +13,9 @@ export interface ExistingGrantDeps {
 /**
  * oidc-provider's `loadExistingGrant`: its default (the grant this session holds for the
  * client), plus what Doorman knows beyond the session:
- *  - a first-party app is granted what it asks for without a consent page (oidc-provider's
- *    "skip consent" recipe), saving the person a page and the login two redirects;
+ *  - a first-party app is granted what it asks for, its APIs' scopes included, without a
+ *    consent page (oidc-provider's "skip consent" recipe), saving the person a page and the
+ *    login two redirects;
  *  - a third-party app gets the scopes the person allowed it before, remembered across
  *    sign-outs (the session's Grant ends with the session), so the consent page shows only
  *    when the app asks for something new.
@@ -36,10 +37,15 @@ export function createLoadExistingGrant(deps: ExistingGrantDeps) {
       scope = remembered;
     }
     const grant = existing ?? new provider.Grant({ clientId: client.clientId, accountId: session.accountId });
-    const snapshot = () => `${grant.getOIDCScope()}|${grant.getOIDCClaims().join(' ')}`;
+    const servers = Object.values(ctx.oidc.resourceServers ?? {});
+    const snapshot = () => `${grant.getOIDCScope()}|${grant.getOIDCClaims().join(' ')}|${servers.map((rs) => grant.getResourceScope(rs.identifier())).join('|')}`;
     const before = snapshot();
     grant.addOIDCScope(scope);
-    if (deps.firstParty.has(client.clientId)) grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
+    if (deps.firstParty.has(client.clientId)) {
+      grant.addOIDCClaims([...ctx.oidc.requestParamClaims]);
+      // The APIs named with `resource` (RFC 8707): the requested scopes each one declares.
+      for (const rs of servers) grant.addResourceScope(rs.identifier(), [...ctx.oidc.requestParamScopes].filter((s) => rs.scopes.has(s)));
+    }
     if (!existing || snapshot() !== before) await grant.save();
     return grant;
   };

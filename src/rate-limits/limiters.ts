@@ -46,7 +46,7 @@ export function openRateLimiters(settings: RateLimitSettings, deps: { pool: pg.P
     redis = new Redis(settings.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1 });
     redis.on('error', (err: Error) => warn('rate limit store (Redis) error', err));
   }
-  const names: RateLimitName[] = ['clientAuthFailuresPerIp', 'clientAuthFailuresPerClient', 'loginStartsPerIp', 'upstreamCallbacksPerIp', 'adminRequestsPerToken'];
+  const names: RateLimitName[] = ['clientAuthFailuresPerIp', 'clientAuthFailuresPerClient', 'loginStartsPerIp', 'upstreamCallbacksPerIp', 'adminRequestsPerToken', 'userCodeAttemptsPerIp'];
   const stores = names.map((name) => {
     const { points, durationSeconds: duration } = settings[name];
     // The key prefix keeps each limit's keys apart in the one table (or keyspace). Once a

@@ -5,6 +5,7 @@ import type { Render } from '../http/render.ts';
 import type { Logger } from '../log.ts';
 import { claimedClientAuth, isFailedClientAuth, type ClientAuthClaim } from './claimed-client-auth.ts';
 import { ipKey } from './client-ip.ts';
+import { routedPath } from '../http/routed-path.ts';
 import type { Limit, RateLimiters, Verdict } from './limiters.ts';
 
 /**
@@ -18,6 +19,9 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  *   POST /interaction/:uid/upstream/:id, .../link/:id,
  *        /account/link/:id; GET /interaction/:uid/upstream/:id
  *        (the login page skipped)                           loginStartsPerIp
+ *   POST /device/auth (device authorization)                loginStartsPerIp, then as /token
+ *   GET  /device (the page a person enters a device's code on) loginStartsPerIp
+ *   POST /device (a code entered, confirmed or denied)      userCodeAttemptsPerIp
  *   GET  /upstream/:id/callback                             upstreamCallbacksPerIp
  *   /admin/api/* with a bearer token                        adminRequestsPerToken (before the token is looked up)
  *
@@ -28,18 +32,29 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
   const { limiters, render, log } = deps;
   const clientAuthPaths = new Set(['token', 'introspection', 'revocation'].map((route) => routedPath(deps.provider.pathFor(route))));
   const authorizationPath = routedPath(deps.provider.pathFor('authorization'));
+  // The device flow's routes exist only while it is on (oidc-provider's pathFor throws for the others).
+  const servedPath = (route: string) => {
+    try {
+      return routedPath(deps.provider.pathFor(route));
+    } catch {
+      return undefined;
+    }
+  };
+  const deviceAuthorizationPath = servedPath('device_authorization');
+  const userCodePath = servedPath('code_verification');
   const loginStarts = limiters.limit('loginStartsPerIp');
   const callbacks = limiters.limit('upstreamCallbacksPerIp');
   const admin = limiters.limit('adminRequestsPerToken');
   const failuresPerIp = limiters.limit('clientAuthFailuresPerIp');
   const failuresPerClient = limiters.limit('clientAuthFailuresPerClient');
+  const userCodes = limiters.limit('userCodeAttemptsPerIp');
 
-  const refusePage = (ctx: Context, limit: Limit, verdict: Verdict) => {
+  const refusePage = (ctx: Context, limit: Limit, verdict: Verdict, back: { retryUrl?: string; retryLabel?: string } = {}) => {
     noteBlocked(log, limit, verdict, ctx.ip);
     const seconds = retryAfter(ctx, verdict);
     // Words in locales/: error.rate_limited (seconds) or, for long waits, error.rate_limited_long (minutes).
     const message = seconds < 90 ? 'error.rate_limited' : 'error.rate_limited_long';
-    render(ctx, 'error', { message, vars: { seconds, minutes: Math.ceil(seconds / 60) }, code: 'rate_limited' }, 429);
+    render(ctx, 'error', { message, vars: { seconds, minutes: Math.ceil(seconds / 60) }, code: 'rate_limited', ...back }, 429);
   };
   const refuseJson = (ctx: Context, limit: Limit, verdict: Verdict, what: string) => {
     noteBlocked(log, limit, verdict, ctx.ip);
@@ -49,9 +64,9 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
     ctx.body = { error: 'rate_limited', error_description: `${what}; try again in ${seconds} seconds` };
   };
 
-  const guardPage = async (ctx: Context, next: Next, limit: Limit) => {
+  const guardPage = async (ctx: Context, next: Next, limit: Limit, back?: { retryUrl: string; retryLabel: string }) => {
     const verdict = await limit.consume(ipKey(ctx.ip));
-    return verdict.refusedForMs ? refusePage(ctx, limit, verdict) : next();
+    return verdict.refusedForMs ? refusePage(ctx, limit, verdict, back) : next();
   };
 
   const guardClientAuth = async (ctx: Context, next: Next) => {
@@ -93,6 +108,12 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
     }
   };
 
+  // A device authorization request starts a sign-in (and stores a code) and authenticates its client.
+  const guardDeviceStart = async (ctx: Context, next: Next) => {
+    const verdict = await loginStarts.consume(ipKey(ctx.ip));
+    return verdict.refusedForMs ? refuseJson(ctx, loginStarts, verdict, 'too many sign-ins started') : guardClientAuth(ctx, next);
+  };
+
   const guardAdmin = async (ctx: Context, next: Next) => {
     const token = /^bearer\s+(\S+)\s*$/i.exec(ctx.get('authorization'))?.[1];
     if (!token) return next(); // refused with 401 at once, without the store
@@ -107,6 +128,12 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
     const method = ctx.method === 'HEAD' ? 'GET' : ctx.method;
     if (method === 'POST' && clientAuthPaths.has(path)) return guardClientAuth(ctx, next);
     if (path === authorizationPath && (method === 'GET' || method === 'POST')) return guardPage(ctx, next, loginStarts);
+    if (method === 'POST' && path === deviceAuthorizationPath) return guardDeviceStart(ctx, next);
+    // Every code entered is counted before it is looked up, right or wrong: counting only
+    // wrong ones would let a burst all pass one check, and refunding right ones would let
+    // a guesser interleave a code of their own.
+    if (method === 'POST' && path === userCodePath) return guardPage(ctx, next, userCodes, { retryUrl: userCodePath, retryLabel: 'device.enterAgain' });
+    if (method === 'GET' && path === userCodePath) return guardPage(ctx, next, loginStarts);
     if ((method === 'POST' || method === 'GET') && LOGIN_START.test(path)) return guardPage(ctx, next, loginStarts);
     if (method === 'GET' && CALLBACK.test(path)) return guardPage(ctx, next, callbacks);
     if (path.startsWith('/admin/api/')) return guardAdmin(ctx, next);
@@ -116,17 +143,6 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
 
 const LOGIN_START = /^\/(?:interaction\/[^/]+\/(?:upstream|link)|account\/link)\/[^/]+$/;
 const CALLBACK = /^\/upstream\/[^/]+\/callback$/;
-
-/**
- * The path as the routers see it, for choosing a limit: oidc-provider's router
- * (lib/helpers/router.js) and @koa/router both ignore ASCII case and one trailing slash,
- * so `/TOKEN/` is the token endpoint and must be counted as `/token` is. Only A-Z are
- * folded: neither router maps other letters onto ASCII ones.
- */
-function routedPath(path: string): string {
-  const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  return trimmed.replace(/[A-Z]/g, (c) => c.toLowerCase());
-}
 
 function retryAfter(ctx: Context, verdict: Verdict): number {
   const seconds = Math.ceil(verdict.refusedForMs / 1000);

@@ -18,7 +18,8 @@ export const rateLimitSettingsSchema = z.strictObject({
   loginStartsPerIp: limit(300, 60, 'Sign-ins started from one IP address: authorization requests (/auth) and choices of an upstream (including link proofs and links from the Account page). People behind one NAT share it.'),
   upstreamCallbacksPerIp: limit(150, 60, 'Upstream callbacks (/upstream/<id>/callback) from one IP address.'),
   adminRequestsPerToken: limit(300, 60, 'Admin API requests per bearer token.'),
-}).prefault({}).describe('Limits on failed client authentication, sign-in starts and admin API calls; over a limit the answer is 429 with Retry-After.');
+  userCodeAttemptsPerIp: limit(20, 600, 'Device flow: codes entered on the /device page from one IP address, right or wrong (entering and confirming a code are two). Keeps guessing another person\'s code hopeless (RFC 8628 §5.1).'),
+}).prefault({}).describe('Limits on failed client authentication, sign-in starts, device codes entered and admin API calls; over a limit the answer is 429 with Retry-After.');
 
 export type RateLimitSettings = z.infer<typeof rateLimitSettingsSchema>;
 export type RateLimitName = Exclude<keyof RateLimitSettings, 'enabled' | 'redisUrl'>;

@@ -1,3 +1,4 @@
+import type { Configuration } from 'oidc-provider';
 import { z } from 'zod';
 
 /**
@@ -13,12 +14,15 @@ export const upstreamTokenAllowanceSchema = z.array(z.strictObject({
 }));
 export type UpstreamTokenAllowance = z.infer<typeof upstreamTokenAllowanceSchema>;
 
-/** For oidc-provider's extraClientMetadata.validator: a message naming what is wrong, or undefined. */
-export function allowanceProblem(value: unknown): string | undefined {
-  if (value === undefined) return undefined;
-  const parsed = upstreamTokenAllowanceSchema.safeParse(value);
-  return parsed.success ? undefined : `${UPSTREAM_TOKENS_METADATA} must be a list of { upstream, scopes[] }`;
-}
+/** The metadata oidc-provider accepts for it, checked like the config's (src/config/schema.ts). */
+export const upstreamTokensExtraMetadata: NonNullable<Configuration['extraClientMetadata']> = {
+  properties: [UPSTREAM_TOKENS_METADATA],
+  validator(_ctx, _key, value) {
+    if (value !== undefined && !upstreamTokenAllowanceSchema.safeParse(value).success) {
+      throw new TypeError(`invalid ${UPSTREAM_TOKENS_METADATA}: a list of { upstream, scopes[] }`);
+    }
+  },
+};
 
 export function allowanceOf(client: object): UpstreamTokenAllowance {
   const parsed = upstreamTokenAllowanceSchema.safeParse((client as Record<string, unknown>)[UPSTREAM_TOKENS_METADATA]);

@@ -39,6 +39,13 @@ export interface UpstreamConnector {
    * revoked, token rotated away or expired), 'timeout' / 'unavailable' when it cannot answer.
    */
   refreshTokens(refreshToken: string): Promise<UpstreamTokens>;
+  /**
+   * Where to send the browser to end the person's session at the upstream after Doorman's
+   * own sign-out (src/logout/upstream-sign-out.ts), or undefined when this upstream is not
+   * configured for it or has no such endpoint. Only OIDC upstreams have it. Throws
+   * UpstreamError('unavailable' | 'timeout') when the upstream does not answer.
+   */
+  endSessionUrl?(input: { postLogoutRedirectUri: URL; state: string }): Promise<URL | undefined>;
 }
 
 /** What a completed upstream login yields: who the person is, and the upstream's tokens. */

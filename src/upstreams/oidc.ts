@@ -43,6 +43,8 @@ export const oidcSettingsSchema = z.strictObject({
   claims: claimNamesSchema.describe('Names of the claims to read (dotted paths allowed) from the ID token and userinfo.'),
   userinfo: z.boolean().default(true).describe('Also fetch userinfo and merge it under the ID token claims (some providers put email or groups only there).'),
   trustEmail: z.boolean().default(false).describe('Treat the email as verified even without a true email_verified claim (for providers such as Microsoft Entra that never send it, when you control every account they hold).'),
+  signOutUpstream: z.boolean().default(false)
+    .describe('When a person who signed in here signs out of Doorman (all apps), send the browser on to this provider\'s end_session_endpoint (from its discovery) to end the session there too, then back. Register <issuer>/upstream/<id>/signed-out there as a post-logout redirect URI. Skipped when the provider publishes no end_session_endpoint or does not answer.'),
 });
 
 type GoogleSettings = WithSecret<z.infer<typeof googleSettingsSchema>>;
@@ -132,6 +134,24 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       // https://developers.google.com/identity/protocols/oauth2/web-server#offline
       if (settings.type === 'google' && settings.storeTokens) params.access_type = 'offline';
       return { url: oidc.buildAuthorizationUrl(config, params), transaction: { nonce, codeVerifier } };
+    },
+
+    async endSessionUrl({ postLogoutRedirectUri, state }) {
+      if (settings.type !== 'oidc' || !settings.signOutUpstream) return undefined;
+      // Doorman's own logout is done by now: the upstream gets a short, separate deadline.
+      const call = startDeadline(settings.id, Math.min(settings.timeoutMs, 3000));
+      try {
+        const config = await withinDeadline(configuration(), call.signal);
+        const endpoint = config.serverMetadata().end_session_endpoint;
+        if (!endpoint) return undefined;
+        // Any HTTP answer shows the provider is up; without one the browser would be sent to a dead page.
+        await (await fetchWithin(call.signal, settings.id)(endpoint, { redirect: 'manual' })).body?.cancel();
+        // client_id instead of id_token_hint (RP-Initiated Logout 1.0 §2): Doorman keeps no upstream
+        // ID token, and none of its own tokens may go upstream.
+        return oidc.buildEndSessionUrl(config, { client_id: settings.clientId, post_logout_redirect_uri: postLogoutRedirectUri.href, state });
+      } catch (err) {
+        throw toUpstreamError(settings.id, err, 'end_session');
+      }
     },
 
     async finishLogin({ callbackUrl, redirectUri, transaction }) {

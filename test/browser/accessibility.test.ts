@@ -1,39 +1,14 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { DEMO_USERS, type Demo } from '../../src/demo/demo.ts';
+import { checkPage } from '../helpers/axe.ts';
 import { ARTIFACTS_DIR, startDemoWithChromium } from '../helpers/chromium.ts';
 
 /**
  * Every one of Doorman's pages, checked by axe-core in Chromium at a desktop and a phone
- * width: no serious or critical violation, and nothing wider than a 360 px screen.
- * Screenshots of each in test/artifacts/a11y-*.png.
+ * width (helpers/axe.ts). The device flow's pages: test/browser/device-flow.test.ts.
  */
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-const WIDTHS = [['desktop', 1280], ['phone', 360]] as const;
-
-interface AxeResult { violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }
-
-/** Runs axe in the page. page.evaluate is not subject to the page's CSP (which allows no script). */
-async function seriousViolations(page: Page): Promise<string[]> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(() => (globalThis as unknown as { axe: { run(): Promise<AxeResult> } }).axe.run());
-  return result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => JSON.stringify(n.target)).join(', ')}`);
-}
-
-async function checkPage(page: Page, name: string): Promise<void> {
-  for (const [label, width] of WIDTHS) {
-    await page.setViewportSize({ width, height: 800 });
-    assert.deepEqual(await seriousViolations(page), [], `${name} at ${width} px`);
-    const scrollWidth = await page.evaluate(() => document.scrollingElement!.scrollWidth);
-    assert.ok(scrollWidth <= width, `${name} is ${scrollWidth} px wide at ${width} px`);
-    await page.screenshot({ path: `${ARTIFACTS_DIR}a11y-${name}-${label}.png`, fullPage: true });
-  }
-}
-
 describe('when a person uses Doorman\'s pages with assistive technology or a phone', () => {
   let demo: Demo;
   let browser: Browser;

@@ -144,6 +144,20 @@ describe('PrismaAdapter expiry', () => {
     assert.deepEqual((await t.query<{ id: string }>('SELECT id FROM "OidcModel"')).map((r) => r.id), ['fresh']);
   });
 
+  it('when a device code expires, then its row stays findable an hour longer (for expired_token), and the newest of one user code wins', async () => {
+    const adapter = createPrismaAdapter(pdb)('DeviceCode');
+    await adapter.upsert('dc-old', { userCode: 'BCDFGHJK', jti: 'dc-old' } as never, 60);
+    const [row] = await t.query<{ seconds: number }>(`SELECT extract(epoch from "expiresAt" - now())::int AS seconds FROM "OidcModel" WHERE id = 'dc-old'`);
+    assert.ok(Number(row!.seconds) > 3600 && Number(row!.seconds) <= 3660, String(row!.seconds));
+    await t.query(`UPDATE "OidcModel" SET "expiresAt" = now() + interval '5 minutes' WHERE id = 'dc-old'`);
+    await adapter.upsert('dc-new', { userCode: 'BCDFGHJK', jti: 'dc-new' } as never, 60);
+    assert.deepEqual(await adapter.findByUserCode('BCDFGHJK'), { userCode: 'BCDFGHJK', jti: 'dc-new' });
+    const access = createPrismaAdapter(pdb)('AccessToken');
+    await access.upsert('at-kept-not', { jti: 'at-kept-not' } as never, 60);
+    const [other] = await t.query<{ seconds: number }>(`SELECT extract(epoch from "expiresAt" - now())::int AS seconds FROM "OidcModel" WHERE id = 'at-kept-not'`);
+    assert.ok(Number(other!.seconds) <= 60, 'other models expire when they say');
+  });
+
   it('when a payload holds NUL (which jsonb cannot store), then upsert refuses it as invalid_request and stores nothing', async () => {
     const adapter = createPrismaAdapter(pdb)('Interaction');
     await assert.rejects(adapter.upsert('nul', { params: { state: 'a\0b' } } as never, 60), { name: 'InvalidRequest', statusCode: 400 });

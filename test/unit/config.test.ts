@@ -4,20 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildConfig, ConfigError, loadConfig } from '../../src/config/load.ts';
+import { configProblems } from '../helpers/config-problems.ts';
 
 const google = { id: 'google', type: 'google', clientId: 'cid', clientSecretEnv: 'G_SECRET' };
 const client = { clientId: 'wiki', clientSecretEnv: 'W_SECRET', redirectUris: ['https://wiki.example.com/cb'] };
 const env = { G_SECRET: 'g', W_SECRET: 'w' };
 
-function problems(raw: unknown, e: Record<string, string> = env): string[] {
-  try {
-    buildConfig(raw, e);
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
+const problems = (raw: unknown, e: Record<string, string> = env) => configProblems(raw, e);
 
 describe('config', () => {
   it('when empty, then it defaults to http://localhost:3000 with nothing configured', () => {
@@ -64,6 +57,19 @@ describe('config', () => {
   it('when a public client asks for client_credentials, then it is refused', () => {
     assert.deepEqual(problems({ clients: [{ clientId: 'spa', redirectUris: ['https://spa.example.com/cb'], grantTypes: ['authorization_code', 'client_credentials'] }] }),
       ['clients[0].grantTypes: client_credentials needs a confidential client (set clientSecretEnv)']);
+  });
+
+  it('when a client uses the device grant alone, then it needs no redirect URI; the code flow still needs one', () => {
+    const cli = { clientId: 'cli', grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'] };
+    assert.deepEqual(buildConfig({ clients: [cli] }, env).clients[0]!.redirectUris, []);
+    assert.deepEqual(problems({ clients: [{ clientId: 'spa' }] }), ['clients[0].redirectUris: the authorization_code grant needs at least one redirect URI']);
+    assert.deepEqual(problems({ clients: [{ ...cli, grantTypes: ['device_code'] }] }).map((p) => p.split(':')[0]), ['clients[0].grantTypes[0]']);
+  });
+
+  it('when ttl.deviceCode is outside 1 to 30 minutes, then it is refused; the default is 10 minutes', () => {
+    assert.equal(buildConfig({}, {}).ttl.deviceCode, 600);
+    assert.deepEqual(problems({ ttl: { deviceCode: 30 } }).map((p) => p.split(':')[0]), ['ttl.deviceCode']);
+    assert.deepEqual(problems({ ttl: { deviceCode: 3600 } }).map((p) => p.split(':')[0]), ['ttl.deviceCode']);
   });
 
   it('when canIntrospect names an unknown client or belongs to a public client, then the key is named', () => {

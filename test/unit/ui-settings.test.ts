@@ -1,19 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildConfig, ConfigError } from '../../src/config/load.ts';
+import { buildConfig } from '../../src/config/load.ts';
+import { configProblems } from '../helpers/config-problems.ts';
 import { contrastRatio, pageBranding } from '../../src/http/branding.ts';
 
 const google = { id: 'google', type: 'google', clientId: 'cid', clientSecretEnv: 'G_SECRET' };
 
-function problems(raw: unknown): string[] {
-  try {
-    buildConfig(raw, { G_SECRET: 'g' });
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  assert.fail('expected a ConfigError');
-}
+const problems = (raw: unknown) => configProblems(raw, { G_SECRET: 'g' });
 
 describe('when the ui and branding keys are configured', () => {
   it('then good values are accepted and the defaults are Doorman\'s', () => {
