@@ -57,6 +57,8 @@ async function exchange(provider: Provider, deps: { db: Db; vault: TokenVault; u
   // oidc-provider's generic description ("grant request is invalid"); the reason goes to the debug log only.
   const refused = new errors.InvalidGrant('subject_token is not an active access token of this client');
   if (!token || token.clientId !== client.clientId || !token.accountId || !token.grantId) throw refused;
+  // A token issued for one of your APIs (RFC 8707 `aud`) is for that API only, not for Doorman.
+  if (token.aud !== undefined) throw refused;
   // A sender-constrained token proves possession only with its key; this grant does not check that proof.
   if (token.isSenderConstrained()) throw new errors.CustomOIDCProviderError('invalid_grant', 'sender-constrained (DPoP, mTLS) subject tokens are not accepted');
   const grant = await provider.Grant.find(token.grantId);

@@ -21,6 +21,7 @@ const REPORTS = { clientId: 'reports', clientSecret: 'reports-secret-0123456789'
 const MAILER = { clientId: 'mailer', clientSecret: 'mailer-secret-0123456789' };
 const NARROW = { clientId: 'profile-badge', clientSecret: 'badge-secret-0123456789' };
 const GITHUB_SCOPES = ['read:user', 'user:email'];
+const ORDERS_API = 'https://orders.example.com';
 const GOOGLE_SCOPES = ['openid', 'email', 'profile'];
 
 /** An app's token exchange, by openid-client (software nobody here wrote). */
@@ -68,7 +69,11 @@ function vaultScenario(extra: { db?: Awaited<ReturnType<typeof createTestDatabas
       { ...MAILER, redirectUris: ['http://127.0.0.1:4999/callback'], firstParty: true, upstreamTokens: [{ upstream: 'google', scopes: GOOGLE_SCOPES }] },
       { ...NARROW, redirectUris: ['http://127.0.0.1:4999/callback'], firstParty: true, upstreamTokens: [{ upstream: 'github', scopes: ['read:user'] }] },
     ],
-    config: { tokenVault: { keys: extra.keys ?? [{ id: 'k1', secretEnv: 'VAULT_KEY_1' }] }, ...extra.config },
+    config: {
+      tokenVault: { keys: extra.keys ?? [{ id: 'k1', secretEnv: 'VAULT_KEY_1' }] },
+      resourceServers: [{ identifier: ORDERS_API, scopes: ['orders:read'], accessTokenFormat: 'opaque' }],
+      ...extra.config,
+    },
     env: extra.env ?? { VAULT_KEY_1: randomBytes(32).toString('base64') },
   });
 }
@@ -215,7 +220,7 @@ describe('when an app exchanges its access token for the person\'s upstream toke
   });
 
   it('when the subject token is revoked, garbage, a refresh token, or of the wrong type, then it is refused', async () => {
-    const { tokens } = await signInThrough(rp, new Browser(), 'github', OCTOCAT.login, {}, { scope: 'openid offline_access', prompt: 'consent' });
+    const { tokens } = await signInThrough(rp, new Browser(), 'github', OCTOCAT.login, {}, { scope: 'openid offline_access orders:read', resource: ORDERS_API, prompt: 'consent' });
     await refusedWith(exchange(rp, tokens.refresh_token!, { audience: 'github' }), 'invalid_grant');
     await refusedWith(exchange(rp, `${tokens.access_token}x`, { audience: 'github' }), 'invalid_grant');
     await refusedWith(exchange(rp, 'A'.repeat(8 * 1024), { audience: 'github' }), 'invalid_grant');
@@ -225,6 +230,8 @@ describe('when an app exchanges its access token for the person\'s upstream toke
     await refusedWith(exchange(rp, tokens.access_token, { audience: 'github', requested_token_type: 'urn:ietf:params:oauth:token-type:refresh_token' }), 'invalid_request');
     await refusedWith(exchange(rp, tokens.access_token, { audience: 'github', actor_token: tokens.access_token, actor_token_type: ACCESS_TOKEN }), 'invalid_request');
     assert.ok((await exchange(rp, tokens.access_token, { audience: 'github' })).access_token);
+    const forApi = await oidc.refreshTokenGrant(rp, tokens.refresh_token!, { resource: ORDERS_API, scope: 'orders:read' });
+    await refusedWith(exchange(rp, forApi.access_token, { audience: 'github' }), 'invalid_grant'); // a token for one of your APIs is that API's
     await oidc.tokenRevocation(rp, tokens.access_token);
     await refusedWith(exchange(rp, tokens.access_token, { audience: 'github' }), 'invalid_grant');
   });
