@@ -22,13 +22,15 @@ import { BrokerError, clientErrorStatus } from './errors.ts';
 import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
-import { providerConfiguration } from './oidc/configuration.ts';
+import { providerConfiguration, tokenExchangeEnabled } from './oidc/configuration.ts';
 import { openClientRegistry } from './clients/registry.ts';
 import { compareHashedSecrets, withDatabaseClients } from './clients/provider-clients.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { readPairwiseSalt } from './claims/repository.ts';
 import { openConnectors } from './upstreams/registry.ts';
+import { registerTokenExchange } from './token-vault/exchange-grant.ts';
+import { openTokenVault } from './token-vault/vault.ts';
 import { openRateLimiters } from './rate-limits/limiters.ts';
 import { createRateLimits } from './rate-limits/middleware.ts';
 import { readMigrations } from './db/migrate.ts';
@@ -68,7 +70,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     config,
     clients,
     keys,
-    adapter: withDatabaseClients(createPrismaAdapter(db), clients),
+    adapter: withDatabaseClients(createPrismaAdapter(db), clients, tokenExchangeEnabled(config)),
     findAccount: createFindAccount(db),
     renderError: renderProviderError(render, clients),
     renderLogout: (ctx, form) => render(ctx, 'logout', { form, clientName: clientName(ctx, ctx.oidc.client?.clientId) }),
@@ -81,6 +83,8 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   // koa then takes ctx.ip this many X-Forwarded-For entries from the right: the ones our proxies wrote.
   provider.maxIpsCount = config.proxyHops;
   keyRing.attach(provider);
+  const tokenVault = openTokenVault(config, db, connectors);
+  if (tokenVault) registerTokenExchange(provider, { db, vault: tokenVault, upstreams: config.upstreams });
   treatConsumeRacesAsReplays(provider);
   const logoutDelivery = startLogoutDelivery({ provider, db, settings: config.backchannelLogout, log });
   compareHashedSecrets(provider, clients);
@@ -97,7 +101,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   countProviderEvents(provider, metrics);
   const migrations = (await readMigrations()).map((m) => m.name);
 
-  const broker = { provider, db, config, clients, connectors, render, csrf: createCsrf(keys.cookieKeys), log, metrics, callbackPurposes: {} };
+  const broker = { provider, db, config, clients, connectors, tokenVault, render, csrf: createCsrf(keys.cookieKeys), log, metrics, callbackPurposes: {} };
   // Probes and the scrape come first: not access-logged, not in the HTTP histogram, never rate limited.
   provider.use(createHealthChecks({ pool: poolOf(db), keys, migrations, log }));
   if (config.metrics.enabled && config.metrics.port === undefined) provider.use(serveMetrics(metrics));

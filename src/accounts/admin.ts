@@ -2,6 +2,7 @@ import { recordAudit } from '../audit/record.ts';
 import type { Db } from '../db/client.ts';
 import { moveConsents } from '../consents/repository.ts';
 import { moveGrants, revokeEverythingOf, revokeGrantOf, revokeSessionOf } from '../oidc/adapter.ts';
+import { deleteSealedTokens, deleteSealedTokensOfAccount } from '../token-vault/repository.ts';
 import { canonicalEmail, lowerAscii } from './email.ts';
 import { findAccountState, findIdentity, recentEvents } from './repository.ts';
 import { reconcilePrimaryEmail } from './service.ts';
@@ -86,6 +87,8 @@ export function adminLinkIdentity(db: Db, accountId: string, ref: { provider: st
       const siblings = await tx.identity.count({ where: { accountId: existing.accountId } });
       if (siblings === 1) return { kind: 'refused', reason: 'last_identity_of_other_account' } as const;
       await tx.identity.update({ where: { id: existing.id }, data: { accountId } });
+      // Its upstream tokens were given for the other account: the new owner signs in to store their own.
+      await deleteSealedTokens(tx, existing.id);
       await recordAudit(tx, { type: 'identity.unlinked', accountId: existing.accountId, provider: ref.provider, subject: ref.subject, actor });
       await recordAudit(tx, { type: 'identity.linked', accountId, provider: ref.provider, subject: ref.subject, how: 'admin', from: existing.accountId, actor });
       await reconcilePrimaryEmail(tx, existing.accountId, actor);
@@ -116,6 +119,8 @@ export function mergeAccounts(db: Db, survivorId: string, retiredId: string, act
     if (survivorId === retiredId) return { kind: 'refused', reason: 'same_account' } as const;
     const [survivor, retired] = await Promise.all([findAccountState(tx, survivorId), findAccountState(tx, retiredId)]);
     if (!survivor || survivor.retiredAt || !retired || retired.retiredAt) return { kind: 'refused', reason: 'account_not_found' } as const;
+    // Stored upstream tokens do not move with the identities: the survivor signs in to store them again.
+    await deleteSealedTokensOfAccount(tx, retiredId);
     const { count: movedIdentities } = await tx.identity.updateMany({ where: { accountId: retiredId }, data: { accountId: survivorId } });
     await tx.auditEvent.updateMany({ where: { accountId: retiredId }, data: { accountId: survivorId } });
     await moveGrants(tx, retiredId, survivorId);
@@ -136,6 +141,7 @@ export function setDisabled(db: Db, accountId: string, disabled: boolean, actor:
     if (!account || account.retiredAt) return { kind: 'refused', reason: 'account_not_found' } as const;
     await tx.account.update({ where: { id: accountId }, data: { disabledAt: disabled ? new Date() : null } });
     const revoked = disabled ? await revokeEverythingOf(tx, accountId) : 0;
+    if (disabled) await deleteSealedTokensOfAccount(tx, accountId);
     await recordAudit(tx, { type: disabled ? 'account.disabled' : 'account.enabled', accountId, actor, ...(disabled ? { revoked } : {}) });
     return { kind: 'done', revoked } as const;
   });

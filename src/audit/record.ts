@@ -21,6 +21,10 @@ export type AuditEventInput = { actor?: string; clientId?: string } & (
   | { type: 'consent.granted'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; added: string }
   /** An admin ended one session, one grant (refresh token and what it issued), or all of them. */
   | { type: 'session.revoked' | 'grant.revoked' | 'account.signed-out'; accountId: string; provider?: undefined; subject?: undefined; revoked: number }
+  /** An app exchanged a Doorman access token for the person's upstream access token (src/token-vault). */
+  | { type: 'token.exchanged'; accountId: string; clientId: string; provider: string; subject: string; scope: string; refreshed: boolean }
+  /** The upstream refused to refresh the stored tokens, so they were deleted. */
+  | { type: 'upstream-tokens.dropped'; accountId: string; provider: string; subject: string; reason: string }
   | { type: 'consent.revoked'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; revokedGrants: number }
   /** An app managed at runtime (src/clients): which settings changed, never a secret. */
   | { type: 'client.created' | 'client.updated'; accountId?: undefined; clientId: string; provider?: undefined; subject?: undefined; changed: string[] }

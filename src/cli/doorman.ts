@@ -11,6 +11,7 @@ import { ACCOUNTS_USAGE, runAccountsCommand } from './accounts.ts';
 import { KEYS_USAGE, runKeysCommand } from './keys.ts';
 import { CLIENTS_USAGE, runClientsCommand } from './clients.ts';
 import { runBackupCommand } from './backup.ts';
+import { openTokenVault } from '../token-vault/vault.ts';
 
 /**
  * `doorman <command>` (run as `npm run doorman -- <command>`):
@@ -21,6 +22,7 @@ import { runBackupCommand } from './backup.ts';
  *   accounts ...  list, show, link, unlink, merge, disable, enable, grant-admin (see ./accounts.ts)
  *   keys ...      list, rotate, retire (see ./keys.ts)
  *   clients ...   list, show, create, update, rotate-secret, delete apps (see ./clients.ts)
+ *   token-vault rekey   re-encrypt stored upstream tokens with the current tokenVault key
  *   backup <file> | restore <file>   the stopped embedded database (see ./backup.ts)
  * Commands on the database do not read app or upstream secrets: they run beside a server
  * without its secrets in their environment.
@@ -33,6 +35,7 @@ const USAGE = `usage: doorman <command>
   accounts  administer accounts (run "doorman accounts" for its commands)
   keys      list, rotate or retire signing keys and cookie secrets (run "doorman keys" for its commands)
   clients   manage apps (OIDC clients) kept in the database (run "doorman clients" for its commands)
+  token-vault rekey  re-encrypt every stored upstream token with the current tokenVault key (reads only those keys)
   backup <file>   copy the embedded database (Doorman stopped) into <file>
   restore <file>  restore such a copy into a new embedded data folder`;
 
@@ -93,6 +96,24 @@ async function run(argv: string[]): Promise<number> {
         const db = createDb(url, 2);
         try {
           return await runClientsCommand(db, config, log, argv.slice(1), (line) => process.stdout.write(`${line}\n`));
+        } finally {
+          await db.$disconnect();
+        }
+      });
+    case 'token-vault':
+      if (argv[1] !== 'rekey' || argv.length > 2) {
+        process.stderr.write(`${USAGE}\n`);
+        return 2;
+      }
+      return withDatabase(async (url) => {
+        const config = loadConfig(process.env, undefined, { secrets: false, vaultKeys: true });
+        const db = createDb(url, 2);
+        try {
+          const vault = openTokenVault(config, db, new Map());
+          if (!vault) throw new CliError('no upstream has storeTokens: there is nothing to re-encrypt');
+          const count = await vault.rekey();
+          process.stdout.write(`re-encrypted ${count} stored token set(s) with key ${vault.currentKeyId}\n`);
+          return 0;
         } finally {
           await db.$disconnect();
         }

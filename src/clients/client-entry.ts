@@ -19,7 +19,7 @@ export type ClientEntry = Omit<ClientConfig, 'clientSecretEnv'> & {
  * `metadata` column can carry them once the console offers them.
  */
 export type RuntimeClientProtocolSettings = Pick<ClientEntry, 'backchannelLogoutSessionRequired' | 'requirePushedAuthorizationRequests'
-  | 'dpopBoundAccessTokens' | 'defaultAcrValues' | 'staticClaims' | 'subjectType'>;
+  | 'dpopBoundAccessTokens' | 'defaultAcrValues' | 'staticClaims' | 'subjectType' | 'upstreamTokens'>;
 
 export function runtimeClientProtocolDefaults(): RuntimeClientProtocolSettings {
   return {
@@ -29,6 +29,7 @@ export function runtimeClientProtocolDefaults(): RuntimeClientProtocolSettings {
     defaultAcrValues: [],
     staticClaims: {},
     subjectType: 'public',
+    upstreamTokens: [],
   };
 }
 

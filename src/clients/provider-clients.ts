@@ -4,6 +4,7 @@ import type { ClientEntry } from './client-entry.ts';
 import type { ClientRegistry } from './registry.ts';
 import { isClientSecretValid } from './secret.ts';
 import { clientClaimsMetadata } from '../claims/client-claims.ts';
+import { TOKEN_EXCHANGE_GRANT, UPSTREAM_TOKENS_METADATA } from '../token-vault/allowance.ts';
 
 /**
  * How oidc-provider meets the clients of the registry. Config clients are its static
@@ -15,7 +16,11 @@ import { clientClaimsMetadata } from '../claims/client-claims.ts';
  */
 
 /** oidc-provider metadata of a client; `secret` is the config's secret, or a database client's hash. */
-export function toClientMetadata(c: ClientEntry, secret: string | undefined, extra: Record<string, unknown> = {}): ClientMetadata {
+/**
+ * `tokenExchange`: the token-exchange grant is on (some upstream keeps tokens); every app
+ * then holds it, so one without upstreamTokens hears unauthorized_client (token-vault/exchange-grant.ts).
+ */
+export function toClientMetadata(c: ClientEntry, secret: string | undefined, extra: Record<string, unknown>, tokenExchange: boolean): ClientMetadata {
   return {
     ...extra,
     client_id: c.clientId,
@@ -25,7 +30,8 @@ export function toClientMetadata(c: ClientEntry, secret: string | undefined, ext
     redirect_uris: [...c.redirectUris],
     post_logout_redirect_uris: [...c.postLogoutRedirectUris],
     ...(c.backchannelLogoutUri ? { backchannel_logout_uri: c.backchannelLogoutUri, backchannel_logout_session_required: c.backchannelLogoutSessionRequired } : {}),
-    grant_types: [...c.grantTypes],
+    grant_types: [...c.grantTypes, ...(tokenExchange ? [TOKEN_EXCHANGE_GRANT] : [])],
+    [UPSTREAM_TOKENS_METADATA]: c.upstreamTokens.map((a) => ({ upstream: a.upstream, scopes: [...a.scopes] })),
     // What the client may ask for; `admin` only when the operator allowed it.
     scope: ['openid', 'offline_access', 'email', 'profile', 'groups', ...(c.adminApi ? ['admin'] : [])].join(' '),
     response_types: c.grantTypes.includes('authorization_code') ? ['code'] : [],
@@ -37,14 +43,14 @@ export function toClientMetadata(c: ClientEntry, secret: string | undefined, ext
 }
 
 /** The adapter factory, with the `Client` model answered from the registry's database clients. */
-export function withDatabaseClients(adapter: (model: string) => Adapter, clients: ClientRegistry): (model: string) => Adapter {
+export function withDatabaseClients(adapter: (model: string) => Adapter, clients: ClientRegistry, tokenExchange: boolean): (model: string) => Adapter {
   return (model) => {
     const inner = adapter(model);
     if (model !== 'Client') return inner;
     return Object.assign(Object.create(inner) as Adapter, {
       async find(id: string): Promise<AdapterPayload | undefined> {
         const c = clients.getDatabaseClient(id);
-        return c ? (toClientMetadata(c, c.secretHash ?? undefined, c.metadata) as AdapterPayload) : undefined;
+        return c ? (toClientMetadata(c, c.secretHash ?? undefined, c.metadata, tokenExchange) as AdapterPayload) : undefined;
       },
     });
   };

@@ -8,8 +8,10 @@ export type ClientSettings = ClientConfig & { clientSecret?: string };
 export type UpstreamSettings = UpstreamConfig & { clientSecret: string };
 
 /** Validated, secret-resolved, frozen configuration. */
-export interface Config extends Omit<ParsedConfig, 'issuer' | 'clients' | 'upstreams'> {
+export interface Config extends Omit<ParsedConfig, 'issuer' | 'clients' | 'upstreams' | 'tokenVault'> {
   issuer: string;
+  /** Each key with its base64 secret resolved (undefined when no upstream stores tokens, or secrets are not read). */
+  tokenVault: { keys: (ParsedConfig['tokenVault']['keys'][number] & { secret?: string | undefined })[] };
   clients: ClientSettings[];
   upstreams: UpstreamSettings[];
   production: boolean;
@@ -32,6 +34,8 @@ type Env = Record<string, string | undefined>;
 export interface LoadOptions {
   /** false: leave client and upstream secrets unresolved (CLI commands that never use them). */
   secrets?: boolean;
+  /** With secrets: false, still resolve the token vault keys (`doorman token-vault rekey`). */
+  vaultKeys?: boolean;
 }
 
 /** Reads the YAML file at `path` (env DOORMAN_CONFIG, else ./doorman.yaml if present). */
@@ -90,8 +94,8 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
     problems.push(`${issuerKey}: must be https${production ? ' when NODE_ENV=production' : ' unless the host is loopback'} (got ${issuer})`);
   }
 
-  const secret = (path: string, name: string | undefined) => {
-    if (name === undefined || options.secrets === false) return undefined;
+  const secret = (path: string, name: string | undefined, evenWithoutSecrets = false) => {
+    if (name === undefined || (options.secrets === false && !evenWithoutSecrets)) return undefined;
     const value = env[name];
     if (!value) problems.push(`${path}: environment variable ${name} is not set`);
     return value;
@@ -118,6 +122,17 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
     const clientSecret = secret(`upstreams[${i}].clientSecretEnv`, u.clientSecretEnv) ?? secretFile(`upstreams[${i}].clientSecretFile`, u.clientSecretFile) ?? '';
     return { ...u, clientSecret };
   });
+  const storesTokens = cfg.upstreams.some((u) => u.storeTokens);
+  const tokenVault = {
+    keys: cfg.tokenVault.keys.map((k, i) => {
+      const value = storesTokens ? secret(`tokenVault.keys[${i}].secretEnv`, k.secretEnv, options.vaultKeys) : undefined;
+      // Checked here so a bad key fails the start, naming the variable, not the first login.
+      if (value !== undefined && !/^[A-Za-z0-9+/]{43}=$/.test(value.trim())) {
+        problems.push(`tokenVault.keys[${i}].secretEnv: ${k.secretEnv} must hold 32 random bytes in base64 (openssl rand -base64 32)`);
+      }
+      return { ...k, secret: value };
+    }),
+  };
   const redisUrl = env.DOORMAN_REDIS_URL || cfg.rateLimits.redisUrl;
   if (env.DOORMAN_REDIS_URL && !/^rediss?:\/\//.test(env.DOORMAN_REDIS_URL)) problems.push('DOORMAN_REDIS_URL: must be a redis:// or rediss:// URL');
   const rateLimits = { ...cfg.rateLimits, redisUrl };
@@ -126,7 +141,7 @@ export function buildConfig(raw: unknown, env: Env = process.env, options: LoadO
 
   const logLevel = settings.DOORMAN_LOG_LEVEL ?? cfg.logLevel;
   const host = env.HOST || cfg.host;
-  return deepFreeze({ ...cfg, port, host, issuer, logLevel, clients, upstreams, rateLimits, production, databaseUrl: settings.DATABASE_URL });
+  return deepFreeze({ ...cfg, port, host, issuer, logLevel, clients, upstreams, tokenVault, rateLimits, production, databaseUrl: settings.DATABASE_URL });
 }
 
 /** Every endpoint URL an upstream's config holds, with its key. */

@@ -7,6 +7,7 @@ import { acrValuesOfUpstream } from '../auth-context/upstream-acr.ts';
 import { rateLimitSettingsSchema } from '../rate-limits/settings.ts';
 import { backchannelLogoutSettingsSchema } from '../logout/settings.ts';
 import { uiSettingsSchema } from './ui-settings.ts';
+import { tokenVaultSettingsSchema } from '../token-vault/settings.ts';
 import { clientClaimSettingsShape } from '../claims/settings.ts';
 import { resourceServerSchema } from '../resource-servers/settings.ts';
 import { DEVICE_CODE_GRANT } from '../device/grant.ts';
@@ -49,6 +50,12 @@ export const clientSchema = z.strictObject({
   adminApi: z.boolean().default(false).describe('The app may ask for the `admin` scope, whose access tokens (of accounts with the admin role) call the admin API.'),
   canIntrospect: z.array(z.string()).default([])
     .describe('Client ids whose access tokens this client may introspect (it is a resource server for their tokens). Every client may introspect its own tokens; no client sees another client\'s refresh tokens, and the rest are answered `active: false`. Needs a confidential client.'),
+  upstreamTokens: z.array(z.strictObject({
+    upstream: z.string().describe('Id of an upstream with storeTokens.'),
+    scopes: z.array(z.string().regex(/^[\x21\x23-\x5B\x5D-\x7E]+$/, 'an OAuth scope (RFC 6749 §3.3)')).min(1)
+      .describe('Upstream scopes the app may hold: a stored token is handed out only when every scope it carries is listed here.'),
+  })).default([])
+    .describe('Upstreams whose stored access token this app may get for the signed-in person by token exchange (RFC 8693, README "Upstream tokens for apps"). Needs a confidential client.'),
   pkce: z.enum(['required', 'optional']).optional()
     .describe('PKCE (S256) for a confidential client: `optional` (the default) enforces a code_challenge the app sends, and without one requires scope openid with a nonce (RFC 9700 §2.1.1); `required` refuses requests without a code_challenge. Public clients always need PKCE and may only say `required`.'),
   ...clientClaimSettingsShape,
@@ -101,6 +108,7 @@ export const configSchema = z.strictObject({
       .describe('How often each process re-reads the keys from the database (and rotates them when due), so all processes switch together.'),
   }).prefault({}).describe('Signing keys and cookie secrets: kept in the database, rotated without downtime (see Key rotation).'),
   clients: z.array(clientSchema).default([]).describe('Apps (OIDC clients) that sign people in through Doorman.'),
+  tokenVault: tokenVaultSettingsSchema,
   upstreams: z.array(upstreamSchema).default([]).describe('Identity providers people sign in with.'),
   resourceServers: z.array(resourceServerSchema).default([])
     .describe('APIs that accept Doorman access tokens (README "Access tokens for APIs"): an app asks for a token for one with `resource` (RFC 8707).'),
@@ -129,6 +137,13 @@ export const configSchema = z.strictObject({
   seen(cfg.resourceServers.map((r, i) => ({ key: r.identifier, path: ['resourceServers', i, 'identifier'] })), 'resource server identifier');
   const upstreamIds = new Set(cfg.upstreams.map((u) => u.id));
   const clientIds = new Set(cfg.clients.map((c) => c.clientId));
+  if (cfg.upstreams.some((u) => u.storeTokens) && !cfg.tokenVault.keys.some((k) => !k.retired)) {
+    ctx.addIssue({ code: 'custom', path: ['tokenVault', 'keys'], message: 'an upstream has storeTokens: list one key that is not retired' });
+  }
+  seen(cfg.tokenVault.keys.map((k, i) => ({ key: k.id, path: ['tokenVault', 'keys', i, 'id'] })), 'token vault key id');
+  if (cfg.tokenVault.keys.filter((k) => !k.retired).length > 1) {
+    ctx.addIssue({ code: 'custom', path: ['tokenVault', 'keys'], message: 'only one key may encrypt: mark the others retired: true' });
+  }
   cfg.upstreams.forEach((u, i) => {
     if ((u.clientSecretEnv === undefined) === (u.clientSecretFile === undefined)) {
       ctx.addIssue({ code: 'custom', path: ['upstreams', i, 'clientSecretEnv'], message: 'set exactly one of clientSecretEnv and clientSecretFile' });
@@ -158,6 +173,14 @@ export const configSchema = z.strictObject({
     }
     if (!c.clientSecretEnv && c.pkce === 'optional') {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'pkce'], message: 'a public client (no clientSecretEnv) always needs PKCE: remove the key or say required' });
+    }
+    c.upstreamTokens.forEach((allowed, j) => {
+      const upstream = cfg.upstreams.find((u) => u.id === allowed.upstream);
+      if (!upstream) ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreamTokens', j, 'upstream'], message: `no upstream with id "${allowed.upstream}"` });
+      else if (!upstream.storeTokens) ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreamTokens', j, 'upstream'], message: `upstream "${allowed.upstream}" does not keep tokens (set storeTokens: true on it)` });
+    });
+    if (!c.clientSecretEnv && c.upstreamTokens.length) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreamTokens'], message: 'token exchange needs a confidential client (set clientSecretEnv)' });
     }
     if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'redirectUris'], message: 'the authorization_code grant needs at least one redirect URI' });

@@ -12,7 +12,10 @@ const show = (res: ServerResponse, status: number, html: string) => page(res, st
  * to the registered one with error=redirect_uri_mismatch; /user shows only the public
  * email (often null), /user/emails needs the user:email scope; the API refuses requests
  * without a User-Agent; orgs and teams need read:org. Its API lives under /api/v3, like
- * GitHub Enterprise Server's.
+ * GitHub Enterprise Server's. With `userTokenTtlSeconds` set it issues user tokens as a
+ * GitHub App with expiring tokens does: `expires_in`, and a refresh token that works once
+ * (each refresh returns a new one; a used one answers `bad_refresh_token`).
+ * https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens
  */
 export interface GithubUser {
   id: number;
@@ -34,6 +37,12 @@ export interface GithubLookalike {
   alwaysFormEncoded: boolean;
   /** Misbehaviour per path (`/login/oauth/access_token`, `/api/v3/user`, ...), for tests of error pages. */
   faults: Record<string, LookalikeFault>;
+  /** Set: user tokens expire after this many seconds and come with rotating refresh tokens (GitHub App). Unset: OAuth app tokens that never expire. */
+  userTokenTtlSeconds: number | undefined;
+  /** Refresh grants answered with new tokens. */
+  refreshes: number;
+  /** The person revokes the app's authorization: every token and refresh token of theirs stops working. */
+  revokeAuthorization(login: string): void;
   close(): Promise<void>;
 }
 
@@ -42,8 +51,16 @@ interface Grant { clientId: string; redirectUri: string; user: GithubUser; scope
 export async function startGithubLookalike(opts: { clients: { clientId: string; clientSecret: string; redirectUri: string; label?: string }[]; users: GithubUser[] }): Promise<GithubLookalike> {
   const pending = new Map<string, Omit<Grant, 'user' | 'used' | 'expires'> & { state: string }>();
   const codes = new Map<string, Grant>();
-  const tokens = new Map<string, { user: GithubUser; scopes: string[] }>();
-  const state: GithubLookalike = { baseUrl: '', users: opts.users, tokenDelayMs: 0, tokensIssued: 0, alwaysFormEncoded: false, faults: {}, close: async () => {} };
+  const tokens = new Map<string, { user: GithubUser; scopes: string[]; expires: number }>();
+  const refreshTokens = new Map<string, { clientId: string; user: GithubUser; scopes: string[] }>();
+  const state: GithubLookalike = {
+    baseUrl: '', users: opts.users, tokenDelayMs: 0, tokensIssued: 0, alwaysFormEncoded: false, faults: {}, userTokenTtlSeconds: undefined, refreshes: 0,
+    revokeAuthorization(login) {
+      for (const [k, v] of tokens) if (v.user.login === login) tokens.delete(k);
+      for (const [k, v] of refreshTokens) if (v.user.login === login) refreshTokens.delete(k);
+    },
+    close: async () => {},
+  };
 
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => json(res, 500, { message: String(err) }));
@@ -107,13 +124,21 @@ export async function startGithubLookalike(opts: { clients: { clientId: string; 
   function accessToken(req: IncomingMessage, form: URLSearchParams, res: ServerResponse): void {
     const wantsJson = (req.headers.accept ?? '').includes('application/json') && !state.alwaysFormEncoded;
     // GitHub's quirk: errors are HTTP 200 too.
-    const answer = (body: Record<string, string>): void => {
+    const answer = (body: Record<string, string | number>): void => {
       if (wantsJson) return json(res, 200, body);
-      res.writeHead(200, { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' }).end(new URLSearchParams(body).toString());
+      const form = Object.fromEntries(Object.entries(body).map(([k, v]) => [k, String(v)]));
+      res.writeHead(200, { 'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8' }).end(new URLSearchParams(form).toString());
     };
     const client = opts.clients.find((c) => c.clientId === form.get('client_id'));
     if (!client || client.clientSecret !== form.get('client_secret')) {
       return answer({ error: 'incorrect_client_credentials', error_description: 'The client_id and/or client_secret passed are incorrect.' });
+    }
+    if (form.get('grant_type') === 'refresh_token') {
+      const old = refreshTokens.get(form.get('refresh_token') ?? '');
+      if (!old || old.clientId !== client.clientId) return answer({ error: 'bad_refresh_token', error_description: 'The refresh token passed is incorrect or expired.' });
+      refreshTokens.delete(form.get('refresh_token')!); // rotation: a refresh token works once
+      state.refreshes++;
+      return answer(issueTokens(client.clientId, old.user, old.scopes));
     }
     const grant = codes.get(form.get('code') ?? '');
     const pkceOk = !grant?.challenge || createHash('sha256').update(form.get('code_verifier') ?? '').digest('base64url') === grant.challenge;
@@ -124,10 +149,19 @@ export async function startGithubLookalike(opts: { clients: { clientId: string; 
     if (form.get('redirect_uri') && form.get('redirect_uri') !== grant.redirectUri) {
       return answer({ error: 'redirect_uri_mismatch', error_description: 'The redirect_uri MUST match the registered callback URL for this application.' });
     }
-    const token = `gho_${randomBytes(18).toString('base64url')}`;
-    tokens.set(token, { user: grant.user, scopes: grant.scope.split(/[ ,]+/).filter(Boolean) });
     state.tokensIssued++;
-    answer({ access_token: token, scope: grant.scope.split(' ').join(','), token_type: 'bearer' });
+    answer(issueTokens(client.clientId, grant.user, grant.scope.split(/[ ,]+/).filter(Boolean)));
+  }
+
+  function issueTokens(clientId: string, user: GithubUser, scopes: string[]): Record<string, string | number> {
+    const ttl = state.userTokenTtlSeconds;
+    const token = `${ttl ? 'ghu' : 'gho'}_${randomBytes(18).toString('base64url')}`;
+    tokens.set(token, { user, scopes, expires: ttl ? Date.now() + ttl * 1000 : Infinity });
+    const body: Record<string, string | number> = { access_token: token, scope: scopes.join(','), token_type: 'bearer' };
+    if (!ttl) return body;
+    const refresh = `ghr_${randomBytes(30).toString('base64url')}`;
+    refreshTokens.set(refresh, { clientId, user, scopes });
+    return { ...body, expires_in: ttl, refresh_token: refresh, refresh_token_expires_in: 15897600 };
   }
 
   function api(req: IncomingMessage, url: URL, res: ServerResponse): void {
@@ -135,7 +169,7 @@ export async function startGithubLookalike(opts: { clients: { clientId: string; 
       return json(res, 403, { message: 'Request forbidden by administrative rules. Please make sure your request has a User-Agent header.' });
     }
     const session = tokens.get((req.headers.authorization ?? '').replace(/^(Bearer|token) /, ''));
-    if (!session) return json(res, 401, { message: 'Bad credentials' });
+    if (!session || session.expires < Date.now()) return json(res, 401, { message: 'Bad credentials' });
     const { user, scopes } = session;
     switch (url.pathname) {
       case '/api/v3/user':

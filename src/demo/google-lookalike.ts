@@ -11,6 +11,8 @@ const show = (res: ServerResponse, status: number, html: string) => page(res, st
  * It keeps Google's paths and answers, and is as strict as Google where it matters: exact
  * redirect_uri (an error page, not a redirect, when it does not match), client secret,
  * PKCE S256, single-use codes that expire, RS256 ID tokens with `kid`, nonce echoed.
+ * Offline access as Google does it: a refresh token only with `access_type=offline`, and
+ * refreshing returns a new access token but no new refresh token (the old one stays good).
  * Never used in production: the demo refuses NODE_ENV=production.
  */
 
@@ -42,10 +44,16 @@ export interface GoogleLookalike {
   idTokenIssuer: string | undefined;
   /** Misbehaviour per path (`/token`, `/oauth2/v3/certs`, ...), for tests of error pages. */
   faults: Record<string, LookalikeFault>;
+  /** Lifetime of access tokens issued from now on (Google: 3599). */
+  accessTokenTtlSeconds: number;
+  /** Refresh grants answered with a new access token. */
+  refreshes: number;
+  /** The person removes the app at myaccount.google.com: its refresh and access tokens stop working. */
+  revokeAuthorization(sub: string): void;
   close(): Promise<void>;
 }
 
-interface PendingRequest { clientId: string; redirectUri: string; state?: string; nonce?: string; challenge?: string; scope: string; expires: number }
+interface PendingRequest { clientId: string; redirectUri: string; state?: string; nonce?: string; challenge?: string; scope: string; expires: number; offline?: boolean }
 interface IssuedCode extends PendingRequest { user: LookalikeUser }
 
 const CODE_TTL_MS = 60_000;
@@ -62,10 +70,23 @@ export async function startGoogleLookalike(opts: {
   const jwk: JWK = { ...(await exportJWK(publicKey)), kid, alg: 'RS256', use: 'sig' };
   const pending = new Map<string, PendingRequest>();
   const codes = new Map<string, IssuedCode>();
-  const accessTokens = new Map<string, LookalikeUser>();
+  const accessTokens = new Map<string, { user: LookalikeUser; expires: number }>();
+  const refreshTokens = new Map<string, { clientId: string; user: LookalikeUser; scope: string }>();
   let issuer = '';
 
-  const state: GoogleLookalike = { issuer: '', users: opts.users, tokensIssued: 0, tokenDelayMs: 0, discoveryRequests: 0, idTokenIssuer: undefined, faults: {}, close: async () => {} };
+  const state: GoogleLookalike = {
+    issuer: '', users: opts.users, tokensIssued: 0, tokenDelayMs: 0, discoveryRequests: 0, idTokenIssuer: undefined, faults: {}, accessTokenTtlSeconds: 3599, refreshes: 0,
+    revokeAuthorization(sub) {
+      for (const [k, v] of accessTokens) if (v.user.sub === sub) accessTokens.delete(k);
+      for (const [k, v] of refreshTokens) if (v.user.sub === sub) refreshTokens.delete(k);
+    },
+    close: async () => {},
+  };
+  const issueAccessToken = (user: LookalikeUser) => {
+    const token = `ya29.${randomBytes(32).toString('base64url')}`;
+    accessTokens.set(token, { user, expires: Date.now() + state.accessTokenTtlSeconds * 1000 });
+    return token;
+  };
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => json(res, 500, { error: 'server_error', error_description: String(err) }));
@@ -103,9 +124,9 @@ export async function startGoogleLookalike(opts: {
         if (state.tokenDelayMs) await new Promise((ok) => setTimeout(ok, state.tokenDelayMs));
         return token(req, new URLSearchParams(await readBody(req)), res);
       case 'GET /v1/userinfo': {
-        const user = accessTokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
-        if (!user) return json(res, 401, { error: 'invalid_request', error_description: 'Invalid Credentials' });
-        return json(res, 200, publicClaims(user));
+        const token = accessTokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
+        if (!token || token.expires < Date.now()) return json(res, 401, { error: 'invalid_request', error_description: 'Invalid Credentials' });
+        return json(res, 200, publicClaims(token.user));
       }
       default:
         return json(res, 404, { error: 'not_found' });
@@ -129,6 +150,7 @@ export async function startGoogleLookalike(opts: {
       ...(p.get('state') ? { state: p.get('state')! } : {}),
       ...(p.get('nonce') ? { nonce: p.get('nonce')! } : {}),
       ...(p.get('code_challenge_method') === 'S256' && p.get('code_challenge') ? { challenge: p.get('code_challenge')! } : {}),
+      ...(p.get('access_type') === 'offline' ? { offline: true } : {}),
     });
     if (opts.autoApprove) return decide(new URLSearchParams({ request: id, sub: opts.autoApprove }), res);
     const buttons = opts.users.map((u) =>
@@ -171,6 +193,13 @@ export async function startGoogleLookalike(opts: {
     }
     const client = opts.clients.find((c) => c.clientId === clientId);
     if (!client || client.clientSecret !== secret) return json(res, 401, { error: 'invalid_client', error_description: 'Unauthorized' });
+    if (form.get('grant_type') === 'refresh_token') {
+      const grant = refreshTokens.get(form.get('refresh_token') ?? '');
+      if (!grant || grant.clientId !== client.clientId) return json(res, 400, { error: 'invalid_grant', error_description: 'Token has been expired or revoked.' });
+      state.refreshes++;
+      // No refresh_token in the answer: Google's stays valid until revoked.
+      return json(res, 200, { access_token: issueAccessToken(grant.user), expires_in: state.accessTokenTtlSeconds, scope: grant.scope, token_type: 'Bearer' });
+    }
     if (form.get('grant_type') !== 'authorization_code') return json(res, 400, { error: 'unsupported_grant_type', error_description: 'Invalid grant_type' });
     const code = codes.get(form.get('code') ?? '');
     if (!code || code.clientId !== client.clientId || code.expires < Date.now()) return json(res, 400, { error: 'invalid_grant', error_description: 'Bad Request' });
@@ -183,11 +212,18 @@ export async function startGoogleLookalike(opts: {
         return json(res, 400, { error: 'invalid_grant', error_description: 'Invalid code verifier.' });
       }
     }
-    const accessToken = `ya29.${randomBytes(32).toString('base64url')}`;
-    accessTokens.set(accessToken, code.user);
+    const accessToken = issueAccessToken(code.user);
     state.tokensIssued++;
     const idToken = await signIdToken(privateKey, kid, state.idTokenIssuer ?? issuer, client.clientId, code, accessToken);
-    json(res, 200, { access_token: accessToken, expires_in: 3599, scope: code.scope, token_type: 'Bearer', id_token: idToken });
+    let refreshToken: string | undefined;
+    if (code.offline) {
+      refreshToken = `1//0${randomBytes(32).toString('base64url')}`;
+      refreshTokens.set(refreshToken, { clientId: client.clientId, user: code.user, scope: code.scope });
+    }
+    json(res, 200, {
+      access_token: accessToken, expires_in: state.accessTokenTtlSeconds, scope: code.scope, token_type: 'Bearer', id_token: idToken,
+      ...(refreshToken ? { refresh_token: refreshToken } : {}),
+    });
   }
 
   const listening = await listenOnLoopback(server, opts.port);

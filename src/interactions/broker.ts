@@ -14,6 +14,7 @@ import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { UpstreamError, type UpstreamConnector, type UpstreamErrorCode } from '../upstreams/connector.ts';
 import type { CallbackPurposes } from './callback.ts';
+import type { TokenVault } from '../token-vault/vault.ts';
 import { saveUpstreamTransaction, type UpstreamPurpose } from './repository.ts';
 import { canSatisfy, requiredAcrValues } from '../auth-context/authentication-context.ts';
 import { acrValuesOfUpstream } from '../auth-context/upstream-acr.ts';
@@ -26,6 +27,8 @@ export interface Broker {
   connectors: Map<string, UpstreamConnector>;
   /** Every app and its settings, config file and database alike (src/clients). */
   clients: ClientRegistry;
+  /** Keeps upstream tokens at sign-in for upstreams with storeTokens; undefined when none has it. */
+  tokenVault: TokenVault | undefined;
   render: Render;
   csrf: Csrf;
   log: Logger;

@@ -3,7 +3,7 @@ import { recordUpstreamRefusal } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { loginFailureOf } from '../metrics/login-outcome.ts';
 import type { LoginLabels } from '../metrics/metrics.ts';
-import { UpstreamError, type UpstreamIdentity } from '../upstreams/connector.ts';
+import { UpstreamError, type UpstreamIdentity, type UpstreamLogin, type UpstreamTokens } from '../upstreams/connector.ts';
 import { forgetState, isStateOfThisBrowser, upstreamCallbackUrl, upstreamFailure, type Broker } from './broker.ts';
 import { takeUpstreamTransaction, type UpstreamTransaction } from './repository.ts';
 
@@ -23,8 +23,9 @@ export interface OpenedPurpose {
   /**
    * Resolves 'link-offered' when the login now waits for a link proof rather than being done,
    * 'acr-unmet' when the app was told the login did not meet its acr_values (sign-in.ts).
+   * `tokens` are the upstream's; only sign-in keeps them (src/token-vault), for upstreams with storeTokens.
    */
-  finish(ctx: Context, identity: UpstreamIdentity): Promise<CallbackDone>;
+  finish(ctx: Context, identity: UpstreamIdentity, tokens: UpstreamTokens): Promise<CallbackDone>;
 }
 type PurposeName = UpstreamTransaction['purpose'];
 export type PurposeOpener<P extends PurposeName> = (broker: Broker, transaction: Extract<UpstreamTransaction, { purpose: P }>) => Promise<OpenedPurpose>;
@@ -80,9 +81,9 @@ async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: Callba
     throw new BrokerError('state_mismatch', `callback for ${ctx.params.connectorId} carries a ${transaction.connectorId} state`, { status: 400, retryUrl: purpose.retryUrl });
   }
 
-  let identity: UpstreamIdentity;
+  let login: UpstreamLogin;
   try {
-    identity = await connector.finishLogin({
+    login = await connector.finishLogin({
       callbackUrl: new URL(ctx.originalUrl, broker.config.issuer),
       redirectUri: upstreamCallbackUrl(broker.config, connector.id),
       transaction: transaction.payload,
@@ -94,5 +95,5 @@ async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: Callba
     }
     throw upstreamFailure(failure, 'callback', purpose.retryUrl);
   }
-  return purpose.finish(ctx, identity);
+  return purpose.finish(ctx, login.identity, login.tokens);
 }

@@ -30,7 +30,7 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
     retryUrl,
     clientId,
     uiLocales: interaction.params.ui_locales,
-    async finish(ctx, identity) {
+    async finish(ctx, identity, tokens) {
       const authentication = loginAuthentication(identity.authentication, requiredAcrValues(interaction.params));
       if ('unmet' in authentication) return refuseUnmetAcr(broker, ctx, interaction, authentication.unmet);
       const upstream = broker.config.upstreams.find((u) => u.id === identity.connectorId)!;
@@ -50,6 +50,8 @@ export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): P
         return 'link-offered';
       }
       rememberUpstream(ctx, identity.connectorId);
+      // Only once the person is signed in to an account: a login waiting for a link proof keeps nothing.
+      await broker.tokenVault?.keep(identity.connectorId, identity.subject, tokens);
       return signIn(broker, ctx, interaction, outcome.accountId, identity.connectorId, authentication);
     },
   };

@@ -9,6 +9,7 @@ import { introspectionPolicy, revocationPolicy } from './token-policy.ts';
 import { createLoadExistingGrant } from './existing-grant.ts';
 import { interactionPolicyKeepingOfflineAccess } from './offline-access.ts';
 import { createPkcePolicy } from './pkce-policy.ts';
+import { upstreamTokensExtraMetadata } from '../token-vault/allowance.ts';
 import { clientClaimsExtraMetadata, staticClaimNames, withClientClaims } from '../claims/client-claims.ts';
 import { createPairwiseIdentifier } from '../claims/pairwise.ts';
 import { accessTokenLifetime, addGroupsToApiTokens, resourceIndicators } from '../resource-servers/resource-indicators.ts';
@@ -45,10 +46,11 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
   return {
     // Database clients come through the adapter's Client model (clients/provider-clients.ts).
     adapter: deps.adapter,
-    clients: [...config.clients.map((c) => toClientMetadata(configClientEntry(c), c.clientSecret)), accountClientMetadata(config.issuer)],
+    clients: [...config.clients.map((c) => toClientMetadata(configClientEntry(c), c.clientSecret, {}, tokenExchangeEnabled(config))), accountClientMetadata(config.issuer)],
     jwks: keys.jwks as Configuration['jwks'],
     findAccount,
-    extraClientMetadata: clientClaimsExtraMetadata,
+    // Per-app settings as client metadata: claims (src/claims), upstream token allowance (src/token-vault).
+    extraClientMetadata: combineExtraMetadata(clientClaimsExtraMetadata, upstreamTokensExtraMetadata),
     subjectTypes: ['public', 'pairwise'],
     pairwiseIdentifier: createPairwiseIdentifier(deps.pairwiseSalt),
     cookies: { keys: keys.cookieKeys },
@@ -119,4 +121,21 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     loadExistingGrant: createLoadExistingGrant({ firstParty, rememberedScope: deps.rememberedScope }),
     renderError: async (ctx, out, err) => deps.renderError(ctx, out, err),
   };
+}
+
+type ExtraMetadata = NonNullable<Configuration['extraClientMetadata']>;
+
+/** oidc-provider takes one list of extra client metadata and one validator; each feature declares its own. */
+function combineExtraMetadata(...parts: ExtraMetadata[]): ExtraMetadata {
+  return {
+    properties: parts.flatMap((p) => p.properties ?? []),
+    validator(ctx, key, value, metadata) {
+      for (const p of parts) if (p.properties?.includes(key)) p.validator?.(ctx, key, value, metadata);
+    },
+  };
+}
+
+/** True when token exchange is on: some upstream keeps tokens (src/token-vault registers the grant). */
+export function tokenExchangeEnabled(config: Config): boolean {
+  return config.upstreams.some((u) => u.storeTokens);
 }

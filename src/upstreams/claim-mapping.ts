@@ -11,11 +11,11 @@ export function withClaimMapping(connector: UpstreamConnector, mapping: { groups
   return {
     ...connector,
     async finishLogin(input) {
-      const identity = await connector.finishLogin(input);
+      const { identity, tokens } = await connector.finishLogin(input);
       if (holdsUnstorable(identity)) {
         throw new UpstreamError(connector.id, 'invalid_response', 'the profile holds NUL characters or unpaired surrogates');
       }
-      return mapping.groupsPrefix ? { ...identity, groups: identity.groups.map((g) => `${mapping.groupsPrefix}${g}`) } : identity;
+      return { identity: mapping.groupsPrefix ? { ...identity, groups: identity.groups.map((g) => `${mapping.groupsPrefix}${g}`) } : identity, tokens };
     },
   };
 }

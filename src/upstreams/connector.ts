@@ -32,7 +32,16 @@ export interface UpstreamConnector {
    * Throws UpstreamError for every failure ('timeout' when the deadline passed, also
    * mid-body; 'unavailable' for any 5xx); never returns a partial identity.
    */
-  finishLogin(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject }): Promise<UpstreamIdentity>;
+  finishLogin(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject }): Promise<UpstreamLogin>;
+  /**
+   * Redeems a refresh token the upstream issued at `finishLogin` for a new token set
+   * (RFC 6749 §6), within the upstream's `timeoutMs`. When the upstream rotates refresh
+   * tokens the result carries the new one; without one, the old one stays good. Its
+   * `scope` is empty when the upstream named none (then unchanged, RFC 6749 §6).
+   * Throws UpstreamError('expired') when the upstream refuses the refresh token (grant
+   * revoked, token rotated away or expired), 'timeout' / 'unavailable' when it cannot answer.
+   */
+  refreshTokens(refreshToken: string): Promise<UpstreamTokens>;
   /**
    * Where to send the browser to end the person's session at the upstream after Doorman's
    * own sign-out (src/logout/upstream-sign-out.ts), or undefined when this upstream is not
@@ -40,6 +49,23 @@ export interface UpstreamConnector {
    * UpstreamError('unavailable' | 'timeout') when the upstream does not answer.
    */
   endSessionUrl?(input: { postLogoutRedirectUri: URL; state: string }): Promise<URL | undefined>;
+}
+
+/** What a completed upstream login yields: who the person is, and the upstream's tokens. */
+export interface UpstreamLogin {
+  identity: UpstreamIdentity;
+  /** Kept only for upstreams with `storeTokens` (src/token-vault), encrypted; never logged. */
+  tokens: UpstreamTokens;
+}
+
+/** An upstream's token response, normalized (RFC 6749 §5.1). */
+export interface UpstreamTokens {
+  accessToken: string;
+  refreshToken?: string | undefined;
+  /** From `expires_in`; undefined when the upstream gave none (GitHub OAuth app tokens never expire). */
+  expiresAt?: Date | undefined;
+  /** Scopes granted, space-separated; at login the requested ones when the upstream did not say (RFC 6749 §5.1). */
+  scope: string;
 }
 
 /** An upstream user, normalized. */

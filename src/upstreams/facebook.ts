@@ -41,6 +41,7 @@ export function openFacebookConnector(settings: FacebookSettings): UpstreamConne
     timeoutMs: settings.timeoutMs,
     fixTokenResponse: reportGraphErrorsAsOAuth,
   });
+  const granted = settings.scopes.join(' ');
 
   return {
     id: settings.id,
@@ -50,7 +51,8 @@ export function openFacebookConnector(settings: FacebookSettings): UpstreamConne
 
     async finishLogin(input) {
       const call = startDeadline(settings.id, settings.timeoutMs);
-      const token = await flow.finish(input, call.signal);
+      const tokens = await flow.finish({ ...input, scope: granted }, call.signal);
+      const token = tokens.accessToken;
       const url = new URL(`${graph}/me`);
       url.searchParams.set('fields', 'id,name,email,picture');
       // appsecret_proof: Graph calls prove they come from the app's server, not a stolen token's holder.
@@ -67,8 +69,10 @@ export function openFacebookConnector(settings: FacebookSettings): UpstreamConne
       if (me.email) identity.email = me.email; // as sent; compared only in canonical form (accounts/email.ts)
       if (me.name) identity.name = me.name;
       if (me.picture?.data.url && !me.picture.data.is_silhouette) identity.picture = me.picture.data.url;
-      return identity;
+      return { identity, tokens };
     },
+    // Facebook issues long-lived access tokens and no refresh tokens; this runs only if it ever sends one.
+    refreshTokens: (refreshToken) => flow.refresh(refreshToken),
   };
 }
 

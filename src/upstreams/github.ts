@@ -34,6 +34,7 @@ const teamsSchema = z.array(z.looseObject({ slug: z.string(), organization: z.lo
 /** GitHub error codes at the token endpoint, mapped to RFC 6749's. */
 const TOKEN_ERRORS: Record<string, string> = {
   bad_verification_code: 'invalid_grant',
+  bad_refresh_token: 'invalid_grant',
   incorrect_client_credentials: 'invalid_client',
   redirect_uri_mismatch: 'invalid_request',
   unverified_user_email: 'access_denied',
@@ -54,6 +55,7 @@ export function openGithubConnector(settings: GithubSettings): UpstreamConnector
     pkce: true,
     timeoutMs: settings.timeoutMs,
     fixTokenResponse: reportErrorsAsErrors,
+    scopeSeparator: ',',
   });
 
   const api = <T extends z.ZodType>(call: UpstreamCall, path: string, schema: T, token: string) => getJson(call, new URL(`${apiUrl}${path}`), schema, {
@@ -71,7 +73,8 @@ export function openGithubConnector(settings: GithubSettings): UpstreamConnector
 
     async finishLogin(input) {
       const call = startDeadline(settings.id, settings.timeoutMs);
-      const token = await flow.finish(input, call.signal);
+      const tokens = await flow.finish({ ...input, scope }, call.signal);
+      const token = tokens.accessToken;
       const user = await api(call, '/user', userSchema, token);
       // /user shows only the public email, and never whether it is verified: ask /user/emails.
       const emails = await api(call, '/user/emails', emailsSchema, token);
@@ -93,8 +96,12 @@ export function openGithubConnector(settings: GithubSettings): UpstreamConnector
       if (!primary && email) identity.emailVerified = false;
       if (user.name) identity.name = user.name;
       if (user.avatar_url) identity.picture = user.avatar_url;
-      return identity;
+      return { identity, tokens };
     },
+
+    // GitHub App user tokens expire and rotate their refresh token at each use; OAuth app tokens never expire.
+    // https://docs.github.com/en/apps/creating-github-apps/authenticating-with-a-github-app/refreshing-user-access-tokens
+    refreshTokens: (refreshToken) => flow.refresh(refreshToken),
   };
 
   async function loadGroups(call: UpstreamCall, token: string): Promise<string[]> {

@@ -1,8 +1,8 @@
 import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { isLoopbackHost } from '../config/schema.ts';
-import { UpstreamError, type JsonObject } from './connector.ts';
-import { fetchWithin, toUpstreamError } from './http.ts';
+import { UpstreamError, type JsonObject, type UpstreamTokens } from './connector.ts';
+import { fetchWithin, startDeadline, toUpstreamError } from './http.ts';
 
 /**
  * The authorization code leg shared by the plain-OAuth2 connectors (GitHub, Facebook,
@@ -21,14 +21,18 @@ export interface CodeFlowOptions {
   timeoutMs: number;
   /** Rewrites the token endpoint's answer before openid-client reads it (upstream quirks). */
   fixTokenResponse?: (res: Response) => Promise<Response>;
+  /** How the upstream separates scopes in its token answer (GitHub: `,`); normalized to spaces. */
+  scopeSeparator?: string;
 }
 
 const transactionSchema = z.object({ codeVerifier: z.string().optional() });
 
 export interface CodeFlow {
   start(input: { redirectUri: URL; state: string; scope: string; params?: Record<string, string> }): Promise<{ url: URL; transaction: JsonObject }>;
-  /** Verifies the callback and redeems the code within the login's deadline; resolves to the access token. */
-  finish(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject }, signal: AbortSignal): Promise<string>;
+  /** Verifies the callback and redeems the code within the login's deadline; `scope` is what was requested. */
+  finish(input: { callbackUrl: URL; redirectUri: URL; transaction: JsonObject; scope: string }, signal: AbortSignal): Promise<UpstreamTokens>;
+  /** RFC 6749 §6, within `timeoutMs` (UpstreamConnector.refreshTokens). */
+  refresh(refreshToken: string): Promise<UpstreamTokens>;
 }
 
 export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
@@ -74,7 +78,7 @@ export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
       return { url, transaction };
     },
 
-    async finish({ callbackUrl, redirectUri, transaction }, signal) {
+    async finish({ callbackUrl, redirectUri, transaction, scope }, signal) {
       const { codeVerifier } = transactionSchema.parse(transaction);
       try {
         const tokens = await oidc.authorizationCodeGrant(configuration(signal), callbackUrl, {
@@ -82,10 +86,30 @@ export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
           ...(codeVerifier ? { pkceCodeVerifier: codeVerifier } : {}),
           idTokenExpected: false,
         }, { redirect_uri: redirectUri.href });
-        return tokens.access_token;
+        return normalizeTokens(tokens, scope, o.scopeSeparator);
       } catch (err) {
         throw toUpstreamError(o.connectorId, err, 'code exchange');
       }
     },
+
+    async refresh(refreshToken) {
+      const call = startDeadline(o.connectorId, o.timeoutMs);
+      try {
+        return normalizeTokens(await oidc.refreshTokenGrant(configuration(call.signal), refreshToken), '', o.scopeSeparator);
+      } catch (err) {
+        throw toUpstreamError(o.connectorId, err, 'token refresh');
+      }
+    },
+  };
+}
+
+/** RFC 6749 §5.1: `scope` may be left out when it equals what was asked for (`fallbackScope`; '' on refresh: unchanged). */
+export function normalizeTokens(tokens: oidc.TokenEndpointResponse, fallbackScope: string, separator = ' '): UpstreamTokens {
+  const scope = typeof tokens.scope === 'string' ? tokens.scope.split(separator).map((s) => s.trim()).filter(Boolean).join(' ') : fallbackScope;
+  return {
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token,
+    expiresAt: typeof tokens.expires_in === 'number' ? new Date(Date.now() + tokens.expires_in * 1000) : undefined,
+    scope,
   };
 }

@@ -42,19 +42,22 @@ export function openOAuth2Connector(settings: OAuth2Settings): UpstreamConnector
     pkce: settings.pkce,
     timeoutMs: settings.timeoutMs,
     fixTokenResponse: normalizeTokenResponse,
+    scopeSeparator: settings.scopeSeparator,
   });
   const names = settings.claims;
+  const scope = settings.scopes.join(settings.scopeSeparator);
+  const granted = settings.scopes.join(' '); // what RFC 6749 §5.1 says was granted when the answer names no scope
 
   return {
     id: settings.id,
     type: 'oauth2',
     displayName: settings.displayName,
-    startLogin: ({ redirectUri, state }) => flow.start({ redirectUri, state, scope: settings.scopes.join(settings.scopeSeparator) }),
+    startLogin: ({ redirectUri, state }) => flow.start({ redirectUri, state, scope }),
 
     async finishLogin(input) {
       const call = startDeadline(settings.id, settings.timeoutMs);
-      const token = await flow.finish(input, call.signal);
-      const profile = await getJson(call, new URL(settings.userinfoUrl), z.record(z.string(), z.unknown()), { authorization: `Bearer ${token}` });
+      const tokens = await flow.finish({ ...input, scope: granted }, call.signal);
+      const profile = await getJson(call, new URL(settings.userinfoUrl), z.record(z.string(), z.unknown()), { authorization: `Bearer ${tokens.accessToken}` });
       const subject = stringClaim(profile, names.subject);
       if (!subject) throw new UpstreamError(settings.id, 'invalid_response', `userinfo has no ${names.subject}`);
       const email = stringClaim(profile, names.email); // as sent; compared only in canonical form (accounts/email.ts)
@@ -72,8 +75,9 @@ export function openOAuth2Connector(settings: OAuth2Settings): UpstreamConnector
       if (name) identity.name = name;
       if (username) identity.username = username;
       if (picture) identity.picture = picture;
-      return identity;
+      return { identity, tokens };
     },
+    refreshTokens: (refreshToken) => flow.refresh(refreshToken),
   };
 }
 

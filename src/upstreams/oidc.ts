@@ -2,8 +2,9 @@ import * as oidc from 'openid-client';
 import { z } from 'zod';
 import { lowerAscii } from '../accounts/email.ts';
 import { isLoopbackHost } from '../config/schema.ts';
-import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
+import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity, type UpstreamTokens } from './connector.ts';
 import { authenticationOf } from './id-token-authentication.ts';
+import { normalizeTokens } from './oauth2-code.ts';
 import { fetchWithin, startDeadline, toUpstreamError, withinDeadline } from './http.ts';
 import { acrValueSchema, httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
@@ -136,6 +137,9 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       // Google and most OIDC providers preselect or prefill the account (OIDC Core §3.1.2.1).
       if (loginHint) params.login_hint = loginHint;
       if (acrValues?.length) params.acr_values = acrValues.join(' ');
+      // Google issues a refresh token only when asked this way (its own parameter, not offline_access):
+      // https://developers.google.com/identity/protocols/oauth2/web-server#offline
+      if (settings.type === 'google' && settings.storeTokens) params.access_type = 'offline';
       return { url: oidc.buildAuthorizationUrl(config, params), transaction: { nonce, codeVerifier } };
     },
 
@@ -162,6 +166,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       const call = startDeadline(settings.id, settings.timeoutMs);
       let claims: Record<string, unknown>;
       let idTokenClaims: Record<string, unknown>;
+      let tokenSet: UpstreamTokens;
       try {
         const metadata: oidc.ServerMetadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
         const grant = (config: oidc.Configuration, url: URL) => oidc.authorizationCodeGrant(config, url, {
@@ -185,6 +190,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
           tokens = await grant(config, url);
         }
         jwksCache = oidc.getJwksCache(config) ?? jwksCache;
+        tokenSet = normalizeTokens(tokens, settings.scopes.join(' '));
         idTokenClaims = { ...tokens.claims() };
         claims = idTokenClaims;
         if (settings.type === 'oidc' && settings.userinfo && metadata.userinfo_endpoint) {
@@ -198,7 +204,19 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       if (settings.type === 'google' && settings.hostedDomain && claims.hd !== settings.hostedDomain) {
         throw new UpstreamError(settings.id, 'domain_not_allowed', `account is not in the hosted domain ${settings.hostedDomain} (hd=${String(claims.hd ?? 'none')})`);
       }
-      return { ...toIdentity(settings, claimNames, claims), authentication: authenticationOf(idTokenClaims, settings.acrValues) };
+      return { identity: { ...toIdentity(settings, claimNames, claims), authentication: authenticationOf(idTokenClaims, settings.acrValues) }, tokens: tokenSet };
+    },
+
+    async refreshTokens(refreshToken) {
+      const call = startDeadline(settings.id, settings.timeoutMs);
+      try {
+        const metadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
+        const config = loginConfiguration(metadata, call.signal);
+        // Google keeps the refresh token (the answer has none); rotating providers send a new one.
+        return normalizeTokens(await oidc.refreshTokenGrant(config, refreshToken), '');
+      } catch (err) {
+        throw toUpstreamError(settings.id, err, 'token refresh');
+      }
     },
   };
 }

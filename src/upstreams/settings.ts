@@ -19,6 +19,8 @@ export const upstreamBaseShape = {
   allowSignup: z.boolean().default(true).describe('A first sign-in with this upstream may create a new account. Off: only identities already linked (by a person or an admin) may sign in.'),
   domains: z.array(z.string().regex(/^[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)+$/, 'a DNS domain such as corp.example').transform((d) => d.toLowerCase())).default([])
     .describe('Email domains whose people use this upstream (home-realm discovery): when an app passes `login_hint=someone@<domain>`, the login page is skipped and the person goes straight here.'),
+  storeTokens: z.boolean().default(false)
+    .describe('Keep this upstream\'s access and refresh tokens for each person, encrypted (tokenVault), refreshed when they expire, so allowed apps can exchange a Doorman access token for them (README "Upstream tokens for apps"). Google: also asks for offline access.'),
   iconUrl: httpsUrl.optional().describe('Image (https) shown on this upstream\'s button instead of the built-in mark (Google, GitHub and Facebook have one; other upstreams show none).'),
 };
 

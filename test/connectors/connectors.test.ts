@@ -60,7 +60,7 @@ describe('GitHub connector', () => {
 
   it('when a code is replayed, then GitHub\'s HTTP-200 bad_verification_code becomes "expired"', async () => {
     const cb = await callbackFrom(connector, { action: '/login/oauth/authorize', fields: { login: OCTOCAT.login } });
-    const identity = await connector.finishLogin(cb);
+    const { identity } = await connector.finishLogin(cb);
     assert.equal(identity.subject, String(OCTOCAT.id));
     await expectUpstreamError(connector.finishLogin(cb), 'expired');
   });
@@ -95,7 +95,7 @@ describe('Facebook connector', () => {
   it('when the operator trusts Facebook emails, then the email counts as verified; otherwise not', async () => {
     for (const [trustEmail, verified] of [[false, false], [true, true]] as const) {
       const connector = open({ trustEmail });
-      const identity = await connector.finishLogin(await callbackFrom(connector, { action: '/dialog/oauth', fields: { user: FB_MARK.id } }));
+      const { identity } = await connector.finishLogin(await callbackFrom(connector, { action: '/dialog/oauth', fields: { user: FB_MARK.id } }));
       assert.equal(identity.email, FB_MARK.email);
       assert.equal(identity.emailVerified, verified);
     }
@@ -125,7 +125,7 @@ describe('generic OAuth2 connector', () => {
       authorizationUrl: `${github.baseUrl}/login/oauth/authorize`, tokenUrl: `${github.baseUrl}/login/oauth/access_token`, userinfoUrl: `${github.baseUrl}/api/v3/user`,
       claims: { subject: 'login', email: 'login', emailVerified: 'site_admin', name: 'name' },
     }, { S: OAUTH2_CLIENT.clientSecret });
-    const identity = await connector.finishLogin(await callbackFrom(connector, { action: '/login/oauth/authorize', fields: { login: OCTOCAT.login } }));
+    const { identity } = await connector.finishLogin(await callbackFrom(connector, { action: '/login/oauth/authorize', fields: { login: OCTOCAT.login } }));
     assert.equal(identity.subject, 'octocat');
     assert.equal(identity.email, 'octocat');
     assert.equal(identity.emailVerified, false, 'site_admin is absent, so not true');

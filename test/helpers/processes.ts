@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 
@@ -68,5 +69,20 @@ export function logLines(text: string): Record<string, unknown>[] {
     } catch {
       return [];
     }
+  });
+}
+
+/** Runs the real `doorman` CLI (src/cli/doorman.ts) with only PATH and `env` in its environment. */
+export function runCli(args: string[], env: Record<string, string>): Promise<{ code: number; output: string }> {
+  return new Promise((ok, fail) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/doorman.ts', ...args], {
+      cwd: new URL('../..', import.meta.url).pathname,
+      env: { PATH: process.env.PATH, DOORMAN_LOG_LEVEL: 'error', ...env },
+    });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => { output += d.toString(); });
+    child.stderr.on('data', (d: Buffer) => { output += d.toString(); });
+    child.once('error', fail);
+    child.once('exit', (code) => ok({ code: code ?? -1, output }));
   });
 }

@@ -58,6 +58,8 @@ export async function startScenario(opts: {
   log?: Logger;
   /** Other top-level config keys (keys, ttl, ...). */
   config?: Record<string, unknown>;
+  /** More environment variables for Doorman (secrets named by config keys). */
+  env?: Record<string, string>;
 } = {}): Promise<Scenario> {
   const db = opts.db ?? await createTestDatabase();
   const port = await freePort();
@@ -95,6 +97,7 @@ export async function startScenario(opts: {
     }, ...otherClients, ...(opts.moreClients ?? [])],
     upstreams,
   } as ConfigInput, {
+    ...opts.env,
     ...otherSecrets,
     WIKI_SECRET: APP.clientSecret, GOOGLE_SECRET: GOOGLE_CLIENT.clientSecret, GITHUB_SECRET: GITHUB_CLIENT.clientSecret,
     OAUTH2_SECRET: OAUTH2_CLIENT.clientSecret, FACEBOOK_SECRET: FACEBOOK_APP.appSecret, OIDC_SECRET: OIDC_CLIENT.clientSecret,

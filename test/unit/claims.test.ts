@@ -27,13 +27,14 @@ describe('claim mapping', () => {
   const connector: UpstreamConnector = {
     id: 'gh', type: 'github', displayName: 'GitHub',
     startLogin: async () => ({ url: new URL('https://example.com'), transaction: {} }),
-    finishLogin: async () => identity,
+    finishLogin: async () => ({ identity, tokens: { accessToken: 'at', scope: '' } }),
+    refreshTokens: async () => ({ accessToken: 'at', scope: '' }),
   };
   const input = { callbackUrl: new URL('https://d/cb'), redirectUri: new URL('https://d/cb'), transaction: {} };
   it('when a groups prefix is set, then every group carries it', async () => {
-    assert.deepEqual((await withClaimMapping(connector, { groupsPrefix: 'github:' }).finishLogin(input)).groups, ['github:acme', 'github:acme:core']);
+    assert.deepEqual((await withClaimMapping(connector, { groupsPrefix: 'github:' }).finishLogin(input)).identity.groups, ['github:acme', 'github:acme:core']);
   });
   it('when no prefix is set, then groups are unchanged', async () => {
-    assert.deepEqual((await withClaimMapping(connector, { groupsPrefix: '' }).finishLogin(input)).groups, ['acme', 'acme:core']);
+    assert.deepEqual((await withClaimMapping(connector, { groupsPrefix: '' }).finishLogin(input)).identity.groups, ['acme', 'acme:core']);
   });
 });
