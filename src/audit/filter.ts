@@ -26,7 +26,7 @@ const time = (endOfDay: boolean) => z.preprocess(blankIsAbsent, z.string().max(4
 export const AUDIT_EVENT_TYPES = [
   'login', 'login.refused', 'account.created', 'link.offered', 'link.refused', 'identity.linked', 'identity.unlinked', 'account.email', 'email.collision',
   'account.merged', 'account.retired', 'account.disabled', 'account.enabled', 'admin.granted', 'admin.revoked', 'consent.granted', 'consent.revoked',
-  'session.revoked', 'grant.revoked', 'account.signed-out',
+  'session.revoked', 'grant.revoked', 'account.signed-out', 'keys.rotated', 'key.retired',
 ] as const satisfies readonly AuditEventInput['type'][];
 // The list repeats record.ts's union by hand; a type record.ts gains must be added here too, or this fails to compile.
 const everyTypeListed: Exclude<AuditEventInput['type'], (typeof AUDIT_EVENT_TYPES)[number]> extends never ? true : never = true;

@@ -21,6 +21,9 @@ export type AuditEventInput = { actor?: string; clientId?: string } & (
   | { type: 'consent.granted'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; added: string }
   /** An admin ended one session, one grant (refresh token and what it issued), or all of them. */
   | { type: 'session.revoked' | 'grant.revoked' | 'account.signed-out'; accountId: string; provider?: undefined; subject?: undefined; revoked: number }
+  /** A key rotation someone asked for (`doorman keys rotate`, the console); scheduled rotations are only logged. */
+  | { type: 'keys.rotated'; accountId?: undefined; provider?: undefined; subject?: undefined; signingKid: string; previousSigningKid: string | null }
+  | { type: 'key.retired'; accountId?: undefined; provider?: undefined; subject?: undefined; keyId: string; kind: 'signing' | 'cookie'; was: string }
   | { type: 'consent.revoked'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; revokedGrants: number }
 );
 

@@ -16,9 +16,13 @@ import { describeScopes } from '../consents/scope-words.ts';
 import { revokeConsent } from '../consents/service.ts';
 import { BrokerError } from '../errors.ts';
 import { clientDisplayName, type Broker } from '../interactions/broker.ts';
+import type { KeyRing } from '../keys/key-ring.ts';
 import { listLiveCredentialsOf } from '../oidc/adapter.ts';
 import { takeSignInState } from '../self-service/session.ts';
 import { auditAsCsv, auditAsJson } from './audit-export.ts';
+import { registerKeyPages } from './keys-pages.ts';
+import { bodyOf, page, when, type AsAdmin } from './page.ts';
+import { registerUpstreamsPage } from './upstreams-page.ts';
 import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type ConsoleAdmin } from './session.ts';
 
 /**
@@ -46,6 +50,8 @@ import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type Conso
  *   POST /admin/accounts/:id/merge                       {from} (confirm)
  *   GET  /admin/audit                                    the audit log, filtered and paged
  *   GET  /admin/audit/export?format=csv|json             the same filter, as a file
+ *   GET  /admin/upstreams                                each upstream's activity (./upstreams-page.ts)
+ *   GET  /admin/keys, GET /admin/keys/confirm, POST /admin/keys/rotate, POST /admin/keys/:id/retire   (./keys-pages.ts)
  */
 const NOTICES: Record<string, string> = {
   linked: 'The identity was linked to this account.',
@@ -92,14 +98,14 @@ const linkSchema = z.object({
 const emailSchema = z.object({ email: z.string().trim().min(1, 'choose an email').max(254, 'at most 254 characters') });
 const mergeSchema = z.object({ from: z.string().trim().min(1, 'the id of the account to merge is required').max(100, 'not an account id') });
 
-export function createConsoleRouter(broker: Broker): Router {
+export function createConsoleRouter(broker: Broker, keyRing: Pick<KeyRing, 'refresh'>): Router {
   const router = new Router({ prefix: '/admin' });
   const { db } = broker;
   const form = readForm(broker);
   const upstreamName = (id: string | null) => (id ? broker.connectors.get(id)?.displayName ?? id : '');
 
   /** Runs `handler` for an admin; anyone else is sent to sign in or shown the 403 page. POSTs also need the CSRF token. */
-  const asAdmin = (handler: (ctx: Context, admin: ConsoleAdmin) => Promise<void>) => async (ctx: Context) => {
+  const asAdmin: AsAdmin = (handler) => async (ctx: Context) => {
     const access = await checkConsoleAccess(broker, ctx);
     if (access.kind === 'redirected') return;
     if (access.kind === 'forbidden') return broker.render(ctx, 'admin/forbidden', { title: 'Not an administrator' }, 403);
@@ -308,6 +314,8 @@ export function createConsoleRouter(broker: Broker): Router {
     ctx.body = format === 'csv' ? auditAsCsv(events) : auditAsJson(events);
   }));
 
+  registerUpstreamsPage(router, broker, asAdmin);
+  registerKeyPages(router, broker, asAdmin, form, keyRing);
   return router;
 }
 
@@ -342,18 +350,6 @@ async function exportAudit(broker: Broker, filter: z.infer<typeof auditFilterSch
   return all.slice(0, EXPORT_MAX);
 }
 
-function page(admin: ConsoleAdmin, title: string) {
-  return { title, csrf: admin.csrf, adminId: admin.accountId };
-}
-
-function bodyOf(ctx: Context): Record<string, unknown> {
-  return (ctx.request.body as Record<string, unknown> | undefined) ?? {};
-}
-
 function describeFormIssues(error: z.ZodError): string {
   return error.issues.map((i) => i.message).join('; ');
-}
-
-function when(at: Date): string {
-  return at.toISOString().slice(0, 16).replace('T', ' ');
 }
