@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { adminLinkIdentity } from '../../src/accounts/admin.ts';
 import { createAccountWithIdentity, findAccountState } from '../../src/accounts/repository.ts';
 import { recordUpstreamRefusal } from '../../src/accounts/service.ts';
 import { DEMO_USERS, type Demo } from '../../src/demo/demo.ts';
+import { assertAccessible } from '../helpers/axe.ts';
 import { ARTIFACTS_DIR, startDemoWithChromium } from '../helpers/chromium.ts';
 
 /**
@@ -15,18 +14,8 @@ import { ARTIFACTS_DIR, startDemoWithChromium } from '../helpers/chromium.ts';
  * Each test arranges its own accounts; axe-core checks every console page it visits.
  * Screenshots in test/artifacts/.
  */
-const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const ADA = DEMO_USERS[0]!;
 const GRACE = DEMO_USERS[1]!;
-
-/** Runs axe-core in the page; fails on serious or critical WCAG 2 A/AA violations. */
-async function assertAccessible(page: Page, what: string): Promise<void> {
-  await page.evaluate(AXE_SOURCE);
-  const result = await page.evaluate(() => (globalThis as unknown as { axe: { run(o: object): Promise<{ violations: { id: string; impact: string; nodes: { target: string[] }[] }[] }> } })
-    .axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] } }));
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `accessibility of ${what}`);
-}
 
 describe('when an admin uses the console in Chromium', () => {
   let demo: Demo;
