@@ -79,6 +79,21 @@ describe('when an admin runs Doorman from the console in Chromium', () => {
     await context.close();
   });
 
+  it('then a browser asking for German gets the console in German, every page of it', async () => {
+    const { context, page } = await signIn(ADA, '/keys', 'de-DE');
+    assert.equal(await page.locator('html').getAttribute('lang'), 'de');
+    await page.getByRole('heading', { name: 'Signaturschlüssel' }).waitFor();
+    const nav = page.getByRole('navigation', { name: 'Konsole' });
+    for (const [link, heading] of [['Konten', 'Konten'], ['Upstreams', 'Upstreams'], ['Audit-Protokoll', 'Audit-Protokoll']] as const) {
+      await nav.getByRole('link', { name: link }).click();
+      await page.getByRole('heading', { name: heading, level: 1 }).waitFor();
+      await assertAccessible(page, `the German ${link} page`);
+    }
+    await page.getByRole('button', { name: 'Filtern' }).waitFor();
+    await page.screenshot({ path: `${ARTIFACTS_DIR}console-audit-de.png`, fullPage: true });
+    await context.close();
+  });
+
   it('then a person without the admin role gets the 403 page on both', async () => {
     for (const path of ['/upstreams', '/keys']) {
       const { context, page, status } = await signIn(GRACE, path);
