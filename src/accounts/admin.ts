@@ -44,8 +44,8 @@ function toSummary(a: { id: string; createdAt: Date; disabledAt: Date | null; ad
 /**
  * Accounts whose id, primary email, or an identity's email, subject, provider or name (as the upstream sent it), matches
  * `query`; newest first, paged by id cursor. Emails match by canonical form (a whole
- * address, or part of one lowercased in ASCII only, ./email.ts), or by the characters an
- * upstream sent in any case, so an admin can also find a look-alike address by pasting it;
+ * address, or part of one lowercased in ASCII only, ./email.ts), or by the exact
+ * characters an upstream sent, so an admin can also find a look-alike address by pasting it;
  * names match any part in any case. Id, subject and upstream id match exactly.
  */
 export async function searchAccounts(db: Db, opts: { query?: string; limit: number; cursor?: string }): Promise<{ accounts: AccountSummary[]; nextCursor: string | null }> {

@@ -19,16 +19,18 @@ export function accountSearchQuery(opts: { query?: string | undefined; limit: nu
     return Prisma.sql`SELECT a."id" FROM "Account" a WHERE true ${after} ORDER BY a."createdAt" DESC, a."id" DESC LIMIT ${opts.limit}`;
   }
   const canonical = `%${escapeLike(canonicalEmail(q) ?? lowerAscii(q))}%`;
-  const anyCase = `%${escapeLike(q)}%`;
+  const anyPart = `%${escapeLike(q)}%`;
   return Prisma.sql`
     WITH matches AS (
       SELECT "id" FROM "Account" WHERE "id" = ${q}
       UNION SELECT "id" FROM "Account" WHERE "email" LIKE ${canonical}
       UNION SELECT "accountId" FROM "Identity" WHERE "emailCanonical" LIKE ${canonical}
-      UNION SELECT "accountId" FROM "Identity" WHERE "email" ILIKE ${anyCase}
+      -- Exact characters (LIKE, not ILIKE): PostgreSQL's case folding is Unicode's, and would make a
+      -- look-alike (KELVIN SIGN for K) find the real address; only ./email.ts decides what is equal.
+      UNION SELECT "accountId" FROM "Identity" WHERE "email" LIKE ${anyPart}
       UNION SELECT "accountId" FROM "Identity" WHERE "subject" = ${q}
       UNION SELECT "accountId" FROM "Identity" WHERE "provider" = ${q}
-      UNION SELECT "accountId" FROM "Identity" WHERE ("profile"->>'name') ILIKE ${anyCase}
+      UNION SELECT "accountId" FROM "Identity" WHERE ("profile"->>'name') ILIKE ${anyPart}
     )
     SELECT a."id" FROM "Account" a JOIN matches m ON m."id" = a."id"
     WHERE true ${after}
