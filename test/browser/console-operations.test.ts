@@ -48,6 +48,8 @@ describe('when an admin runs Doorman from the console in Chromium', () => {
     assert.ok(Number(await google.getByRole('row', { name: /Last hour/ }).getByRole('cell').first().textContent()) >= 1, 'Ada\'s sign-in counts');
     await assertAccessible(page, 'the upstreams page');
     await page.screenshot({ path: `${ARTIFACTS_DIR}console-upstreams.png`, fullPage: true });
+    // The first screenful, small enough for the README (docs/).
+    await page.screenshot({ path: `${ARTIFACTS_DIR}console-upstreams-top.png` });
     await context.close();
   });
 
