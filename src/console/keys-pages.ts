@@ -4,7 +4,7 @@ import { BrokerError } from '../errors.ts';
 import type { Broker } from '../interactions/broker.ts';
 import { describeKeys } from '../keys/describe.ts';
 import { keyPolicies, type KeyRing } from '../keys/key-ring.ts';
-import { readKeys, retireKeyNow, settleKeys, type RetireOutcome } from '../keys/repository.ts';
+import { readKeys, retireKeyNow, settleKeys, type KeySet, type RetireOutcome } from '../keys/repository.ts';
 import { bodyOf, page, when, type AsAdmin } from './page.ts';
 import type { ConsoleAdmin } from './session.ts';
 
@@ -34,7 +34,7 @@ const REFUSALS: Record<Exclude<RetireOutcome, 'retired' | 'not_found'>, string> 
 export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmin, form: Middleware, keyRing: Pick<KeyRing, 'refresh'>): void {
   const { db, config } = broker;
 
-  const showKeys = async (ctx: Context, admin: ConsoleAdmin, problem?: { key: string; status: number }) => {
+  const showKeys = async (ctx: Context, admin: ConsoleAdmin, problem?: { key: string; vars?: Record<string, unknown>; status: number }) => {
     const t = broker.render.translatorFor(ctx);
     const described = describeKeys(await readKeys(db), config);
     const now = Date.now();
@@ -56,7 +56,7 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
       retiredCount: described.signing.filter((k) => k.state === 'retired').length,
       refreshSeconds: config.keys.refreshSeconds,
       notice: problem ? undefined : notice && t(notice),
-      problem: problem && t(problem.key),
+      problem: problem && t(problem.key, problem.vars),
     }, problem?.status ?? 200);
   };
 
@@ -68,6 +68,8 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
   router.get('/keys/confirm', asAdmin(async (ctx, admin) => {
     const t = broker.render.translatorFor(ctx);
     if (ctx.query.action === 'rotate') {
+      const wait = secondsUntilRotatable(await readKeys(db), config.keys.refreshSeconds);
+      if (wait > 0) return showKeys(ctx, admin, { key: 'console.keys.refusedTooSoon', vars: { wait }, status: 409 });
       return broker.render(ctx, 'admin/confirm', {
         ...page(admin, t('console.keys.confirmRotateTitle')),
         subject: t('console.keys.confirmRotateSubject'),
@@ -91,6 +93,8 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
 
   router.post('/keys/rotate', form, asAdmin(async (ctx, admin) => {
     if (bodyOf(ctx).confirm !== 'yes') return redirect(ctx, '/admin/keys/confirm?action=rotate');
+    const wait = secondsUntilRotatable(await readKeys(db), config.keys.refreshSeconds);
+    if (wait > 0) return showKeys(ctx, admin, { key: 'console.keys.refusedTooSoon', vars: { wait }, status: 409 });
     await settleKeys(db, keyPolicies(config, false), new Date(), true, admin.actor);
     await installNow(keyRing);
     redirect(ctx, '/admin/keys?notice=rotated');
@@ -106,6 +110,18 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
     await installNow(keyRing);
     redirect(ctx, '/admin/keys?notice=retired');
   }));
+}
+
+/**
+ * A rotation makes the next key current. Other processes must already publish it, or apps
+ * that fetch the JWKS from them cannot verify what it signs: they learn a key within one
+ * refresh interval of its creation, so a next key younger than two intervals (the margin
+ * of key-ring.ts) is not promoted. This also keeps a double-clicked Rotate from rotating twice.
+ */
+function secondsUntilRotatable(keys: KeySet, refreshSeconds: number): number {
+  const next = keys.signing.find((k) => k.state === 'next');
+  if (!next) return 0;
+  return Math.max(0, Math.ceil((next.createdAt.getTime() + 2 * refreshSeconds * 1000 - Date.now()) / 1000));
 }
 
 /**

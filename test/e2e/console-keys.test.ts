@@ -24,6 +24,8 @@ describe('when an admin manages the signing keys in the console', () => {
   const currentKid = async () => (await a.doorman.db.signingKey.findFirstOrThrow({ where: { state: 'current' } })).kid;
   const keyRows = () => a.doorman.db.signingKey.findMany({ orderBy: { kid: 'asc' }, select: { kid: true, state: true } });
   const keyAudits = () => a.doorman.db.auditEvent.count({ where: { type: { in: ['keys.rotated', 'key.retired'] } } });
+  /** Every process has long known the keys: made a day ago (a next key younger than two refresh intervals is not promoted). */
+  const ageKeys = () => a.doorman.db.$executeRaw`UPDATE "SigningKey" SET "createdAt" = "createdAt" - interval '1 day'`;
 
   before(async () => {
     a = await startScenario({ client: { firstParty: true }, config: { keys: { refreshSeconds: 3600 } } });
@@ -47,6 +49,7 @@ describe('when an admin manages the signing keys in the console', () => {
 
   it('then rotating asks first, takes effect in this process at once and in the other within its refresh, and is audited with the admin', async () => {
     const { browser, page, adminId } = await adminAtKeys();
+    await ageKeys();
     const before = await currentKid();
     assert.match(page.body, new RegExp(before));
     const confirm = await browser.visit(new URL(`/admin/keys/confirm?action=rotate`, url('/')));
@@ -76,6 +79,7 @@ describe('when an admin manages the signing keys in the console', () => {
 
   it('then retiring a previous key asks first, removes it from the JWKS at once, and is audited', async () => {
     const { browser, adminId } = await adminAtKeys();
+    await ageKeys();
     const rotated = await browser.submit(await browser.visit(url('/admin/keys/confirm?action=rotate')), '/admin/keys/rotate');
     assert.equal(rotated.status, 200);
     const previous = (await a.doorman.db.signingKey.findFirstOrThrow({ where: { state: 'previous' }, orderBy: { deactivatedAt: 'desc' } })).kid;
@@ -93,14 +97,36 @@ describe('when an admin manages the signing keys in the console', () => {
     const audit = await a.doorman.db.auditEvent.findFirstOrThrow({ where: { type: 'key.retired' }, orderBy: { createdAt: 'desc' } });
     assert.equal(audit.actor, `account:${adminId}`);
     assert.deepEqual(audit.detail, { keyId: previous, kind: 'signing', was: 'previous' });
+    // Retiring it again (a second tab, a replayed form) is refused and writes nothing.
+    const again = await browser.submit(confirm, `/admin/keys/${previous}/retire`);
+    assert.equal(again.status, 409);
+    assert.match(again.body, /already retired/);
+    assert.equal(await a.doorman.db.auditEvent.count({ where: { type: 'key.retired', detail: { path: ['keyId'], equals: previous } } }), 1);
+  });
+
+  it('then a second rotation before the other processes can know the new next key is refused (a double click rotates once)', async () => {
+    const { browser } = await adminAtKeys();
+    await ageKeys();
+    const confirm = await browser.visit(url('/admin/keys/confirm?action=rotate'));
+    const first = await browser.submit(confirm, '/admin/keys/rotate');
+    assert.equal(first.status, 200);
+    const kid = await currentKid();
+    const audits = await keyAudits();
+    const second = await browser.submit(confirm, '/admin/keys/rotate');
+    assert.equal(second.status, 409);
+    assert.match(second.body, /Not rotated: the key that would become current was made moments ago.*Try again in \d+ s/s);
+    assert.equal((await browser.request(url('/admin/keys/confirm?action=rotate'))).status, 409);
+    assert.equal(await currentKid(), kid);
+    assert.equal(await keyAudits(), audits);
   });
 
   it('then without the CSRF token, or without confirming, nothing is rotated or retired', async () => {
     const { browser } = await adminAtKeys();
+    // Old enough to rotate: what refuses below is the missing token, not the rotation guard.
+    await ageKeys();
     const keys = await keyRows();
     const audits = await keyAudits();
-    const confirm = await browser.visit(url('/admin/keys/confirm?action=rotate'));
-    const form = findForm(confirm.body, '/admin/keys/rotate');
+    const form = findForm((await browser.visit(url('/admin/keys/confirm?action=rotate'))).body, '/admin/keys/rotate');
     const attempts: Record<string, string>[] = [{ confirm: 'yes' }, { confirm: 'yes', csrf: 'forged' }, { confirm: 'yes', csrf: `${form.fields.csrf}x` }];
     for (const fields of attempts) {
       const refused = await browser.request(url('/admin/keys/rotate'), { method: 'POST', form: fields });
@@ -121,7 +147,8 @@ describe('when an admin manages the signing keys in the console', () => {
     const { browser } = await adminAtKeys();
     const keys = await keyRows();
     const audits = await keyAudits();
-    const csrf = findForm((await browser.visit(url('/admin/keys/confirm?action=rotate'))).body, '/admin/keys/rotate').fields.csrf!;
+    const next = keys.find((k) => k.state === 'next')!.kid;
+    const csrf = findForm((await browser.visit(url(`/admin/keys/confirm?action=retire&id=${next}`))).body, `/admin/keys/${next}/retire`).fields.csrf!;
     for (const id of ['no-such-key', 'a%00b', 'x'.repeat(500), '%F0%9F%94%91', '..%2F..%2Fetc']) {
       // A NUL is refused before any route, for every path (400, saying so); every other id names no key (404 page).
       const nul = id.includes('%00');
