@@ -28,7 +28,8 @@ export async function recordUpstreamCall(db: Db, call: UpstreamCallInput): Promi
       stage: call.stage,
       ok: !call.failure,
       kind: call.failure?.kind ?? null,
-      error: call.failure ? call.failure.message.slice(0, MESSAGE_MAX) : null,
+      // PostgreSQL text cannot hold NUL, which an upstream's error body may carry.
+      error: call.failure ? call.failure.message.slice(0, MESSAGE_MAX).replaceAll('\0', '\uFFFD') : null,
       latencyMs: Math.max(0, Math.round(call.latencyMs)),
     },
   });
@@ -46,8 +47,8 @@ export interface UpstreamActivity {
  * Per upstream id: sign-ins (callbacks the upstream completed) and failures by kind over
  * the last hour and day, callback latency percentiles, and the newest failure within the
  * retention. Three statements whatever the number of rows: two index range scans over
- * each upstream's last day (upstream, createdAt lead the covering index), and one index
- * lookup per upstream for its last error.
+ * the last day (createdAt leads the covering index), and one index lookup per upstream
+ * for its last error.
  */
 export async function readUpstreamActivity(db: Db, upstreams: readonly string[]): Promise<Map<string, UpstreamActivity>> {
   const result = new Map<string, UpstreamActivity>(upstreams.map((id) => [id, emptyActivity()]));
@@ -113,7 +114,11 @@ function emptyActivity(): UpstreamActivity {
   return { hour: window(), day: window(), lastError: null };
 }
 
-/** The periodic sweep's part: rows past the retention. */
+/** The periodic sweep's part: rows past the retention (a range of the createdAt-led index). */
 export async function deleteOldUpstreamCalls(db: Db): Promise<number> {
-  return db.$executeRaw`DELETE FROM "UpstreamCall" WHERE "createdAt" < now() - make_interval(days => ${UPSTREAM_CALL_RETENTION_DAYS}::int)`;
+  return db.$executeRaw(oldUpstreamCallsDeletion());
+}
+
+export function oldUpstreamCallsDeletion(): Prisma.Sql {
+  return Prisma.sql`DELETE FROM "UpstreamCall" WHERE "createdAt" < now() - make_interval(days => ${UPSTREAM_CALL_RETENTION_DAYS}::int)`;
 }

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import { setAdmin } from '../../src/accounts/admin.ts';
-import { upstreamActivityQueries } from '../../src/upstream-activity/repository.ts';
+import { oldUpstreamCallsDeletion, recordUpstreamCall, upstreamActivityQueries } from '../../src/upstream-activity/repository.ts';
 import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
@@ -67,7 +67,7 @@ describe('when an admin looks at the upstreams', () => {
     await signInThrough(rpB, new Browser(), 'google', OUTSIDER.sub);
     const cancelled = new Browser();
     await chooseUpstream(cancelled, await cancelled.visit((await buildAuthRequest(rpB)).url), 'google', 'cancel', {}, 'never');
-    a.google.faults['/token'] = { kind: 'answer', status: 503, contentType: 'text/html', body: '<html>down</html>' };
+    a.google.faults['/token'] = { kind: 'answer', status: 503, contentType: 'text/html', body: '<html><script>alert(1)</script>down</html>' };
     try {
       const failing = new Browser();
       const page = await chooseUpstream(failing, await failing.visit((await buildAuthRequest(await discoverDoorman(a.doorman.url))).url), 'google', ALICE.sub, {}, 'never');
@@ -93,6 +93,16 @@ describe('when an admin looks at the upstreams', () => {
     const html = (await adminBrowser.visit(new URL('/admin/upstreams', a.doorman.url))).body;
     assert.match(html, new RegExp(`<code>${a.doorman.url}/upstream/google/callback</code>`));
     assert.match(html, /denied 1, unavailable 1|unavailable 1, denied 1/);
+    assert.doesNotMatch(html, /<script>alert/);
+  });
+
+  it('then a failure message with NUL characters or of any length is still noted, cut to 300 characters', async () => {
+    await recordUpstreamCall(a.doorman.db, { upstream: 'nul-test', stage: 'callback', failure: { kind: 'invalid_response', message: `bad\0body ${'x'.repeat(5000)}` }, latencyMs: 12.6 });
+    const [row] = await a.db.query<{ error: string; latencyMs: number }>(`SELECT error, "latencyMs" FROM "UpstreamCall" WHERE upstream = 'nul-test'`);
+    assert.equal(row!.error.length, 300);
+    assert.ok(row!.error.startsWith('bad\uFFFDbody '));
+    assert.equal(row!.latencyMs, 13);
+    await a.db.query(`DELETE FROM "UpstreamCall" WHERE upstream = 'nul-test'`);
   });
 
   it('then only the last hour and day count, and an upstream without calls shows none', async () => {
@@ -113,14 +123,15 @@ describe('when an admin looks at the upstreams', () => {
     assert.deepEqual([quiet.hour.signIns, quiet.day.signIns, quiet.hour.latencyMs, quiet.lastError], [0, 0, { p50: null, p95: null }, null]);
   });
 
-  it('then its three statements use the indexes, not a table scan, over many calls', async () => {
-    // 300 000 calls over 30 days of an upstream that is not configured, and a few of one that is.
+  it('then its three statements and the sweep use the indexes, not a table scan, over many calls', async () => {
+    // 300 000 calls over the 7-day retention and the 10 minutes since the last sweep, of an
+    // upstream that is not configured and a few of one that is: the table as the sweep keeps it.
     await a.db.query(`INSERT INTO "UpstreamCall" (upstream, stage, ok, kind, error, "latencyMs", "createdAt")
       SELECT CASE WHEN i % 100 = 0 THEN 'github' ELSE 'bulk' END, 'callback', i % 7 <> 0, CASE WHEN i % 7 = 0 THEN 'timeout' END, NULL, i % 1000,
-        now() - make_interval(secs => i * 8.64)
+        now() - make_interval(secs => i * 2.018)
       FROM generate_series(1, 300000) AS i`);
     await a.db.query('VACUUM ANALYZE "UpstreamCall"');
-    const queries = upstreamActivityQueries(['google', 'github']);
+    const queries = { ...upstreamActivityQueries(['google', 'github']), sweep: oldUpstreamCallsDeletion() };
     for (const [name, query] of Object.entries(queries)) {
       const plan = (await a.doorman.db.$queryRaw<{ 'QUERY PLAN': string }[]>(Prisma.sql`EXPLAIN ${query}`)).map((r) => r['QUERY PLAN']).join('\n');
       assert.doesNotMatch(plan, /Seq Scan on "UpstreamCall"/, `${name}:\n${plan}`);

@@ -14,7 +14,7 @@ CREATE TABLE "UpstreamCall" (
 );
 
 -- CreateIndex
-CREATE INDEX "UpstreamCall_upstream_createdAt_stage_ok_kind_latencyMs_idx" ON "UpstreamCall"("upstream", "createdAt", "stage", "ok", "kind", "latencyMs");
+CREATE INDEX "UpstreamCall_createdAt_upstream_stage_ok_kind_latencyMs_idx" ON "UpstreamCall"("createdAt", "upstream", "stage", "ok", "kind", "latencyMs");
 
 -- CreateIndex
 CREATE INDEX "UpstreamCall_upstream_ok_createdAt_idx" ON "UpstreamCall"("upstream", "ok", "createdAt");
