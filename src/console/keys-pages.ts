@@ -49,7 +49,8 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
         : 'retiresAt' in k && k.retiresAt ? t('console.keys.retiresAt', { time: when(k.retiresAt) }) : '',
     });
     const live = [...described.signing.filter((k) => k.state !== 'retired').map(row('')), ...described.cookies.map(row(t('console.keys.kindCookie')))];
-    const notice = NOTICES[String(ctx.query.notice) as keyof typeof NOTICES];
+    // Own keys only: `?notice=constructor` must not reach Object.prototype.
+    const notice = Object.hasOwn(NOTICES, String(ctx.query.notice)) ? NOTICES[String(ctx.query.notice) as keyof typeof NOTICES] : undefined;
     broker.render(ctx, 'admin/keys', {
       ...page(admin, t('console.keys.title')),
       keys: live,

@@ -165,6 +165,11 @@ describe('when an admin manages the signing keys in the console', () => {
     assert.match(refused.body, /The current key cannot be retired/);
     assert.equal((await browser.request(url(`/admin/keys/confirm?action=retire&id=${current}`))).status, 409);
     assert.equal((await browser.request(url('/admin/keys/confirm?action=explode'))).status, 404);
+    for (const notice of ['constructor', '__proto__', 'toString', 'x'.repeat(3000)]) {
+      const page = await browser.request(url(`/admin/keys?notice=${notice}`));
+      assert.equal(page.status, 200, notice);
+      assert.doesNotMatch(page.body, /class="notice"/);
+    }
     assert.deepEqual(await keyRows(), keys);
     assert.equal(await keyAudits(), audits);
   });
