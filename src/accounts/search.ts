@@ -20,17 +20,22 @@ export function accountSearchQuery(opts: { query?: string | undefined; limit: nu
   }
   const canonical = `%${escapeLike(canonicalEmail(q) ?? lowerAscii(q))}%`;
   const anyPart = `%${escapeLike(q)}%`;
-  return Prisma.sql`
-    WITH matches AS (
-      SELECT "id" FROM "Account" WHERE "id" = ${q}
+  // A trigram index cannot narrow a part shorter than three characters (it would read every
+  // entry): shorter queries match only an id, a subject or an upstream id.
+  const parts = [...q].length >= 3 ? Prisma.sql`
       UNION SELECT "id" FROM "Account" WHERE "email" LIKE ${canonical}
       UNION SELECT "accountId" FROM "Identity" WHERE "emailCanonical" LIKE ${canonical}
       -- Exact characters (LIKE, not ILIKE): PostgreSQL's case folding is Unicode's, and would make a
       -- look-alike (KELVIN SIGN for K) find the real address; only ./email.ts decides what is equal.
       UNION SELECT "accountId" FROM "Identity" WHERE "email" LIKE ${anyPart}
+      UNION SELECT "accountId" FROM "Identity" WHERE ("profile"->>'name') ILIKE ${anyPart}`
+    : Prisma.empty;
+  return Prisma.sql`
+    WITH matches AS (
+      SELECT "id" FROM "Account" WHERE "id" = ${q}
       UNION SELECT "accountId" FROM "Identity" WHERE "subject" = ${q}
       UNION SELECT "accountId" FROM "Identity" WHERE "provider" = ${q}
-      UNION SELECT "accountId" FROM "Identity" WHERE ("profile"->>'name') ILIKE ${anyPart}
+      ${parts}
     )
     SELECT a."id" FROM "Account" a JOIN matches m ON m."id" = a."id"
     WHERE true ${after}
