@@ -22,6 +22,7 @@ import { BrokerError, clientErrorStatus } from './errors.ts';
 import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
 import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
+import { deleteOldUpstreamCalls } from './upstream-activity/repository.ts';
 import { providerConfiguration, tokenExchangeEnabled } from './oidc/configuration.ts';
 import { openClientRegistry } from './clients/registry.ts';
 import { compareHashedSecrets, withDatabaseClients } from './clients/provider-clients.ts';
@@ -114,20 +115,20 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   if (isDeviceFlowEnabled(config)) provider.use(deviceFlowRequests(provider));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers.
-  provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log, config, clients }).routes()));
+  provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log, config, clients, connectors }).routes()));
   provider.use(onlyUnder(PAGE_PREFIXES, errorHandler(render, log)));
   provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
   provider.use(onlyUnder(['/upstream/'], createUpstreamSignOutRouter(broker).routes()));
   provider.use(onlyUnder(['/session/end/confirm'], upstreamSignOut(broker)));
   provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
-  provider.use(onlyUnder(['/admin'], createConsoleRouter(broker).routes()));
+  provider.use(onlyUnder(['/admin'], createConsoleRouter(broker, keyRing).routes()));
   // No route matched under our prefixes: a page for a person, not Koa's plain-text 404.
   provider.use(onlyUnder(PAGE_PREFIXES, () => {
     throw new BrokerError('not_found', 'no such page', { status: 404 });
   }));
   provider.use(homePage(render));
 
-  const sweep = () => deleteExpiredOidcRows(db).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
+  const sweep = () => Promise.all([deleteExpiredOidcRows(db), deleteOldUpstreamCalls(db)]).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));
   const timer = setInterval(sweep, config.database.sweepIntervalSeconds * 1000);
   timer.unref();
   return {

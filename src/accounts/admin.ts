@@ -3,8 +3,9 @@ import type { Db } from '../db/client.ts';
 import { moveConsents } from '../consents/repository.ts';
 import { moveGrants, revokeEverythingOf, revokeGrantOf, revokeSessionOf } from '../oidc/adapter.ts';
 import { deleteSealedTokens, deleteSealedTokensOfAccount } from '../token-vault/repository.ts';
-import { canonicalEmail, lowerAscii } from './email.ts';
+import { canonicalEmail } from './email.ts';
 import { findAccountState, findIdentity, recentEvents } from './repository.ts';
+import { searchAccountIds } from './search.ts';
 import { reconcilePrimaryEmail } from './service.ts';
 
 /**
@@ -45,26 +46,16 @@ function toSummary(a: { id: string; createdAt: Date; disabledAt: Date | null; ad
  * Accounts whose id, primary email, or an identity's email, subject, provider or name (as the upstream sent it), matches
  * `query`; newest first, paged by id cursor. Emails match by canonical form (a whole
  * address, or part of one lowercased in ASCII only, ./email.ts), or by the exact
- * characters an upstream sent, so an admin can also find a look-alike address by pasting it.
+ * characters an upstream sent, so an admin can also find a look-alike address by pasting it;
+ * names match any part in any case. Id, subject and upstream id match exactly.
  */
 export async function searchAccounts(db: Db, opts: { query?: string; limit: number; cursor?: string }): Promise<{ accounts: AccountSummary[]; nextCursor: string | null }> {
-  const q = opts.query?.trim();
-  const canonical = q ? canonicalEmail(q) ?? lowerAscii(q) : undefined;
-  const rows = await db.account.findMany({
-    where: q ? {
-      OR: [
-        { id: q },
-        { email: { contains: canonical! } },
-        { identities: { some: { OR: [{ emailCanonical: { contains: canonical! } }, { email: { contains: q } }, { subject: q }, { provider: q }, { profile: { path: ['name'], string_contains: q } }] } } },
-      ],
-    } : {},
-    orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-    take: opts.limit + 1,
-    ...(opts.cursor ? { cursor: { id: opts.cursor }, skip: 1 } : {}),
-    select: summarySelect,
-  });
-  const page = rows.slice(0, opts.limit);
-  return { accounts: page.map(toSummary), nextCursor: rows.length > opts.limit ? page[page.length - 1]!.id : null };
+  const ids = await searchAccountIds(db, { ...opts, limit: opts.limit + 1 });
+  const pageIds = ids.slice(0, opts.limit);
+  const rows = await db.account.findMany({ where: { id: { in: pageIds } }, select: summarySelect });
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  const page = pageIds.flatMap((id) => (byId.has(id) ? [toSummary(byId.get(id)!)] : []));
+  return { accounts: page, nextCursor: ids.length > opts.limit ? pageIds[pageIds.length - 1]! : null };
 }
 
 export async function getAccount(db: Db, id: string): Promise<(AccountSummary & { events: Awaited<ReturnType<typeof recentEvents>> }) | undefined> {

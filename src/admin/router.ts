@@ -10,12 +10,14 @@ import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
 import { revokeConsent } from '../consents/service.ts';
 import { auditFilterSchema } from '../audit/filter.ts';
 import { queryAudit } from '../audit/repository.ts';
+import type { Config } from '../config/load.ts';
 import type { Db } from '../db/client.ts';
 import { clientErrorStatus } from '../errors.ts';
 import type { ClientRegistry } from '../clients/registry.ts';
 import { createDatabaseClient, deleteClient, rotateClientSecret, updateDatabaseClientSettings, viewOf, type ClientOutcome } from '../clients/service.ts';
-import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
+import { readUpstreamOverview } from '../upstream-activity/overview.ts';
+import type { UpstreamConnector } from '../upstreams/connector.ts';
 
 /**
  * The admin API (JSON; contract in admin/openapi.yaml). Every request carries a Doorman
@@ -44,9 +46,10 @@ import type { Logger } from '../log.ts';
  * input included (malformed ids, bodies over 16 kB, JSON that is not an object), and an
  * unknown path under /admin/api is a 404 of the same shape.
  *   GET    /admin/api/audit?from=&to=&type=&provider=&clientId=&accountId=&reason=&limit=&cursor=   the audit log (audit/filter.ts)
+ *   GET    /admin/api/upstreams                           each upstream: callback URL, sign-ins, failures, latency (upstream-activity/)
  *   GET    /admin/api/openapi.yaml                        this contract, as served
  */
-export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger; config: Config; clients: ClientRegistry }): Router {
+export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger; config: Config; clients: ClientRegistry; connectors: ReadonlyMap<string, UpstreamConnector> }): Router {
   const { db } = deps;
   const clientAdmin = { db, config: deps.config, clients: deps.clients };
   const router = new Router({ prefix: '/admin/api' });
@@ -106,6 +109,9 @@ export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logge
   router.delete('/clients/:clientId', async (ctx) => replyClient(ctx, await deleteClient(clientAdmin, ctx.params.clientId!, actor(ctx))));
   router.get('/audit', async (ctx) => {
     ctx.body = await queryAudit(db, parse(auditFilterSchema, ctx.query));
+  });
+  router.get('/upstreams', async (ctx) => {
+    ctx.body = { upstreams: await readUpstreamOverview(deps) };
   });
   router.get('/openapi.yaml', (ctx) => {
     ctx.type = 'application/yaml';

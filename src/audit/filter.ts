@@ -27,7 +27,7 @@ export const AUDIT_EVENT_TYPES = [
   'login', 'login.refused', 'account.created', 'link.offered', 'link.refused', 'identity.linked', 'identity.unlinked', 'account.email', 'email.collision',
   'account.merged', 'account.retired', 'account.disabled', 'account.enabled', 'admin.granted', 'admin.revoked', 'consent.granted', 'consent.revoked',
   'session.revoked', 'grant.revoked', 'account.signed-out', 'client.created', 'client.updated', 'client.secret-rotated', 'client.deleted',
-  'token.exchanged', 'upstream-tokens.dropped',
+  'token.exchanged', 'upstream-tokens.dropped', 'keys.rotated', 'key.retired',
 ] as const satisfies readonly AuditEventInput['type'][];
 // The list repeats record.ts's union by hand; a type record.ts gains must be added here too, or this fails to compile.
 const everyTypeListed: Exclude<AuditEventInput['type'], (typeof AUDIT_EVENT_TYPES)[number]> extends never ? true : never = true;

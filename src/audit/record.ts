@@ -25,6 +25,9 @@ export type AuditEventInput = { actor?: string; clientId?: string } & (
   | { type: 'token.exchanged'; accountId: string; clientId: string; provider: string; subject: string; scope: string; refreshed: boolean }
   /** The upstream refused to refresh the stored tokens, so they were deleted. */
   | { type: 'upstream-tokens.dropped'; accountId: string; provider: string; subject: string; reason: string }
+  /** A key rotation someone asked for (`doorman keys rotate`, the console); scheduled rotations are only logged. */
+  | { type: 'keys.rotated'; accountId?: undefined; provider?: undefined; subject?: undefined; signingKid: string; previousSigningKid: string | null }
+  | { type: 'key.retired'; accountId?: undefined; provider?: undefined; subject?: undefined; keyId: string; kind: 'signing' | 'cookie'; was: string }
   | { type: 'consent.revoked'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; revokedGrants: number }
   /** An app managed at runtime (src/clients): which settings changed, never a secret. */
   | { type: 'client.created' | 'client.updated'; accountId?: undefined; clientId: string; provider?: undefined; subject?: undefined; changed: string[] }

@@ -1,8 +1,9 @@
+import { userInfo } from 'node:os';
 import type { Config } from '../config/load.ts';
 import type { Db } from '../db/client.ts';
 import { keyPolicies } from '../keys/key-ring.ts';
-import { readKeys, retireKeyNow, settleKeys, type KeySet } from '../keys/repository.ts';
-import type { KeyRecord } from '../keys/rotation.ts';
+import { describeKeys } from '../keys/describe.ts';
+import { readKeys, retireKeyNow, settleKeys } from '../keys/repository.ts';
 
 /**
  * `doorman keys ...`: see and rotate the signing keys and cookie secrets, on the database
@@ -19,14 +20,14 @@ export async function runKeysCommand(db: Db, config: Config, args: string[], out
       out(JSON.stringify(describeKeys(await readKeys(db), config), null, 2));
       return 0;
     case 'rotate': {
-      const { keys } = await settleKeys(db, keyPolicies(config, false), now, true);
+      const { keys } = await settleKeys(db, keyPolicies(config, false), now, true, cliActor());
       const current = keys.signing.find((k) => k.state === 'current')!;
       out(`rotated: signing key ${current.id} (${current.alg}) and a new cookie secret are current; running Doorman processes switch within ${config.keys.refreshSeconds} s`);
       return 0;
     }
     case 'retire': {
       if (!args[1]) break;
-      const outcome = await retireKeyNow(db, args[1]);
+      const outcome = await retireKeyNow(db, args[1], cliActor());
       if (outcome !== 'retired') {
         out(`refused: ${outcome}`);
         return 3;
@@ -39,19 +40,7 @@ export async function runKeysCommand(db: Db, config: Config, args: string[], out
   return 2;
 }
 
-function describeKeys(keys: KeySet, config: Config) {
-  const policies = keyPolicies(config, false);
-  const row = (k: KeyRecord, keepPreviousMs: number) => ({
-    id: k.id,
-    state: k.state,
-    createdAt: k.createdAt,
-    activatedAt: k.activatedAt,
-    deactivatedAt: k.deactivatedAt,
-    ...(k.state === 'current' ? { rotatesAt: new Date((k.activatedAt ?? k.createdAt).getTime() + policies.signing.rotateEveryMs) } : {}),
-    ...(k.state === 'previous' ? { retiresAt: new Date((k.deactivatedAt ?? k.createdAt).getTime() + keepPreviousMs) } : {}),
-  });
-  return {
-    signing: keys.signing.map((k) => ({ ...row(k, policies.signing.keepPreviousMs), alg: k.alg })),
-    cookies: keys.cookies.map((k) => row(k, policies.cookies.keepPreviousMs)),
-  };
+/** Audited like `doorman accounts ...`: the operating-system user who ran it. */
+function cliActor(): string {
+  return `cli:${userInfo().username}`;
 }

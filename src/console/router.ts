@@ -16,10 +16,15 @@ import { describeScopes } from '../consents/scope-words.ts';
 import { revokeConsent } from '../consents/service.ts';
 import { BrokerError } from '../errors.ts';
 import { clientDisplayName, type Broker } from '../interactions/broker.ts';
+import type { Translate } from '../i18n/messages.ts';
+import type { KeyRing } from '../keys/key-ring.ts';
 import { listLiveCredentialsOf } from '../oidc/adapter.ts';
 import { takeSignInState } from '../self-service/session.ts';
 import { auditAsCsv, auditAsJson } from './audit-export.ts';
 import { addClientPages } from './clients.ts';
+import { registerKeyPages } from './keys-pages.ts';
+import { bodyOf, page, when, type AsAdmin } from './page.ts';
+import { registerUpstreamsPage } from './upstreams-page.ts';
 import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type ConsoleAdmin } from './session.ts';
 
 /**
@@ -48,63 +53,48 @@ import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type Conso
  *   GET  /admin/audit                                    the audit log, filtered and paged
  *   GET  /admin/audit/export?format=csv|json             the same filter, as a file
  *   /admin/clients...                                    the Apps pages (./clients.ts)
+ *   GET  /admin/upstreams                                each upstream's activity (./upstreams-page.ts)
+ *   GET  /admin/keys, GET /admin/keys/confirm, POST /admin/keys/rotate, POST /admin/keys/:id/retire   (./keys-pages.ts)
  */
-const NOTICES: Record<string, string> = {
-  linked: 'The identity was linked to this account.',
-  unlinked: 'The identity was unlinked.',
-  disabled: 'The account is disabled: its sessions, grants and tokens were revoked.',
-  enabled: 'The account is enabled again.',
-  'admin-granted': 'The account now holds the admin role.',
-  'admin-revoked': 'The account no longer holds the admin role.',
-  'email-changed': 'Apps now see this email.',
-  'consent-revoked': 'The app\'s access was withdrawn; it will ask again.',
-  'session-revoked': 'The session was ended.',
-  'grant-revoked': 'The app\'s refresh token and everything issued with it were revoked.',
-  'signed-out': 'Every session, grant and token of this account was revoked.',
-  merged: 'The other account was merged into this one.',
-};
+/** Notices after an action (`?notice=`), and refusals in words: message keys (locales/, console.notice.*, console.refusal.*). */
+const NOTICES = new Set(['linked', 'unlinked', 'disabled', 'enabled', 'admin-granted', 'admin-revoked', 'email-changed', 'consent-revoked', 'session-revoked', 'grant-revoked', 'signed-out', 'merged']);
+const REFUSALS = new Set(['account_not_found', 'not_found', 'last_identity', 'already_linked', 'last_identity_of_other_account', 'email_not_verified', 'same_account']);
 
-/** Why an action was refused, in words on the account page. */
-const REFUSALS: Record<string, string> = {
-  account_not_found: 'That account does not exist or was merged into another one.',
-  not_found: 'That item no longer exists: it was already removed, or belongs to another account.',
-  last_identity: 'This is the account\'s only identity: link another one first, or disable the account.',
-  already_linked: 'That identity is already linked to this account.',
-  last_identity_of_other_account: 'That identity is the only one of another account: merge the two accounts instead.',
-  email_not_verified: 'Only an email that one of the account\'s identities verified can be its primary email.',
-  same_account: 'An account cannot be merged into itself.',
-};
-
+/** Destructive actions with their confirmation page (words: console.confirm.<action>.title|text|button). */
 const CONFIRMATIONS = {
-  unlink: { title: 'Unlink this identity?', text: 'Its next sign-in will not reach this account (it may create a new one).', button: 'Unlink', path: (t: string) => `identities/${encodeURIComponent(t)}/unlink` },
-  disable: { title: 'Disable this account?', text: 'It cannot sign in any more, and every session, grant and token it holds is revoked at once.', button: 'Disable', path: () => 'disable' },
-  'revoke-admin': { title: 'Revoke the admin role?', text: 'The account can no longer use the console or the admin API.', button: 'Revoke admin', path: () => 'admin' },
-  'sign-out': { title: 'Sign this account out everywhere?', text: 'Every Doorman session, app grant, access and refresh token of the account is revoked; the account stays enabled.', button: 'Sign out everywhere', path: () => 'sign-out' },
+  unlink: (t: string) => `identities/${encodeURIComponent(t)}/unlink`,
+  disable: () => 'disable',
+  'revoke-admin': () => 'admin',
+  'sign-out': () => 'sign-out',
 } as const;
 type ConfirmAction = keyof typeof CONFIRMATIONS;
 
 const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
 const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v);
-const searchSchema = z.object({ q: z.preprocess(blankIsAbsent, z.string().max(200, 'at most 200 characters').optional()), cursor: z.preprocess(blankIsAbsent, z.string().max(100).optional()) });
+const searchSchema = z.object({ q: z.preprocess(blankIsAbsent, z.string().max(200, 'console.form.atMost:200').optional()), cursor: z.preprocess(blankIsAbsent, z.string().max(100).optional()) });
 const linkSchema = z.object({
-  provider: z.string().min(1, 'choose an upstream'),
-  subject: z.string().trim().min(1, 'the upstream subject is required').max(255, 'the subject is at most 255 characters'),
-  email: z.preprocess(blankIsAbsent, z.email('not an email address').max(254, 'at most 254 characters').optional()),
+  provider: z.string().min(1, 'console.form.chooseUpstream'),
+  subject: z.string().trim().min(1, 'console.form.subjectRequired').max(255, 'console.form.subjectTooLong'),
+  email: z.preprocess(blankIsAbsent, z.email('console.form.notEmail').max(254, 'console.form.atMost:254').optional()),
 });
-const emailSchema = z.object({ email: z.string().trim().min(1, 'choose an email').max(254, 'at most 254 characters') });
-const mergeSchema = z.object({ from: z.string().trim().min(1, 'the id of the account to merge is required').max(100, 'not an account id') });
+const emailSchema = z.object({ email: z.string().trim().min(1, 'console.form.chooseEmail').max(254, 'console.form.atMost:254') });
+const mergeSchema = z.object({ from: z.string().trim().min(1, 'console.form.mergeFromRequired').max(100, 'console.form.notAccountId') });
 
-export function createConsoleRouter(broker: Broker): Router {
+export function createConsoleRouter(broker: Broker, keyRing: Pick<KeyRing, 'refresh'>): Router {
   const router = new Router({ prefix: '/admin' });
   const { db } = broker;
   const form = readForm(broker);
   const upstreamName = (id: string | null) => (id ? broker.connectors.get(id)?.displayName ?? id : '');
+  const refusalWords = (ctx: Context, reason: string) => {
+    const t = broker.render.translatorFor(ctx);
+    return REFUSALS.has(reason) ? t(`console.refusal.${reason}`) : t('console.refusal.other', { reason });
+  };
 
   /** Runs `handler` for an admin; anyone else is sent to sign in or shown the 403 page. POSTs also need the CSRF token. */
-  const asAdmin = (handler: (ctx: Context, admin: ConsoleAdmin) => Promise<void>) => async (ctx: Context) => {
+  const asAdmin: AsAdmin = (handler) => async (ctx: Context) => {
     const access = await checkConsoleAccess(broker, ctx);
     if (access.kind === 'redirected') return;
-    if (access.kind === 'forbidden') return broker.render(ctx, 'admin/forbidden', { title: 'Not an administrator' }, 403);
+    if (access.kind === 'forbidden') return broker.render(ctx, 'admin/forbidden', { title: broker.render.translatorFor(ctx)('console.forbidden.title') }, 403);
     if (ctx.method === 'POST' && !isConsoleFormValid(broker, access.admin, bodyOf(ctx).csrf)) {
       throw new BrokerError('csrf', 'console CSRF token missing or invalid', { status: 403, retryUrl: '/admin' });
     }
@@ -112,22 +102,23 @@ export function createConsoleRouter(broker: Broker): Router {
   };
 
   const showAccount = async (ctx: Context, admin: ConsoleAdmin, id: string, problem?: { message: string; status: number }) => {
+    const t = broker.render.translatorFor(ctx);
     const account = await getAccount(db, id);
     if (!account) throw new BrokerError('not_found', `no account ${id}`, { status: 404, retryUrl: '/admin' });
     const [profiles, consents, credentials] = await Promise.all([listIdentityProfiles(db, id), listConsents(db, id), listLiveCredentialsOf(db, id)]);
     const emailChoices = verifiedEmails(account.identities);
     broker.render(ctx, 'admin/account', {
-      ...page(admin, `Account ${account.email ?? account.id}`),
-      notice: problem ? undefined : NOTICES[String(ctx.query.notice)],
+      ...page(admin, t('console.account.title', { name: account.email ?? account.id })),
+      notice: problem || !NOTICES.has(String(ctx.query.notice)) ? undefined : t(`console.notice.${String(ctx.query.notice)}`),
       problem: problem?.message,
       account: { ...account, created: when(account.createdAt) },
       identities: account.identities.map((i) => ({
-        ...i, upstream: upstreamName(i.provider), name: profiles.get(i.id)?.name ?? '', lastUsed: i.lastLoginAt ? when(i.lastLoginAt) : 'never',
+        ...i, upstream: upstreamName(i.provider), name: profiles.get(i.id)?.name ?? '', lastUsed: i.lastLoginAt ? when(i.lastLoginAt) : t('console.account.never'),
       })),
       groups: [...new Set([...profiles.values()].flatMap((p) => p.groups))].sort(),
       emailChoices,
       upstreams: [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName })),
-      apps: consents.map((c) => ({ clientId: c.clientId, name: clientDisplayName(broker.clients, c.clientId), access: describeScopes(c.scope.split(' ')).join(', ') || 'Account id', since: when(c.createdAt) })),
+      apps: consents.map((c) => ({ clientId: c.clientId, name: clientDisplayName(broker.clients, c.clientId), access: describeScopes(c.scope.split(' ')).map((key) => t(key)).join(', ') || t('console.account.accountIdScope'), since: when(c.createdAt) })),
       sessions: credentials.filter((c) => c.model === 'Session' && c.uid).map((c) => ({ uid: c.uid!, since: c.issuedAt ? when(c.issuedAt) : '', until: c.expiresAt ? when(c.expiresAt) : '' })),
       tokens: credentials.filter((c) => c.model === 'RefreshToken' && c.grantId).map((c) => ({
         grantId: c.grantId!, app: clientDisplayName(broker.clients, c.clientId) ?? '', since: c.issuedAt ? when(c.issuedAt) : '', until: c.expiresAt ? when(c.expiresAt) : '',
@@ -141,7 +132,7 @@ export function createConsoleRouter(broker: Broker): Router {
     if (outcome.kind === 'refused') {
       const reason = (outcome as { reason: string }).reason;
       if (reason === 'account_not_found') throw new BrokerError('not_found', `no account ${id}`, { status: 404, retryUrl: '/admin' });
-      return showAccount(ctx, admin, id, { message: REFUSALS[reason] ?? `Refused: ${reason}.`, status: refusalStatus(reason) });
+      return showAccount(ctx, admin, id, { message: refusalWords(ctx, reason), status: refusalStatus(reason) });
     }
     ctx.status = 303;
     ctx.redirect(`/admin/accounts/${encodeURIComponent(id)}?notice=${notice}`);
@@ -162,10 +153,11 @@ export function createConsoleRouter(broker: Broker): Router {
     const result = parsed.success
       ? await searchAccounts(db, { limit: 25, ...(query.q ? { query: query.q } : {}), ...(query.cursor ? { cursor: query.cursor } : {}) })
       : { accounts: [], nextCursor: null };
+    const t = broker.render.translatorFor(ctx);
     broker.render(ctx, 'admin/accounts', {
-      ...page(admin, 'Accounts'),
+      ...page(admin, t('console.accounts.title')),
       q: query.q ?? (typeof ctx.query.q === 'string' ? ctx.query.q.slice(0, 200) : ''),
-      problem: parsed.success ? undefined : describeFilterIssues(parsed.error).join('; '),
+      problem: parsed.success ? undefined : describeFormIssues(parsed.error, t),
       accounts: result.accounts.map((a) => ({ ...a, created: when(a.createdAt), upstreams: a.identities.map((i) => upstreamName(i.provider)).join(', ') })),
       next: result.nextCursor ? `/admin?${new URLSearchParams({ ...(query.q ? { q: query.q } : {}), cursor: result.nextCursor })}` : undefined,
     }, parsed.success ? 200 : 400);
@@ -182,20 +174,23 @@ export function createConsoleRouter(broker: Broker): Router {
   router.get('/accounts/:id', asAdmin((ctx, admin) => showAccount(ctx, admin, ctx.params.id!)));
 
   router.get('/accounts/:id/confirm', asAdmin(async (ctx, admin) => {
+    const t = broker.render.translatorFor(ctx);
     const action = String(ctx.query.action) as ConfirmAction;
-    const what = CONFIRMATIONS[action];
+    const path = CONFIRMATIONS[action];
     if (!Object.hasOwn(CONFIRMATIONS, action)) throw new BrokerError('not_found', `no console action ${action}`, { status: 404, retryUrl: '/admin' });
     const target = typeof ctx.query.target === 'string' ? ctx.query.target.slice(0, 100) : '';
     const account = await getAccount(db, ctx.params.id!);
     if (!account) throw new BrokerError('not_found', `no account ${ctx.params.id}`, { status: 404, retryUrl: '/admin' });
     const identity = action === 'unlink' ? account.identities.find((i) => i.id === target) : undefined;
-    if (action === 'unlink' && !identity) return showAccount(ctx, admin, account.id, { message: REFUSALS.not_found!, status: 404 });
+    if (action === 'unlink' && !identity) return showAccount(ctx, admin, account.id, { message: t('console.refusal.not_found'), status: 404 });
     broker.render(ctx, 'admin/confirm', {
-      ...page(admin, what.title),
-      text: what.text,
-      button: what.button,
-      subject: identity ? `${upstreamName(identity.provider)} identity ${identity.subject}${identity.email ? ` (${identity.email})` : ''}` : `Account ${account.email ?? account.id}`,
-      action: `/admin/accounts/${encodeURIComponent(account.id)}/${what.path(target)}`,
+      ...page(admin, t(`console.confirm.${action}.title`)),
+      text: t(`console.confirm.${action}.text`),
+      button: t(`console.confirm.${action}.button`),
+      subject: identity
+        ? `${t('console.confirm.identity', { upstream: upstreamName(identity.provider), subject: identity.subject })}${identity.email ? ` (${identity.email})` : ''}`
+        : t('console.account.title', { name: account.email ?? account.id }),
+      action: `/admin/accounts/${encodeURIComponent(account.id)}/${path(target)}`,
       extra: action === 'revoke-admin' ? { admin: 'revoke' } : {},
       back: `/admin/accounts/${encodeURIComponent(account.id)}`,
     });
@@ -203,8 +198,9 @@ export function createConsoleRouter(broker: Broker): Router {
 
   router.post('/accounts/:id/identities', form, asAdmin(async (ctx, admin) => {
     const parsed = linkSchema.safeParse(bodyOf(ctx));
-    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error), status: 400 });
-    if (!broker.connectors.has(parsed.data.provider)) return showAccount(ctx, admin, ctx.params.id!, { message: `There is no upstream with the id ${parsed.data.provider.slice(0, 100)}.`, status: 400 });
+    const t = broker.render.translatorFor(ctx);
+    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error, t), status: 400 });
+    if (!broker.connectors.has(parsed.data.provider)) return showAccount(ctx, admin, ctx.params.id!, { message: t('console.refusal.noUpstream', { id: parsed.data.provider.slice(0, 100) }), status: 400 });
     const { provider, subject, email } = parsed.data;
     await afterAction(ctx, admin, ctx.params.id!, await adminLinkIdentity(db, ctx.params.id!, { provider, subject, ...(email ? { email } : {}) }, admin.actor), 'linked');
   }));
@@ -224,14 +220,14 @@ export function createConsoleRouter(broker: Broker): Router {
 
   router.post('/accounts/:id/admin', form, asAdmin(async (ctx, admin) => {
     const grant = bodyOf(ctx).admin === 'grant';
-    if (!grant && bodyOf(ctx).admin !== 'revoke') return showAccount(ctx, admin, ctx.params.id!, { message: 'Say whether to grant or revoke the admin role.', status: 400 });
+    if (!grant && bodyOf(ctx).admin !== 'revoke') return showAccount(ctx, admin, ctx.params.id!, { message: broker.render.translatorFor(ctx)('console.refusal.grantOrRevoke'), status: 400 });
     if (!grant && !confirmed(ctx, 'revoke-admin')) return;
     await afterAction(ctx, admin, ctx.params.id!, await setAdmin(db, ctx.params.id!, grant, admin.actor), grant ? 'admin-granted' : 'admin-revoked');
   }));
 
   router.post('/accounts/:id/email', form, asAdmin(async (ctx, admin) => {
     const parsed = emailSchema.safeParse(bodyOf(ctx));
-    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error), status: 400 });
+    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error, broker.render.translatorFor(ctx)), status: 400 });
     await afterAction(ctx, admin, ctx.params.id!, await choosePrimaryEmail(db, ctx.params.id!, parsed.data.email, admin.actor), 'email-changed');
   }));
 
@@ -252,22 +248,23 @@ export function createConsoleRouter(broker: Broker): Router {
   }));
 
   router.get('/accounts/:id/merge', asAdmin(async (ctx, admin) => {
+    const t = broker.render.translatorFor(ctx);
     const parsed = mergeSchema.safeParse(ctx.query);
-    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error), status: 400 });
+    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error, t), status: 400 });
     const preview = await previewMerge(db, ctx.params.id!, parsed.data.from);
     if (!preview) {
-      const message = parsed.data.from === ctx.params.id ? REFUSALS.same_account! : `There is no account with the id ${parsed.data.from} that could be merged (unknown, or already merged).`;
+      const message = parsed.data.from === ctx.params.id ? t('console.refusal.same_account') : t('console.refusal.noMergeSource', { id: parsed.data.from });
       return showAccount(ctx, admin, ctx.params.id!, { message, status: parsed.data.from === ctx.params.id ? 409 : 404 });
     }
     broker.render(ctx, 'admin/merge', {
-      ...page(admin, 'Merge accounts'),
+      ...page(admin, t('console.merge.title')),
       survivor: preview.survivor, retired: preview.retired, consents: preview.consents, events: preview.events, liveRows: preview.liveRows,
       identities: preview.retired.identities.map((i) => ({ ...i, upstream: upstreamName(i.provider) })),
     });
   }));
   router.post('/accounts/:id/merge', form, asAdmin(async (ctx, admin) => {
     const parsed = mergeSchema.safeParse(bodyOf(ctx));
-    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error), status: 400 });
+    if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error, broker.render.translatorFor(ctx)), status: 400 });
     if (bodyOf(ctx).confirm !== 'yes') {
       ctx.status = 303;
       ctx.redirect(`/admin/accounts/${encodeURIComponent(ctx.params.id!)}/merge?${new URLSearchParams({ from: parsed.data.from })}`);
@@ -282,7 +279,7 @@ export function createConsoleRouter(broker: Broker): Router {
     const given = Object.fromEntries(['from', 'to', 'type', 'provider', 'clientId', 'accountId', 'reason'].map((k) => [k, typeof ctx.query[k] === 'string' ? (ctx.query[k] as string).slice(0, 200) : '']));
     const kept = new URLSearchParams(Object.entries(given).filter(([, v]) => v));
     broker.render(ctx, 'admin/audit', {
-      ...page(admin, 'Audit log'),
+      ...page(admin, broker.render.translatorFor(ctx)('console.audit.title')),
       filter: given,
       problems: parsed.success ? [] : describeFilterIssues(parsed.error),
       types: AUDIT_EVENT_TYPES,
@@ -311,6 +308,8 @@ export function createConsoleRouter(broker: Broker): Router {
   }));
 
   addClientPages(router, { broker, asAdmin, form, page });
+  registerUpstreamsPage(router, broker, asAdmin);
+  registerKeyPages(router, broker, asAdmin, form, keyRing);
   return router;
 }
 
@@ -322,9 +321,10 @@ function readForm(broker: Broker): Middleware {
     } catch (err) {
       const status = (err as { status?: unknown }).status;
       if (typeof status !== 'number' || status >= 500) throw err;
+      const t = broker.render.translatorFor(ctx);
       return broker.render(ctx, 'admin/problem', {
-        title: status === 413 ? 'Form too large' : 'Form not readable',
-        text: status === 413 ? 'The form sent more than 16 kB, so nothing was changed. Go back and shorten what you typed.' : 'The form could not be read, so nothing was changed. Go back and try again.',
+        title: t(status === 413 ? 'console.problem.tooLargeTitle' : 'console.problem.unreadableTitle'),
+        text: t(status === 413 ? 'console.problem.tooLargeText' : 'console.problem.unreadableText'),
       }, status);
     }
     await next();
@@ -345,18 +345,10 @@ async function exportAudit(broker: Broker, filter: z.infer<typeof auditFilterSch
   return all.slice(0, EXPORT_MAX);
 }
 
-function page(admin: ConsoleAdmin, title: string) {
-  return { title, csrf: admin.csrf, adminId: admin.accountId };
-}
-
-function bodyOf(ctx: Context): Record<string, unknown> {
-  return (ctx.request.body as Record<string, unknown> | undefined) ?? {};
-}
-
-function describeFormIssues(error: z.ZodError): string {
-  return error.issues.map((i) => i.message).join('; ');
-}
-
-function when(at: Date): string {
-  return at.toISOString().slice(0, 16).replace('T', ' ');
+/** The form's problems in words: each schema message above is a message key, `key:max` where it has a number. */
+function describeFormIssues(error: z.ZodError, t: Translate): string {
+  return error.issues.map((i) => {
+    const [key, max] = i.message.split(':');
+    return key!.startsWith('console.') ? t(key!, { max }) : i.message;
+  }).join('; ');
 }

@@ -12,6 +12,7 @@ import type { Csrf } from '../http/csrf.ts';
 import type { Render } from '../http/render.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
+import { observeUpstreamStep } from '../upstream-activity/record.ts';
 import { UpstreamError, type UpstreamConnector, type UpstreamErrorCode } from '../upstreams/connector.ts';
 import type { CallbackPurposes } from './callback.ts';
 import type { TokenVault } from '../token-vault/vault.ts';
@@ -150,9 +151,12 @@ export async function beginUpstreamLogin(broker: Broker, ctx: Context, connector
   const state = randomBytes(32).toString('base64url');
   let started;
   try {
-    started = await connector.startLogin({ redirectUri: upstreamCallbackUrl(broker.config, connector.id), state, loginHint, acrValues });
+    started = await observeUpstreamStep(broker, connector.id, 'start', () => connector.startLogin({ redirectUri: upstreamCallbackUrl(broker.config, connector.id), state, loginHint, acrValues })
+      .catch((err: unknown) => {
+        throw err instanceof UpstreamError ? err : new UpstreamError(connector.id, 'unavailable', String(err), { cause: err });
+      }));
   } catch (err) {
-    throw upstreamFailure(err instanceof UpstreamError ? err : new UpstreamError(connector.id, 'unavailable', String(err), { cause: err }), 'start', retryUrl);
+    throw upstreamFailure(err as UpstreamError, 'start', retryUrl);
   }
   await saveUpstreamTransaction(broker.db, state, { ...purpose, connectorId: connector.id, payload: started.transaction }, ttlSeconds);
   rememberState(ctx, state, ttlSeconds);

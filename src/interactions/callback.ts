@@ -3,6 +3,7 @@ import { recordUpstreamRefusal } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { loginFailureOf } from '../metrics/login-outcome.ts';
 import type { LoginLabels } from '../metrics/metrics.ts';
+import { observeUpstreamStep } from '../upstream-activity/record.ts';
 import { UpstreamError, type UpstreamIdentity, type UpstreamLogin, type UpstreamTokens } from '../upstreams/connector.ts';
 import { forgetState, isStateOfThisBrowser, upstreamCallbackUrl, upstreamFailure, type Broker } from './broker.ts';
 import { takeUpstreamTransaction, type UpstreamTransaction } from './repository.ts';
@@ -83,13 +84,15 @@ async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: Callba
 
   let login: UpstreamLogin;
   try {
-    login = await connector.finishLogin({
+    login = await observeUpstreamStep(broker, connector.id, 'callback', () => connector.finishLogin({
       callbackUrl: new URL(ctx.originalUrl, broker.config.issuer),
       redirectUri: upstreamCallbackUrl(broker.config, connector.id),
       transaction: transaction.payload,
-    });
+    }).catch((err: unknown) => {
+      throw err instanceof UpstreamError ? err : new UpstreamError(connector.id, 'invalid_response', String(err), { cause: err });
+    }));
   } catch (err) {
-    const failure = err instanceof UpstreamError ? err : new UpstreamError(connector.id, 'invalid_response', String(err), { cause: err });
+    const failure = err as UpstreamError;
     if (failure.code === 'domain_not_allowed' || failure.code === 'org_not_allowed') {
       await recordUpstreamRefusal(broker.db, connector.id, failure.code, purpose.clientId);
     }

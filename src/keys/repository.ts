@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { JWK } from 'jose';
 import type { Prisma } from '../generated/prisma/client.ts';
+import { recordAudit } from '../audit/record.ts';
 import type { Db } from '../db/client.ts';
 import { generateSigningJwk, publicPart, type SigningAlgorithm } from './generate.ts';
 import { planKeySteps, type KeyRecord, type KeyState, type KeyStep, type RotationPolicy } from './rotation.ts';
@@ -35,7 +36,7 @@ export async function readKeys(db: Db | Tx): Promise<KeySet> {
  * nothing to do. Changes happen under an advisory lock in one transaction, after a re-read,
  * so two processes noticing the same due rotation make exactly one.
  */
-export async function settleKeys(db: Db, policies: KeyPolicies, now: Date, force = false): Promise<{ keys: KeySet; changed: boolean }> {
+export async function settleKeys(db: Db, policies: KeyPolicies, now: Date, force = false, actor?: string): Promise<{ keys: KeySet; changed: boolean }> {
   const seen = await readKeys(db);
   if (!force && !hasSteps(seen, policies, now)) return { keys: seen, changed: false };
   return db.$transaction(async (tx) => {
@@ -46,7 +47,16 @@ export async function settleKeys(db: Db, policies: KeyPolicies, now: Date, force
     if (!signingSteps.length && !cookieSteps.length) return { keys, changed: false };
     await applySigningSteps(tx, keys.signing, signingSteps, policies.algorithm, now);
     await applyCookieSteps(tx, cookieSteps, now);
-    return { keys: await readKeys(tx), changed: true };
+    const settled = await readKeys(tx);
+    // A rotation someone asked for (CLI, console) is audited with who asked; scheduled ones are in the log.
+    if (force && actor) {
+      await recordAudit(tx, {
+        type: 'keys.rotated', actor,
+        signingKid: settled.signing.find((k) => k.state === 'current')!.id,
+        previousSigningKid: keys.signing.find((k) => k.state === 'current')?.id ?? null,
+      });
+    }
+    return { keys: settled, changed: true };
   }, { timeout: 30_000 });
 }
 
@@ -115,7 +125,7 @@ export type RetireOutcome = 'retired' | 'not_found' | 'is_current' | 'already_re
  * its overlap: for a key that may have leaked, whose signatures must stop verifying. The
  * current key is refused (rotate first); a retired next key is replaced at the next settle.
  */
-export async function retireKeyNow(db: Db, id: string): Promise<RetireOutcome> {
+export async function retireKeyNow(db: Db, id: string, actor?: string): Promise<RetireOutcome> {
   return db.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${KEY_LOCK}::bigint)`;
     const keys = await readKeys(tx);
@@ -127,6 +137,7 @@ export async function retireKeyNow(db: Db, id: string): Promise<RetireOutcome> {
     if (found.state === 'retired') return 'already_retired';
     if (signing) await retireSigningKey(tx, signing);
     else await retireCookieSecret(tx, id);
+    if (actor) await recordAudit(tx, { type: 'key.retired', actor, keyId: id, kind: signing ? 'signing' : 'cookie', was: found.state });
     return 'retired';
   });
 }

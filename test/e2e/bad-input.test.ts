@@ -99,6 +99,7 @@ const ROUTES: Route[] = [
   { method: 'PUT', path: '/admin/api/accounts/[bobId]/email', format: 'admin', auth: 'admin', body: 'json', params: { email: 'b@example.com' } },
   { method: 'DELETE', path: '/admin/api/accounts/[bobId]/consents/[clientId]', format: 'admin', auth: 'admin' },
   { method: 'GET', path: '/admin/api/audit', format: 'admin', auth: 'admin', params: { from: '2026-01-01T00:00:00Z', to: '2026-12-31T00:00:00Z', type: 'login', provider: 'google', clientId: APP.clientId, accountId: '[bobId]', reason: 'x', limit: '10', cursor: '[unknownId]' } },
+  { method: 'GET', path: '/admin/api/upstreams', format: 'admin', auth: 'admin' },
   { method: 'GET', path: '/admin/api/openapi.yaml', format: 'admin', auth: 'admin' },
   { method: 'GET', path: '/admin/api/clients', format: 'admin', auth: 'admin' },
   { method: 'POST', path: '/admin/api/clients', format: 'admin', auth: 'admin', body: 'json', params: { clientId: 'fuzzed-app', name: 'Fuzzed', public: false, pkce: 'required' } },
@@ -314,7 +315,7 @@ describe('when every route is sent bad input', () => {
 
   it('then the table covers every route of the routers and every endpoint discovery lists', async () => {
     // Building a router only registers its routes; nothing here runs a handler.
-    const ours = [createInteractionRouter({ callbackPurposes: {} } as unknown as Broker), createAccountRouter({ callbackPurposes: {} } as unknown as Broker), createAdminRouter({ provider: {} as never, db: {} as never, log: createLogger('silent'), config: {} as never, clients: {} as never })]
+    const ours = [createInteractionRouter({ callbackPurposes: {} } as unknown as Broker), createAccountRouter({ callbackPurposes: {} } as unknown as Broker), createAdminRouter({ provider: {} as never, db: {} as never, log: createLogger('silent'), config: {} as never, clients: {} as never, connectors: new Map() })]
       .flatMap((router) => router.stack.filter((layer) => !String(layer.path).endsWith('{*rest}')).flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => shape(m, String(layer.path)))));
     const discovery = await (await fetch(`${s.doorman.url}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
     const endpoints = Object.entries(discovery).filter(([k, v]) => (k.endsWith('_endpoint') || k === 'jwks_uri') && typeof v === 'string').map(([, v]) => new URL(v as string).pathname);

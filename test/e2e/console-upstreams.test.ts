@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { Prisma } from '../../src/generated/prisma/client.ts';
+import { setAdmin } from '../../src/accounts/admin.ts';
+import { oldUpstreamCallsDeletion, recordUpstreamCall, upstreamActivityQueries } from '../../src/upstream-activity/repository.ts';
+import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
+import { Browser } from '../helpers/browser.ts';
+import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
+import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
+import { startScenario, type Scenario } from '../helpers/start-doorman.ts';
+
+/**
+ * Upstreams at a glance (console page and GET /admin/api/upstreams): what two Doorman
+ * processes sharing one database saw of each upstream, from the UpstreamCall rows the
+ * login path writes (src/upstream-activity).
+ */
+
+interface UpstreamReport {
+  id: string; type: string; callbackUrl: string;
+  hour: { signIns: number; failures: Record<string, number>; latencyMs: { p50: number | null; p95: number | null } };
+  day: { signIns: number; failures: Record<string, number>; latencyMs: { p50: number | null; p95: number | null } };
+  lastError: { kind: string; message: string; at: string } | null;
+}
+
+/** Polls `probe` until it returns true; the login path writes its row without waiting for it. */
+async function eventually(what: string, probe: () => Promise<boolean>, limitMs = 10_000): Promise<void> {
+  const until = Date.now() + limitMs;
+  while (!(await probe())) {
+    if (Date.now() > until) throw new Error(`not within ${limitMs} ms: ${what}`);
+    await new Promise((ok) => setTimeout(ok, 50));
+  }
+}
+
+describe('when an admin looks at the upstreams', () => {
+  let a: Scenario;
+  let b: Scenario;
+  let adminToken: string;
+  let adminBrowser: Browser;
+  const ADMIN_SCOPE = { scope: 'openid email admin', prompt: 'consent' };
+  const calls = async (upstream: string) => Number((await a.db.query<{ n: string }>(`SELECT count(*) AS n FROM "UpstreamCall" WHERE upstream = $1`, [upstream]))[0]!.n);
+  const report = async (): Promise<UpstreamReport[]> => {
+    const res = await fetch(new URL('/admin/api/upstreams', a.doorman.url), { headers: { authorization: `Bearer ${adminToken}` } });
+    assert.equal(res.status, 200);
+    return ((await res.json()) as { upstreams: UpstreamReport[] }).upstreams;
+  };
+
+  before(async () => {
+    a = await startScenario({ with: ['github'], client: { firstParty: true, adminApi: true } });
+    // A second process on the same database, with its own fake Google.
+    b = await startScenario({ db: a.db, with: ['github'], client: { firstParty: true } });
+    const rp = await discoverDoorman(a.doorman.url);
+    const signedIn = await signInThrough(rp, new Browser(), 'google', ALICE.sub, {}, ADMIN_SCOPE);
+    await setAdmin(a.doorman.db, signedIn.tokens.claims()!.sub, true, 'test');
+    adminToken = signedIn.tokens.access_token;
+    adminBrowser = new Browser();
+    await chooseUpstream(adminBrowser, await adminBrowser.visit(new URL('/admin', a.doorman.url)), 'google', ALICE.sub, {}, 'never');
+  });
+  after(async () => {
+    await b?.close();
+    await a?.close();
+  });
+
+  it('then sign-ins and failures made on either process count, by kind, with the last error and latency', async () => {
+    await eventually('the admin\'s own sign-ins are written', async () => (await calls('google')) >= 2);
+    const before = await calls('google');
+    const rpB = await discoverDoorman(b.doorman.url);
+    await signInThrough(rpB, new Browser(), 'google', OUTSIDER.sub);
+    const cancelled = new Browser();
+    await chooseUpstream(cancelled, await cancelled.visit((await buildAuthRequest(rpB)).url), 'google', 'cancel', {}, 'never');
+    a.google.faults['/token'] = { kind: 'answer', status: 503, contentType: 'text/html', body: '<html><script>alert(1)</script>down</html>' };
+    try {
+      const failing = new Browser();
+      const page = await chooseUpstream(failing, await failing.visit((await buildAuthRequest(await discoverDoorman(a.doorman.url))).url), 'google', ALICE.sub, {}, 'never');
+      assert.equal(page.status, 502);
+    } finally {
+      delete a.google.faults['/token'];
+    }
+    await eventually('all three calls are written', async () => (await calls('google')) === before + 3);
+
+    const google = (await report()).find((u) => u.id === 'google')!;
+    assert.equal(google.callbackUrl, `${a.doorman.url}/upstream/google/callback`);
+    assert.equal(google.type, a.doorman.config.upstreams[0]!.type);
+    assert.equal(google.hour.signIns, before + 1);
+    assert.deepEqual(google.hour.failures, { denied: 1, unavailable: 1 });
+    assert.deepEqual(google.day.failures, google.hour.failures);
+    assert.equal(google.lastError?.kind, 'unavailable');
+    assert.match(google.lastError!.message, /503/);
+    assert.ok(Date.now() - Date.parse(google.lastError!.at) < 60_000);
+    assert.equal(typeof google.hour.latencyMs.p50, 'number');
+    assert.ok(google.hour.latencyMs.p95! >= google.hour.latencyMs.p50!);
+
+    // The console page shows the same numbers.
+    const html = (await adminBrowser.visit(new URL('/admin/upstreams', a.doorman.url))).body;
+    assert.match(html, new RegExp(`<code>${a.doorman.url}/upstream/google/callback</code>`));
+    assert.match(html, /denied 1, unavailable 1|unavailable 1, denied 1/);
+    assert.doesNotMatch(html, /<script>alert/);
+  });
+
+  it('then a failure message with NUL characters or of any length is still noted, cut to 300 characters', async () => {
+    await recordUpstreamCall(a.doorman.db, { upstream: 'nul-test', stage: 'callback', failure: { kind: 'invalid_response', message: `bad\0body ${'x'.repeat(5000)}` }, latencyMs: 12.6 });
+    const [row] = await a.db.query<{ error: string; latencyMs: number }>(`SELECT error, "latencyMs" FROM "UpstreamCall" WHERE upstream = 'nul-test'`);
+    assert.equal(row!.error.length, 300);
+    assert.ok(row!.error.startsWith('bad\uFFFDbody '));
+    assert.equal(row!.latencyMs, 13);
+    await a.db.query(`DELETE FROM "UpstreamCall" WHERE upstream = 'nul-test'`);
+  });
+
+  it('then only the last hour and day count, and an upstream without calls shows none', async () => {
+    await a.db.query(`INSERT INTO "UpstreamCall" (upstream, stage, ok, kind, error, "latencyMs", "createdAt") VALUES
+      ('github', 'callback', true, NULL, NULL, 100, now() - interval '10 minutes'),
+      ('github', 'callback', true, NULL, NULL, 300, now() - interval '3 hours'),
+      ('github', 'callback', false, 'timeout', 'token: no answer in time', 2000, now() - interval '5 hours'),
+      ('github', 'start', false, 'unavailable', 'discovery: refused', 5, now() - interval '2 days'),
+      ('github', 'callback', true, NULL, NULL, 900, now() - interval '2 days')`);
+    const github = (await report()).find((u) => u.id === 'github')!;
+    assert.deepEqual(github.hour, { signIns: 1, failures: {}, latencyMs: { p50: 100, p95: 100 } });
+    assert.deepEqual(github.day, { signIns: 2, failures: { timeout: 1 }, latencyMs: { p50: 300, p95: 2000 } });
+    // The last error is the newest failure, even one older than a day.
+    assert.equal(github.lastError?.kind, 'timeout');
+    await a.db.query(`UPDATE "UpstreamCall" SET "createdAt" = now() - interval '8 days' WHERE upstream = 'github'`);
+    await a.db.query(`DELETE FROM "UpstreamCall" WHERE "createdAt" < now() - interval '7 days'`);
+    const quiet = (await report()).find((u) => u.id === 'github')!;
+    assert.deepEqual([quiet.hour.signIns, quiet.day.signIns, quiet.hour.latencyMs, quiet.lastError], [0, 0, { p50: null, p95: null }, null]);
+  });
+
+  it('then its three statements and the sweep use the indexes, not a table scan, over many calls', async () => {
+    // 300 000 calls over the 7-day retention and the 10 minutes since the last sweep, of an
+    // upstream that is not configured and a few of one that is: the table as the sweep keeps it.
+    await a.db.query(`INSERT INTO "UpstreamCall" (upstream, stage, ok, kind, error, "latencyMs", "createdAt")
+      SELECT CASE WHEN i % 100 = 0 THEN 'github' ELSE 'bulk' END, 'callback', i % 7 <> 0, CASE WHEN i % 7 = 0 THEN 'timeout' END, NULL, i % 1000,
+        now() - make_interval(secs => i * 2.018)
+      FROM generate_series(1, 300000) AS i`);
+    await a.db.query('VACUUM ANALYZE "UpstreamCall"');
+    const queries = { ...upstreamActivityQueries(['google', 'github']), sweep: oldUpstreamCallsDeletion() };
+    for (const [name, query] of Object.entries(queries)) {
+      const plan = (await a.doorman.db.$queryRaw<{ 'QUERY PLAN': string }[]>(Prisma.sql`EXPLAIN ${query}`)).map((r) => r['QUERY PLAN']).join('\n');
+      assert.doesNotMatch(plan, /Seq Scan on "UpstreamCall"/, `${name}:\n${plan}`);
+      assert.match(plan, /Index (Only )?Scan( Backward)? using "UpstreamCall_\w+" on "UpstreamCall"/, `${name}:\n${plan}`);
+    }
+    const started = performance.now();
+    await report();
+    assert.ok(performance.now() - started < 2000, 'the report over 300 000 calls takes under 2 s');
+    await a.db.query(`DELETE FROM "UpstreamCall" WHERE upstream IN ('bulk', 'github')`);
+  });
+
+  it('then a person who is not an admin gets the 403 page, and the API refuses a token without the admin scope', async () => {
+    const browser = new Browser();
+    const landed = await chooseUpstream(browser, await browser.visit(new URL('/admin/upstreams', a.doorman.url)), 'google', OUTSIDER.sub, {}, 'never');
+    assert.equal(landed.status, 403);
+    const upstreams = await browser.visit(new URL('/admin/upstreams', a.doorman.url));
+    assert.equal(upstreams.status, 403);
+    assert.doesNotMatch(upstreams.body, /upstream\/google\/callback/);
+    const plain = await signInThrough(await discoverDoorman(a.doorman.url), new Browser(), 'google', OUTSIDER.sub);
+    const res = await fetch(new URL('/admin/api/upstreams', a.doorman.url), { headers: { authorization: `Bearer ${plain.tokens.access_token}` } });
+    assert.equal(res.status, 403);
+  });
+});
