@@ -4,13 +4,17 @@ import { BrokerError } from '../errors.ts';
 import type { Broker } from '../interactions/broker.ts';
 import { refusalStatus } from '../accounts/admin.ts';
 import { createDatabaseClient, deleteClient, rotateClientSecret, updateDatabaseClientSettings, viewOf, type ClientOutcome, type ClientView } from '../clients/service.ts';
+import { bodyOf, page, type AsAdmin } from './page.ts';
 import type { ConsoleAdmin } from './session.ts';
 
 /**
  * The console's Apps pages (views/admin/clients*.eta), for the same actions as the admin
  * API, through the same service (clients/service.ts). A new secret is shown on the page
  * that answers the POST, never in a URL, and never again. Config-file apps are shown
- * read-only. Rotating and deleting go through a confirmation page.
+ * read-only. Rotating and deleting go through a confirmation page. The pages are in the
+ * console's language (locales/, console.apps.*); the problems with a form's input are
+ * clients/input.ts's, shared with the admin API's JSON, and stay English, as the audit
+ * filter's do.
  *
  *   GET  /admin/clients                         every app, and the form for a new one
  *   POST /admin/clients                         create (the secret is on the answer)
@@ -20,48 +24,38 @@ import type { ConsoleAdmin } from './session.ts';
  *   POST /admin/clients/:clientId/secret        rotate (confirm)
  *   POST /admin/clients/:clientId/delete        delete (confirm)
  */
-type AsAdmin = (handler: (ctx: Context, admin: ConsoleAdmin) => Promise<void>) => (ctx: Context) => Promise<void>;
+/** Words: locales/, console.apps.* (notices, refusals, confirm.<action>.title|text|button). */
+const NOTICES = new Set(['saved', 'deleted']);
+const REFUSALS = new Set(['not_found', 'read_only', 'client_exists', 'public_client']);
+const CONFIRMATIONS = { rotate: 'secret', delete: 'delete' } as const;
 
-export interface ClientPagesDeps {
-  broker: Broker;
-  asAdmin: AsAdmin;
-  form: Middleware;
-  page: (admin: ConsoleAdmin, title: string) => Record<string, unknown>;
-}
-
-const REFUSALS: Record<string, string> = {
-  not_found: 'That app no longer exists.',
-  read_only: 'This app comes from the config file: change it there.',
-  client_exists: 'An app with that client id already exists.',
-  public_client: 'A public app has no secret to rotate.',
-};
-const NOTICES: Record<string, string> = { saved: 'The app was saved. Every Doorman process applies it within seconds.', deleted: 'The app was deleted, with its tokens and consents.' };
-const CONFIRMATIONS = {
-  rotate: { title: 'Rotate this app\'s secret?', text: 'A new secret is shown once. The current one stops working within seconds: the app needs the new one.', button: 'Rotate secret', path: 'secret' },
-  delete: { title: 'Delete this app?', text: 'It can no longer sign anyone in, and its tokens, grants and consents are deleted. This cannot be undone.', button: 'Delete app', path: 'delete' },
-} as const;
-
-export function addClientPages(router: Router, { broker, asAdmin, form, page }: ClientPagesDeps): void {
+export function registerClientPages(router: Router, broker: Broker, asAdmin: AsAdmin, form: Middleware): void {
   const admin = { db: broker.db, config: broker.config, clients: broker.clients };
   const upstreams = () => [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName }));
   const base = (clientId: string) => `/admin/clients/${encodeURIComponent(clientId)}`;
+  const words = (ctx: Context) => broker.render.translatorFor(ctx);
+  // Own notices only: `?notice=constructor` must not reach Object.prototype.
+  const noticeOf = (ctx: Context) => (NOTICES.has(String(ctx.query.notice)) ? words(ctx)(`console.apps.${String(ctx.query.notice)}`) : undefined);
+  /** A refusal of the service in words; one it has no words for is named as it is. */
+  const refusalWords = (ctx: Context, reason: string) => (REFUSALS.has(reason) ? words(ctx)(`console.apps.refusal.${reason}`) : words(ctx)('console.refusal.other', { reason }));
   const showList = (ctx: Context, who: ConsoleAdmin, values = emptyValues(), problems: string[] = [], status = 200) => {
     broker.render(ctx, 'admin/clients', {
-      ...page(who, 'Apps'), clients: broker.clients.list().map(viewOf), values, problems, upstreams: upstreams(), notice: NOTICES[String(ctx.query.notice)],
+      ...page(who, words(ctx)('console.apps.title')), clients: broker.clients.list().map(viewOf), values, problems, upstreams: upstreams(), notice: noticeOf(ctx),
     }, status);
   };
   const showForm = (ctx: Context, who: ConsoleAdmin, client: ClientView, values: FormValues, problems: string[] = [], status = 200) => {
-    broker.render(ctx, 'admin/client', { ...page(who, `App ${client.name}`), client, values, problems, upstreams: upstreams(), notice: NOTICES[String(ctx.query.notice)] }, status);
+    broker.render(ctx, 'admin/client', { ...page(who, words(ctx)('console.apps.appTitle', { name: client.name })), client, values, problems, upstreams: upstreams(), notice: noticeOf(ctx) }, status);
   };
   const showSecret = (ctx: Context, who: ConsoleAdmin, clientId: string, secret: string, created: boolean) => {
     // The page carries the secret: no cache, no referrer may keep it.
     ctx.set('Cache-Control', 'no-store');
-    broker.render(ctx, 'admin/client-secret', { ...page(who, created ? 'App created' : 'Secret rotated'), clientId, secret, created, back: base(clientId) });
+    const title = created ? words(ctx)('console.apps.created') : words(ctx)('console.apps.rotated');
+    broker.render(ctx, 'admin/client-secret', { ...page(who, title), clientId, secret, created, back: base(clientId) });
   };
   const refused = (ctx: Context, who: ConsoleAdmin, clientId: string, reason: string) => {
     if (reason === 'not_found') throw new BrokerError('not_found', `no client ${clientId}`, { status: 404, retryUrl: '/admin/clients' });
     const client = broker.clients.get(clientId);
-    const message = [REFUSALS[reason] ?? `Refused: ${reason}.`];
+    const message = [refusalWords(ctx, reason)];
     return client ? showForm(ctx, who, viewOf(client), valuesOf(viewOf(client)), message, refusalStatus(reason)) : showList(ctx, who, emptyValues(), message, refusalStatus(reason));
   };
   const known = (ctx: Context) => {
@@ -75,7 +69,7 @@ export function addClientPages(router: Router, { broker, asAdmin, form, page }: 
     const values = formValues(ctx);
     const outcome = await createDatabaseClient(admin, { ...settingsOf(values), clientId: values.clientId, public: values.public }, who.actor);
     if (outcome.kind === 'invalid') return showList(ctx, who, values, outcome.problems, 400);
-    if (outcome.kind === 'refused') return showList(ctx, who, values, [REFUSALS[outcome.reason] ?? outcome.reason], refusalStatus(outcome.reason));
+    if (outcome.kind === 'refused') return showList(ctx, who, values, [refusalWords(ctx, outcome.reason)], refusalStatus(outcome.reason));
     if (outcome.clientSecret) return showSecret(ctx, who, outcome.client.clientId, outcome.clientSecret, true);
     ctx.status = 303;
     ctx.redirect(`${base(outcome.client.clientId)}?notice=saved`);
@@ -97,14 +91,15 @@ export function addClientPages(router: Router, { broker, asAdmin, form, page }: 
     const client = known(ctx);
     const action = String(ctx.query.action);
     if (!Object.hasOwn(CONFIRMATIONS, action)) throw new BrokerError('not_found', `no console action ${action.slice(0, 50)}`, { status: 404, retryUrl: base(client.clientId) });
-    const what = CONFIRMATIONS[action as keyof typeof CONFIRMATIONS];
+    const t = words(ctx);
     broker.render(ctx, 'admin/confirm', {
-      ...page(who, what.title), text: what.text, button: what.button, subject: `App ${client.name} (${client.clientId})`,
-      action: `${base(client.clientId)}/${what.path}`, extra: {}, back: base(client.clientId),
+      ...page(who, t(`console.apps.confirm.${action}.title`)), text: t(`console.apps.confirm.${action}.text`), button: t(`console.apps.confirm.${action}.button`),
+      subject: t('console.apps.confirm.subject', { name: client.name, clientId: client.clientId }),
+      action: `${base(client.clientId)}/${CONFIRMATIONS[action as keyof typeof CONFIRMATIONS]}`, extra: {}, back: base(client.clientId),
     });
   }));
   const confirmed = (ctx: Context, action: keyof typeof CONFIRMATIONS) => {
-    if ((ctx.request.body as Record<string, unknown> | undefined)?.confirm === 'yes') return true;
+    if (bodyOf(ctx).confirm === 'yes') return true;
     ctx.status = 303;
     ctx.redirect(`${base(String(ctx.params.clientId))}/confirm?action=${action}`);
     return false;
@@ -145,7 +140,7 @@ function valuesOf(c: ClientView): FormValues {
 
 /** Reads the form leniently (anything not text becomes empty); clients/input.ts judges the result. */
 function formValues(ctx: Context): FormValues {
-  const body = (ctx.request.body as Record<string, unknown> | undefined) ?? {};
+  const body = bodyOf(ctx);
   const str = (v: unknown) => (typeof v === 'string' ? v : '');
   const list = (v: unknown) => (Array.isArray(v) ? v : v === undefined ? [] : [v]).filter((x): x is string => typeof x === 'string');
   return {

@@ -21,7 +21,7 @@ import type { KeyRing } from '../keys/key-ring.ts';
 import { listLiveCredentialsOf } from '../oidc/adapter.ts';
 import { takeSignInState } from '../self-service/session.ts';
 import { auditAsCsv, auditAsJson } from './audit-export.ts';
-import { addClientPages } from './clients.ts';
+import { registerClientPages } from './clients.ts';
 import { registerKeyPages } from './keys-pages.ts';
 import { bodyOf, page, when, type AsAdmin } from './page.ts';
 import { registerUpstreamsPage } from './upstreams-page.ts';
@@ -307,7 +307,7 @@ export function createConsoleRouter(broker: Broker, keyRing: Pick<KeyRing, 'refr
     ctx.body = format === 'csv' ? auditAsCsv(events) : auditAsJson(events);
   }));
 
-  addClientPages(router, { broker, asAdmin, form, page });
+  registerClientPages(router, broker, asAdmin, form);
   registerUpstreamsPage(router, broker, asAdmin);
   registerKeyPages(router, broker, asAdmin, form, keyRing);
   return router;
