@@ -68,6 +68,14 @@ describe('when an admin manages apps in the console in Chromium', () => {
     assert.ok(!(await page.content()).includes(secret), 'the secret is shown again');
     assert.equal(await page.getByLabel('Redirect URIs, one a line', { exact: true }).inputValue(), 'https://intranet.example/callback\nhttp://127.0.0.1:8080/cb');
     await assertAccessible(page, 'an app\'s page');
+    // The list with both kinds of app, its first screenful small enough for the README (docs/console-apps.png).
+    await page.getByRole('link', { name: 'Back to apps' }).click();
+    await page.getByRole('row', { name: /intranet.*database/ }).waitFor();
+    await page.screenshot({ path: `${ARTIFACTS_DIR}console-apps-top.png` });
+    // `?notice=` names one of the pages' own notices, never something of Object.prototype.
+    await page.goto(consoleUrl('/clients?notice=constructor'));
+    assert.equal(await page.getByRole('status').count(), 0);
+    await page.goto(consoleUrl('/clients/intranet'));
 
     await page.getByRole('button', { name: 'Rotate secret' }).click();
     await page.getByRole('heading', { name: 'Rotate this app\'s secret?' }).waitFor();

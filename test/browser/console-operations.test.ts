@@ -98,6 +98,51 @@ describe('when an admin runs Doorman from the console in Chromium', () => {
     await context.close();
   });
 
+  it('then the Apps pages are in German too, with no English label left, and an app\'s name shown as typed', async () => {
+    const { context, page } = await signIn(ADA, '/clients', 'de-DE');
+    const main = page.locator('main');
+    /** Labels of the English pages that a German page must not show. */
+    const assertNoEnglish = async (labels: string[], where: string) => {
+      const text = await main.innerText();
+      for (const label of labels) assert.ok(!text.includes(label), `"${label}" is still English on ${where}`);
+    };
+    await page.getByRole('heading', { name: 'Apps', level: 1 }).waitFor();
+    await page.getByRole('heading', { name: 'Neue App' }).waitFor();
+    await page.getByRole('row', { name: /sample-app.*Konfigurationsdatei \(schreibgeschützt\)/ }).waitFor();
+    await assertNoEnglish(['Client id', 'Kept in', 'config file (read-only)', 'New app', 'Name people see', 'Redirect URIs, one a line', 'Policies', 'Grant types', 'Create app', 'required'], 'the Apps list');
+    await assertAccessible(page, 'the German Apps page');
+    await page.screenshot({ path: `${ARTIFACTS_DIR}console-apps-de.png`, fullPage: true });
+
+    // Bad input: the page's words are German; the problems are the admin API's, in English (src/console/clients.ts).
+    await page.getByLabel('Client-ID').fill('wiki');
+    await page.getByLabel('Name, den Personen sehen').fill('<i>{product}</i> Wiki');
+    await page.getByLabel('Redirect-URIs, eine pro Zeile', { exact: true }).fill('http://wiki.example/cb');
+    await page.getByRole('button', { name: 'App anlegen' }).click();
+    const alert = await page.getByRole('alert').innerText();
+    assert.match(alert, /Nichts wurde gespeichert/);
+    assert.match(alert, /plain http is allowed only for loopback hosts/);
+    await page.getByLabel('Redirect-URIs, eine pro Zeile', { exact: true }).fill('https://wiki.example/cb');
+    await page.getByRole('button', { name: 'App anlegen' }).click();
+    await page.getByRole('heading', { name: 'App angelegt' }).waitFor();
+    assert.match(await page.getByLabel('Client-Secret').inputValue(), /^[\w-]{43}$/);
+    await assertNoEnglish(['Copy the secret', 'Client secret', 'Done'], 'the new secret page');
+
+    await page.getByRole('link', { name: 'Fertig' }).click();
+    // A name is text, not markup nor a placeholder: shown exactly as typed.
+    await page.getByRole('heading', { name: 'App <i>{product}</i> Wiki', level: 1 }).waitFor();
+    await page.getByRole('button', { name: 'Secret erneuern' }).waitFor();
+    await assertNoEnglish(['Client id', 'Kind', 'Kept in', 'the database', 'Rotate secret', 'Delete app', 'Settings', 'Name people see', 'Policies', 'Save', 'Back to apps'], 'an app\'s page');
+    await assertAccessible(page, 'a German app page');
+    await page.getByRole('button', { name: 'App löschen' }).click();
+    await page.getByRole('heading', { name: 'Diese App löschen?' }).waitFor();
+    await assertNoEnglish(['Delete this app?', 'cannot be undone', 'Delete app'], 'the delete confirmation');
+
+    await page.goto(consoleUrl('/clients/sample-app'));
+    await page.getByText('der Konfigurationsdatei: hier schreibgeschützt').waitFor();
+    await assertNoEnglish(['Redirect URIs', 'First-party', 'Sign-up', 'allowed', 'Grant types', 'the config file'], 'a config-file app\'s page');
+    await context.close();
+  });
+
   it('then a person without the admin role gets the 403 page on both', async () => {
     for (const path of ['/upstreams', '/keys']) {
       const { context, page, status } = await signIn(GRACE, path);
