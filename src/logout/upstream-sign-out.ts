@@ -61,7 +61,12 @@ export function upstreamSignOut({ provider, config, connectors, log }: Deps): Mi
 /** The upstream's post-logout redirect back to Doorman: on to where Doorman's sign-out was going. */
 export function createUpstreamSignOutRouter({ config }: Pick<Deps, 'config'>): Router {
   const router = new Router();
+  const upstreamIds = new Set(config.upstreams.map((u) => u.id));
   router.get('/upstream/:connectorId/signed-out', (ctx) => {
+    ctx.status = 303;
+    // Only a configured upstream's id (lowercase letters, digits, dashes) goes into a cookie
+    // path: any other (a newline, a `;`, non-Latin-1) makes the cookie library throw, a 500.
+    if (!upstreamIds.has(ctx.params.connectorId!)) return ctx.redirect(`${config.issuer}/session/end/success`);
     const path = `/upstream/${ctx.params.connectorId}/signed-out`;
     const saved = parseReturn(ctx.cookies.get(RETURN, { signed: true }));
     ctx.cookies.set(RETURN, null, { path, signed: true });
@@ -69,7 +74,6 @@ export function createUpstreamSignOutRouter({ config }: Pick<Deps, 'config'>): R
     const matches = saved !== undefined && saved.connectorId === ctx.params.connectorId && sameText(saved.state, state);
     // The person is signed out of Doorman either way; without a matching state the app's
     // return URL is not trusted, and Doorman's own signed-out page is shown instead.
-    ctx.status = 303;
     ctx.redirect(matches ? saved.returnTo : `${config.issuer}/session/end/success`);
   });
   return router;

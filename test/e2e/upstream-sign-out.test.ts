@@ -88,6 +88,15 @@ describe('when an OIDC upstream is set to be signed out of too', () => {
     const late = await browser.request(new URL(`/upstream/oidc/signed-out?${new URLSearchParams({ state: realState })}`, s.doorman.url));
     assert.equal(new URL(late.headers.get('location')!, s.doorman.url).pathname, '/session/end/success');
   });
+
+  it('then a return to /upstream/<id>/signed-out with an id no upstream has (control or non-Latin-1 characters) is Doorman\'s signed-out page, never a 500', async () => {
+    for (const id of ['%0A', '%E2%82%AC', 'nobody', '%3B%20Domain%3Devil.example']) {
+      const res = await fetch(new URL(`/upstream/${id}/signed-out?state=x`, s.doorman.url), { redirect: 'manual' });
+      assert.equal(res.status, 303, id);
+      assert.equal(new URL(res.headers.get('location')!, s.doorman.url).pathname, '/session/end/success', id);
+      assert.deepEqual(res.headers.getSetCookie(), [], `${id}: no cookie is touched for an upstream that does not exist`);
+    }
+  });
 });
 
 describe('when the upstream to be signed out of is down', () => {
