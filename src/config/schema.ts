@@ -162,6 +162,11 @@ export const configSchema = z.strictObject({
     if (c.subjectType === 'pairwise' && !c.grantTypes.includes('authorization_code')) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'subjectType'], message: 'pairwise subjects are for apps that sign people in (grantTypes must include authorization_code)' });
     }
+    // oidc-provider holds a pairwise device-flow client invalid unless it uses private_key_jwt,
+    // which Doorman does not offer: every request of the app would fail at runtime.
+    if (c.subjectType === 'pairwise' && c.grantTypes.includes(DEVICE_CODE_GRANT)) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'subjectType'], message: `pairwise subjects cannot be combined with the ${DEVICE_CODE_GRANT} grant (use a separate public-subject client for the device)` });
+    }
     c.upstreams?.forEach((id, j) => {
       if (!upstreamIds.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreams', j], message: `no upstream with id "${id}"` });
     });

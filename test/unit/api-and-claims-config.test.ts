@@ -66,6 +66,16 @@ describe('resource servers and per-app claims in the config', () => {
     assert.ok(machine.some((p) => /^clients\[0\]\.subjectType: .*authorization_code/.test(p)), machine.join('\n'));
   });
 
+  it('when a pairwise app also has the device grant, then the config is refused, not the app at its every request', () => {
+    // oidc-provider (lib/helpers/client_schema.js) holds such a client invalid unless it
+    // authenticates with private_key_jwt, which Doorman does not offer: every request of the
+    // app, its browser sign-ins too, would end in a plain-text 400 invalid_client_metadata.
+    for (const c of [{ ...client, subjectType: 'pairwise' }, { clientId: 'cli', redirectUris: ['https://cli.example/cb'], subjectType: 'pairwise' }]) {
+      const found = problems({ clients: [{ ...c, grantTypes: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'] }] });
+      assert.ok(found.some((p) => /^clients\[0\]\.subjectType: .*device/.test(p)), found.join('\n'));
+    }
+  });
+
   it('when a groups filter is set, then a group is visible by exact name or by prefix only', () => {
     const filter = { prefixes: ['eng-'], names: ['admins'] };
     assert.equal(isVisibleGroup(undefined, 'anything'), true);
