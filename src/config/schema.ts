@@ -150,6 +150,9 @@ export const configSchema = z.strictObject({
     }
   });
   cfg.resourceServers.forEach((r, i) => {
+    // An app's ID tokens and logout tokens have its client id as `aud`: an API named the same
+    // would find them addressed to itself (RFC 9068 §4 relies on `typ` alone then).
+    if (clientIds.has(r.identifier)) ctx.addIssue({ code: 'custom', path: ['resourceServers', i, 'identifier'], message: 'is also a client id: an app\'s ID tokens would name this API as their audience' });
     r.clients?.forEach((id, j) => {
       if (!clientIds.has(id)) ctx.addIssue({ code: 'custom', path: ['resourceServers', i, 'clients', j], message: `no client with clientId "${id}"` });
     });

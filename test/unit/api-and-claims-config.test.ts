@@ -41,6 +41,12 @@ describe('resource servers and per-app claims in the config', () => {
     assert.ok(across.some((p) => /^resourceServers\[1\]\.identifier: duplicate/.test(p)), across.join('\n'));
   });
 
+  it('when an API\'s identifier is also a client id, then the config is refused: that app\'s ID and logout tokens would carry the API as `aud`', () => {
+    const api = 'https://api.example.com/';
+    const found = problems({ clients: [{ ...client, clientId: api }], resourceServers: [{ identifier: api }] });
+    assert.ok(found.some((p) => /^resourceServers\[0\]\.identifier: .*client id/.test(p)), found.join('\n'));
+  });
+
   it('when an app\'s static claims would replace a standard claim, then the config is refused', () => {
     for (const name of ['sub', 'aud', 'email', 'groups', 'iss']) {
       const found = problems({ clients: [{ ...client, staticClaims: { [name]: 'x' } }] });
