@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config/load.ts';
+import { isDatabaseUnavailable } from '../db/outage.ts';
 import type { Logger } from '../log.ts';
 import type { UpstreamConnector } from '../upstreams/connector.ts';
 
@@ -36,7 +37,15 @@ export function upstreamSignOut({ provider, config, connectors, log }: Deps): Mi
   return async (ctx: Context, next: Next) => {
     if (ctx.method !== 'POST' || ctx.path !== '/session/end/confirm') return next();
     const connectorId = ctx.cookies.get(SIGNED_IN_WITH, { signed: true });
-    const signedIn = connectorId ? Boolean((await provider.Session.get(ctx as never)).accountId) : false;
+    let signedIn = false;
+    try {
+      signedIn = connectorId ? Boolean((await provider.Session.get(ctx as never)).accountId) : false;
+    } catch (err) {
+      // Outside oidc-provider's error handling this would be Koa's plain 500: its own
+      // end_session meets the same outage next and answers it with the 503 page.
+      if (!isDatabaseUnavailable(err)) throw err;
+      return next();
+    }
     await next();
     const oidcParams = (ctx as { oidc?: { params?: { logout?: unknown } } }).oidc?.params;
     const location = ctx.response.get('location');
