@@ -138,6 +138,19 @@ describe('when a device signs a person in with the device flow', () => {
     assert.ok((await tokens).access_token);
   });
 
+  it('then a device approved by a person who signs out of the browser at once still gets its tokens', async () => {
+    // The device is not the browser: oidc-provider would bind a code without offline_access
+    // to the browser session, so a sign-out before the next poll (or a poll landing while
+    // the approval is being saved) cost the device the sign-in the person had just given.
+    const started = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
+    const browser = newBrowser();
+    await chooseUpstream(browser, await browser.submit(formWith(await enterCode(browser, started.user_code), 'confirm'), '/device'), 'google', ALICE.sub);
+    await browser.submit(await browser.visit(`${s.doorman.url}/session/end`), '/session/end/confirm', { logout: 'yes' });
+    const tokens = await pollDevice(cli, started);
+    assert.ok(tokens.access_token);
+    assert.ok(tokens.claims()?.sub);
+  });
+
   it('then a third-party app asks for consent on Doorman\'s consent page before the device gets tokens', async () => {
     const started = await oidc.initiateDeviceAuthorization(tv, { scope: 'openid profile' });
     const tokens = pollDevice(tv, started);
