@@ -78,7 +78,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { clientName: clientName(ctx, ctx.oidc.client?.clientId), appUrl: clientReturnUrl(clients, ctx.oidc.client?.clientId) }),
     rememberedScope: (accountId, clientId) => findConsentScope(db, accountId, clientId),
     pairwiseSalt: await readPairwiseSalt(db),
-    devicePages: createDevicePages(render, config.ttl.deviceCode),
+    devicePages: createDevicePages(render, config.ttl.deviceCode, config.resourceServers),
   }));
   provider.proxy = config.trustProxy;
   // koa then takes ctx.ip this many X-Forwarded-For entries from the right: the ones our proxies wrote.

@@ -150,6 +150,9 @@ export const configSchema = z.strictObject({
     }
   });
   cfg.resourceServers.forEach((r, i) => {
+    // An app's ID tokens and logout tokens have its client id as `aud`: an API named the same
+    // would find them addressed to itself (RFC 9068 §4 relies on `typ` alone then).
+    if (clientIds.has(r.identifier)) ctx.addIssue({ code: 'custom', path: ['resourceServers', i, 'identifier'], message: 'is also a client id: an app\'s ID tokens would name this API as their audience' });
     r.clients?.forEach((id, j) => {
       if (!clientIds.has(id)) ctx.addIssue({ code: 'custom', path: ['resourceServers', i, 'clients', j], message: `no client with clientId "${id}"` });
     });
@@ -161,6 +164,11 @@ export const configSchema = z.strictObject({
     }
     if (c.subjectType === 'pairwise' && !c.grantTypes.includes('authorization_code')) {
       ctx.addIssue({ code: 'custom', path: ['clients', i, 'subjectType'], message: 'pairwise subjects are for apps that sign people in (grantTypes must include authorization_code)' });
+    }
+    // oidc-provider holds a pairwise device-flow client invalid unless it uses private_key_jwt,
+    // which Doorman does not offer: every request of the app would fail at runtime.
+    if (c.subjectType === 'pairwise' && c.grantTypes.includes(DEVICE_CODE_GRANT)) {
+      ctx.addIssue({ code: 'custom', path: ['clients', i, 'subjectType'], message: `pairwise subjects cannot be combined with the ${DEVICE_CODE_GRANT} grant (use a separate public-subject client for the device)` });
     }
     c.upstreams?.forEach((id, j) => {
       if (!upstreamIds.has(id)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'upstreams', j], message: `no upstream with id "${id}"` });

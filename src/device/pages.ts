@@ -3,6 +3,7 @@ import { describeScopes } from '../consents/scope-words.ts';
 import { isDatabaseUnavailable } from '../db/outage.ts';
 import { renderDatabaseOutage } from '../http/database-outage.ts';
 import type { Render } from '../http/render.ts';
+import type { ResourceServerSettings } from '../resource-servers/settings.ts';
 
 type Client = NonNullable<KoaContextWithOIDC['oidc']['client']>;
 
@@ -44,8 +45,24 @@ function isUnsavedSession(session: KoaContextWithOIDC['oidc']['session']): boole
   return !!session && typeof (session as { exp?: unknown }).exp !== 'number';
 }
 
-/** `codeSeconds`: the codes' lifetime (ttl.deviceCode), which the page tells a person who typed a wrong one. */
-export function createDevicePages(render: Render, codeSeconds: number): DevicePages {
+/**
+ * The scopes the device asked for that it can be granted: Doorman's own that this app may ask
+ * for, and those declared by the APIs it named with `resource`. When `resource` is given,
+ * oidc-provider keeps every scope the device sent, and the confirmation page must not show
+ * words the device chose (a message key of Doorman's, "checked by your IT team", ...): it is
+ * where a person decides whether a code sent by someone else is safe (RFC 8628 §5.4).
+ */
+function grantableScopes(params: Record<string, unknown>, client: Client, apis: readonly ResourceServerSettings[]): string[] {
+  const named = [params.resource].flat();
+  const grantable = new Set([...(client.scope?.split(' ') ?? []), ...apis.filter((a) => named.includes(a.identifier)).flatMap((a) => a.scopes)]);
+  return typeof params.scope === 'string' ? params.scope.split(' ').filter((s) => grantable.has(s)) : [];
+}
+
+/**
+ * `codeSeconds`: the codes' lifetime (ttl.deviceCode), which the page tells a person who
+ * typed a wrong one; `apis`: the resource servers, whose scopes a device may ask for.
+ */
+export function createDevicePages(render: Render, codeSeconds: number, apis: readonly ResourceServerSettings[]): DevicePages {
   const xsrf = (ctx: KoaContextWithOIDC) => (ctx.oidc.session?.state as { secret?: string } | undefined)?.secret ?? '';
   const action = (ctx: KoaContextWithOIDC) => ctx.oidc.urlFor('code_verification');
   const clientName = (client: Client | undefined) => client?.clientName ?? client?.clientId;
@@ -70,8 +87,7 @@ export function createDevicePages(render: Render, codeSeconds: number): DevicePa
       render(ctx, 'device-code', { ...base, userCode, message: outcome?.message }, outcome?.status ?? 200);
     },
     userCodeConfirm(ctx, _form, client, _deviceInfo, userCode) {
-      const scope = ctx.oidc.entities.DeviceCode?.params?.scope;
-      const scopes = describeScopes(typeof scope === 'string' ? scope.split(' ') : []);
+      const scopes = describeScopes(grantableScopes(ctx.oidc.entities.DeviceCode?.params ?? {}, client, apis));
       render(ctx, 'device-confirm', { action: action(ctx), xsrf: xsrf(ctx), userCode, clientName: clientName(client), scopes: scopes.length ? scopes : ['scope.openid'] });
     },
     success(ctx) {

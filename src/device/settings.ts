@@ -28,3 +28,15 @@ export function deviceFlowFeature(config: Config, pages: DevicePages): DeviceFlo
     successSource: (ctx) => pages.success(ctx),
   };
 }
+
+/**
+ * oidc-provider's `expiresWithSession`: its default (tokens without offline_access end with
+ * the browser session they came from), except for a device code. The device is not that
+ * browser: bound to it, a device code approved by a person who then signs out of the
+ * browser (or polled while the approval is still being saved: oidc-provider stores the code
+ * before the session that names its grant) is "not found", and the device loses the
+ * sign-in it was just given (invalid_grant).
+ */
+export function expiresWithSession(_ctx: unknown, source: { kind: string; scopes: Set<string> }): boolean {
+  return source.kind !== 'DeviceCode' && !source.scopes.has('offline_access');
+}

@@ -3,6 +3,7 @@ import Router from '@koa/router';
 import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config/load.ts';
+import { isDatabaseUnavailable } from '../db/outage.ts';
 import type { Logger } from '../log.ts';
 import type { UpstreamConnector } from '../upstreams/connector.ts';
 
@@ -36,7 +37,15 @@ export function upstreamSignOut({ provider, config, connectors, log }: Deps): Mi
   return async (ctx: Context, next: Next) => {
     if (ctx.method !== 'POST' || ctx.path !== '/session/end/confirm') return next();
     const connectorId = ctx.cookies.get(SIGNED_IN_WITH, { signed: true });
-    const signedIn = connectorId ? Boolean((await provider.Session.get(ctx as never)).accountId) : false;
+    let signedIn = false;
+    try {
+      signedIn = connectorId ? Boolean((await provider.Session.get(ctx as never)).accountId) : false;
+    } catch (err) {
+      // Outside oidc-provider's error handling this would be Koa's plain 500: its own
+      // end_session meets the same outage next and answers it with the 503 page.
+      if (!isDatabaseUnavailable(err)) throw err;
+      return next();
+    }
     await next();
     const oidcParams = (ctx as { oidc?: { params?: { logout?: unknown } } }).oidc?.params;
     const location = ctx.response.get('location');
@@ -61,7 +70,12 @@ export function upstreamSignOut({ provider, config, connectors, log }: Deps): Mi
 /** The upstream's post-logout redirect back to Doorman: on to where Doorman's sign-out was going. */
 export function createUpstreamSignOutRouter({ config }: Pick<Deps, 'config'>): Router {
   const router = new Router();
+  const upstreamIds = new Set(config.upstreams.map((u) => u.id));
   router.get('/upstream/:connectorId/signed-out', (ctx) => {
+    ctx.status = 303;
+    // Only a configured upstream's id (lowercase letters, digits, dashes) goes into a cookie
+    // path: any other (a newline, a `;`, non-Latin-1) makes the cookie library throw, a 500.
+    if (!upstreamIds.has(ctx.params.connectorId!)) return ctx.redirect(`${config.issuer}/session/end/success`);
     const path = `/upstream/${ctx.params.connectorId}/signed-out`;
     const saved = parseReturn(ctx.cookies.get(RETURN, { signed: true }));
     ctx.cookies.set(RETURN, null, { path, signed: true });
@@ -69,7 +83,6 @@ export function createUpstreamSignOutRouter({ config }: Pick<Deps, 'config'>): R
     const matches = saved !== undefined && saved.connectorId === ctx.params.connectorId && sameText(saved.state, state);
     // The person is signed out of Doorman either way; without a matching state the app's
     // return URL is not trusted, and Doorman's own signed-out page is shown instead.
-    ctx.status = 303;
     ctx.redirect(matches ? saved.returnTo : `${config.issuer}/session/end/success`);
   });
   return router;

@@ -13,7 +13,7 @@ import { upstreamTokensExtraMetadata } from '../token-vault/allowance.ts';
 import { clientClaimsExtraMetadata, staticClaimNames, withClientClaims } from '../claims/client-claims.ts';
 import { createPairwiseIdentifier } from '../claims/pairwise.ts';
 import { accessTokenLifetime, addGroupsToApiTokens, resourceIndicators } from '../resource-servers/resource-indicators.ts';
-import { deviceFlowFeature } from '../device/settings.ts';
+import { deviceFlowFeature, expiresWithSession } from '../device/settings.ts';
 import type { DevicePages } from '../device/pages.ts';
 import { withAcrRequirement } from '../auth-context/acr-check.ts';
 import { acrValuesByClient, supportedAcrValues } from '../auth-context/upstream-acr.ts';
@@ -100,6 +100,7 @@ export function providerConfiguration(deps: ProviderDeps): Configuration {
     // A refresh token is single-use: each refresh returns a new one and a replayed old one
     // revokes the grant (RFC 9700 §4.14.2).
     rotateRefreshToken: true,
+    expiresWithSession, // a device code outlives the browser session that approved it (src/device)
     formats: { customizers: { jwt: addGroupsToApiTokens(findAccount) } },
     ttl: {
       AuthorizationCode: config.ttl.authorizationCode,

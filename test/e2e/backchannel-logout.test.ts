@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { buildConfig } from '../../src/config/load.ts';
@@ -183,6 +185,43 @@ describe('when an app registered for back-channel logout and a person signs out'
     await browser.submit(confirm, '/session/end/confirm', { logout: 'yes' });
     await waitUntil(async () => (await s.doorman.db.backchannelLogout.count()) === 0);
     assert.equal(receiver.requests, before);
+  });
+});
+
+describe('when an app\'s backchannelLogoutUri answers with a redirect', () => {
+  let s: Scenario;
+  const servers: Server[] = [];
+  const seen: { at: string; body: string }[] = [];
+  /** A server that records each request; `reply` answers it. */
+  async function recorder(at: string, reply: (res: ServerResponse) => void): Promise<string> {
+    const server = createServer(async (req, res) => {
+      let body = '';
+      for await (const chunk of req) body += chunk;
+      seen.push({ at, body });
+      reply(res);
+    });
+    servers.push(server);
+    await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}/logout`;
+  }
+
+  before(async () => {
+    const elsewhere = await recorder('elsewhere', (res) => res.end());
+    const app = await recorder('app', (res) => res.writeHead(307, { location: elsewhere }).end());
+    s = await startScenario({ client: { firstParty: true, backchannelLogoutUri: app }, config: { backchannelLogout: { timeoutMs: 1000, retryDelayMs: 200, maxAttempts: 2 } } });
+  });
+  after(async () => {
+    await s.close();
+    for (const server of servers) server.close();
+  });
+
+  it('then the logout token is not sent on to where the redirect points, and the attempts count as failed until Doorman gives up', async () => {
+    const browser = new Browser();
+    await signInThrough(await discoverDoorman(s.doorman.url), browser, 'google', ALICE.sub);
+    await browser.submit(await browser.visit(new URL('/session/end', s.doorman.url)), '/session/end/confirm', { logout: 'yes' });
+    await waitUntil(async () => seen.filter((r) => r.at === 'app').length === 2 && (await s.doorman.db.backchannelLogout.count()) === 0);
+    assert.ok(seen.every((r) => r.body.startsWith('logout_token=')), 'each attempt POSTs a logout token');
+    assert.deepEqual(seen.filter((r) => r.at === 'elsewhere'), [], 'a redirect is never followed (the token would go to another URL)');
   });
 });
 

@@ -4,6 +4,7 @@ import { decodeJwt } from 'jose';
 import * as oidc from 'openid-client';
 import { DANA } from '../fakes/fake-upstreams.ts';
 import { Browser } from '../helpers/browser.ts';
+import { startLogoutReceiver, type LogoutReceiver } from '../helpers/logout-receiver.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream } from '../helpers/sign-in.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
@@ -39,23 +40,29 @@ describe('when apps have claim settings of their own', () => {
   let pairA: oidc.Configuration;
   let pairB: oidc.Configuration;
   let elsewhere: oidc.Configuration;
+  let receiver: LogoutReceiver;
   before(async () => {
+    receiver = await startLogoutReceiver();
     const sameHost = { clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri], firstParty: true };
     s = await startScenario({
       with: ['oidc'],
       client: { firstParty: true, groupsFilter: { prefixes: ['eng'] }, staticClaims: { tenant: 'acme', plan: { seats: 20 } } },
       moreClients: [
         { clientId: PLAIN.clientId, ...sameHost },
-        { clientId: PAIR_A.clientId, ...sameHost, subjectType: 'pairwise', postLogoutRedirectUris: [APP.postLogout] },
+        { clientId: PAIR_A.clientId, ...sameHost, subjectType: 'pairwise', postLogoutRedirectUris: [APP.postLogout], backchannelLogoutUri: receiver.uriFor(PAIR_A.clientId) },
         { clientId: PAIR_B.clientId, ...sameHost, subjectType: 'pairwise' },
         { clientId: ELSEWHERE.clientId, clientSecretEnv: 'WIKI_SECRET', redirectUris: [ELSEWHERE.redirectUri], subjectType: 'pairwise' },
       ],
-      config: { resourceServers: [{ identifier: ORDERS, scopes: ['orders:read'] }] },
+      config: { resourceServers: [{ identifier: ORDERS, scopes: ['orders:read'] }], backchannelLogout: { timeoutMs: 800, retryDelayMs: 200 } },
     });
+    await receiver.trust(s.doorman.url);
     const discover = (c: { clientId: string; clientSecret: string }) => discoverDoorman(s.doorman.url, c);
     [wiki, plain, pairA, pairB, elsewhere] = await Promise.all([discover(APP), discover(PLAIN), discover(PAIR_A), discover(PAIR_B), discover(ELSEWHERE)]);
   });
-  after(() => s.close());
+  after(async () => {
+    await s.close();
+    await receiver.close();
+  });
 
   it('then one app gets its static claims and filtered groups at userinfo, and another app neither', async () => {
     const atWiki = await signIn(wiki);
@@ -96,8 +103,8 @@ describe('when apps have claim settings of their own', () => {
     assert.equal(decodeJwt(forApi.tokens.access_token).sub, sub);
   });
 
-  it('then RP-initiated logout accepts a pairwise app\'s ID token as hint and ends the session', async () => {
-    const { tokens, browser } = await signIn(pairA);
+  it('then RP-initiated logout accepts a pairwise app\'s ID token as hint, ends the session, and its logout token names the pairwise sub', async () => {
+    const { tokens, browser, sub } = await signIn(pairA);
     const confirm = await browser.visit(oidc.buildEndSessionUrl(pairA, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: APP.postLogout }));
     assert.equal(confirm.status, 200, confirm.body.slice(0, 300));
     const back = await browser.submit(confirm, '/session/end/confirm', { logout: 'yes' }, APP.postLogout);
@@ -105,6 +112,8 @@ describe('when apps have claim settings of their own', () => {
     const req = await buildAuthRequest(pairA, { scope: 'openid', prompt: 'none' });
     const after = await browser.visit(req.url, APP.redirectUri);
     assert.equal(after.url.searchParams.get('error'), 'login_required', 'the session is over');
+    const logout = await receiver.waitFor((l) => l.claims.sid === tokens.claims()!.sid);
+    assert.equal(logout.claims.sub, sub, 'the back-channel logout token carries the app\'s pairwise sub, never the account id');
   });
 
   it('then a third-party pairwise app asks consent once, and the remembered consent keeps the same sub', async () => {

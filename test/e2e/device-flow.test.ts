@@ -21,6 +21,7 @@ import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
  * Wiki) lacks the grant.
  * Doorman trusts X-Forwarded-For here, so each test is its own address for the limits.
  */
+const ORDERS = 'https://orders.example/';
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
 
 let nextAddress = 1;
@@ -46,7 +47,7 @@ describe('when a device signs a person in with the device flow', () => {
   const enterCode = async (browser: Browser, userCode: string) => browser.submit(await browser.visit(entryUrl()), '/device', { user_code: userCode });
 
   before(async () => {
-    s = await startScenario({ moreClients: [CLI, TV], config: { trustProxy: true } });
+    s = await startScenario({ moreClients: [CLI, TV], config: { trustProxy: true, resourceServers: [{ identifier: ORDERS, scopes: ['orders:read'] }] } });
     cli = await discoverDoorman(s.doorman.url, CLI);
     tv = await discoverDoorman(s.doorman.url, TV);
   });
@@ -135,6 +136,19 @@ describe('when a device signs a person in with the device flow', () => {
     assert.match(lateDeny.body, /This code was already used/, 'nor deny it for the owner');
     await chooseUpstream(owner, login, 'google', ALICE.sub);
     assert.ok((await tokens).access_token);
+  });
+
+  it('then a device approved by a person who signs out of the browser at once still gets its tokens', async () => {
+    // The device is not the browser: oidc-provider would bind a code without offline_access
+    // to the browser session, so a sign-out before the next poll (or a poll landing while
+    // the approval is being saved) cost the device the sign-in the person had just given.
+    const started = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
+    const browser = newBrowser();
+    await chooseUpstream(browser, await browser.submit(formWith(await enterCode(browser, started.user_code), 'confirm'), '/device'), 'google', ALICE.sub);
+    await browser.submit(await browser.visit(`${s.doorman.url}/session/end`), '/session/end/confirm', { logout: 'yes' });
+    const tokens = await pollDevice(cli, started);
+    assert.ok(tokens.access_token);
+    assert.ok(tokens.claims()?.sub);
   });
 
   it('then a third-party app asks for consent on Doorman\'s consent page before the device gets tokens', async () => {
@@ -231,6 +245,18 @@ describe('when a device signs a person in with the device flow', () => {
     assert.match(entry.body, new RegExp(`name="user_code"[^>]*value="${started.user_code}"`));
     const confirm = await browser.submit(entry, '/device', { user_code: started.user_code });
     assert.match(confirm.body, /Sign in to Deploy CLI on your device\?/);
+  });
+
+  it('then the confirmation page lists only access the app can get, never words the device chose', async () => {
+    // With `resource`, oidc-provider keeps every scope the device sent; the page is where a
+    // person decides whether a code someone sent them is safe (RFC 8628 §5.4), so text of
+    // the device's own (or one of Doorman's messages, or the admin scope of another app) must not show there.
+    const scope = 'openid email orders:read reports:write Read-only:_checked_by_your_IT_team device.done scope.admin';
+    const started = await oidc.initiateDeviceAuthorization(cli, { scope, resource: ORDERS });
+    const confirm = await enterCode(newBrowser(), started.user_code);
+    assert.equal(confirm.status, 200, confirm.body.slice(0, 300));
+    const listed = [...confirm.body.match(/<ul class="scopes">([\s\S]*?)<\/ul>/)![1]!.matchAll(/<li>([^<]*)<\/li>/g)].map((m) => m[1]);
+    assert.deepEqual(listed, ['Your email address', 'orders:read']);
   });
 
   it('then odd input in the code field gets the entry page again, never an error of Doorman\'s', async () => {

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import { DANA, KIM } from '../fakes/fake-upstreams.ts';
 import { Browser, type Page } from '../helpers/browser.ts';
+import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.ts';
 import { startLogoutReceiver, type LogoutReceiver } from '../helpers/logout-receiver.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
 import { signInThrough } from '../helpers/sign-in.ts';
@@ -88,6 +89,15 @@ describe('when an OIDC upstream is set to be signed out of too', () => {
     const late = await browser.request(new URL(`/upstream/oidc/signed-out?${new URLSearchParams({ state: realState })}`, s.doorman.url));
     assert.equal(new URL(late.headers.get('location')!, s.doorman.url).pathname, '/session/end/success');
   });
+
+  it('then a return to /upstream/<id>/signed-out with an id no upstream has (control or non-Latin-1 characters) is Doorman\'s signed-out page, never a 500', async () => {
+    for (const id of ['%0A', '%E2%82%AC', 'nobody', '%3B%20Domain%3Devil.example']) {
+      const res = await fetch(new URL(`/upstream/${id}/signed-out?state=x`, s.doorman.url), { redirect: 'manual' });
+      assert.equal(res.status, 303, id);
+      assert.equal(new URL(res.headers.get('location')!, s.doorman.url).pathname, '/session/end/success', id);
+      assert.deepEqual(res.headers.getSetCookie(), [], `${id}: no cookie is touched for an upstream that does not exist`);
+    }
+  });
 });
 
 describe('when the upstream to be signed out of is down', () => {
@@ -108,6 +118,41 @@ describe('when the upstream to be signed out of is down', () => {
     const back = await browser.submit(await browser.visit(end), '/session/end/confirm', { logout: 'yes' }, APP.postLogout);
     assert.ok(back.url.href.startsWith(APP.postLogout), back.url.href);
     assert.equal(await s.doorman.db.oidcModel.count({ where: { model: 'Session', accountId: tokens.claims()!.sub } }), 0);
+  });
+});
+
+describe('when the database is unreachable as a person who signed in upstream confirms the sign-out', () => {
+  let pg: OwnPostgres;
+  let s: Scenario;
+  let rp: oidc.Configuration;
+
+  before(async () => {
+    pg = await startOwnPostgres('doorman-upstream-sign-out-outage-');
+    s = await startScenario({ databaseUrl: pg.url, with: ['oidc'], upstreams: { oidc: { signOutUpstream: true } }, client: { firstParty: true } });
+    rp = await discoverDoorman(s.doorman.url);
+  });
+  after(async () => {
+    await s?.close();
+    await pg?.close();
+  });
+
+  it('then the page says 503 temporarily_unavailable (not a plain 500), and once it is back the same form signs out and goes upstream', async () => {
+    const browser = new Browser();
+    const { tokens } = await signInThrough(rp, browser, 'oidc', DANA.sub);
+    browser.headers.accept = 'text/html';
+    const confirm = await browser.visit(oidc.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: APP.postLogout }));
+    const post = () => browser.request(new URL(findAction(confirm), confirm.url), { method: 'POST', form: { ...hiddenFields(confirm), logout: 'yes' } });
+
+    await pg.stop();
+    const down = await post();
+    assert.equal(down.status, 503, down.body.slice(0, 300));
+    assert.ok(Number(down.headers.get('retry-after')) > 0);
+    assert.match(down.body, /Error code: temporarily_unavailable/);
+
+    await pg.start();
+    const again = await post();
+    assert.equal(again.status, 303);
+    assert.equal(new URL(again.headers.get('location')!).origin, new URL(s.oidcIssuer!.issuer).origin, 'on to the upstream\'s end_session_endpoint');
   });
 });
 

@@ -41,6 +41,12 @@ describe('resource servers and per-app claims in the config', () => {
     assert.ok(across.some((p) => /^resourceServers\[1\]\.identifier: duplicate/.test(p)), across.join('\n'));
   });
 
+  it('when an API\'s identifier is also a client id, then the config is refused: that app\'s ID and logout tokens would carry the API as `aud`', () => {
+    const api = 'https://api.example.com/';
+    const found = problems({ clients: [{ ...client, clientId: api }], resourceServers: [{ identifier: api }] });
+    assert.ok(found.some((p) => /^resourceServers\[0\]\.identifier: .*client id/.test(p)), found.join('\n'));
+  });
+
   it('when an app\'s static claims would replace a standard claim, then the config is refused', () => {
     for (const name of ['sub', 'aud', 'email', 'groups', 'iss']) {
       const found = problems({ clients: [{ ...client, staticClaims: { [name]: 'x' } }] });
@@ -64,6 +70,16 @@ describe('resource servers and per-app claims in the config', () => {
     assert.ok(twoHosts.some((p) => /^clients\[0\]\.subjectType: .*one host/.test(p)), twoHosts.join('\n'));
     const machine = problems({ clients: [{ ...client, subjectType: 'pairwise', grantTypes: ['client_credentials'] }] });
     assert.ok(machine.some((p) => /^clients\[0\]\.subjectType: .*authorization_code/.test(p)), machine.join('\n'));
+  });
+
+  it('when a pairwise app also has the device grant, then the config is refused, not the app at its every request', () => {
+    // oidc-provider (lib/helpers/client_schema.js) holds such a client invalid unless it
+    // authenticates with private_key_jwt, which Doorman does not offer: every request of the
+    // app, its browser sign-ins too, would end in a plain-text 400 invalid_client_metadata.
+    for (const c of [{ ...client, subjectType: 'pairwise' }, { clientId: 'cli', redirectUris: ['https://cli.example/cb'], subjectType: 'pairwise' }]) {
+      const found = problems({ clients: [{ ...c, grantTypes: ['authorization_code', 'urn:ietf:params:oauth:grant-type:device_code'] }] });
+      assert.ok(found.some((p) => /^clients\[0\]\.subjectType: .*device/.test(p)), found.join('\n'));
+    }
   });
 
   it('when a groups filter is set, then a group is visible by exact name or by prefix only', () => {
