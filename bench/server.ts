@@ -7,7 +7,7 @@ import { connectionConfig, createDb } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { startGoogleLookalike } from '../src/demo/google-lookalike.ts';
 import { createLogger } from '../src/log.ts';
-import { createPrismaAdapter } from '../src/oidc/adapter.ts';
+import { createOidcAdapter } from '../src/oidc/adapter.ts';
 import { startDoorman } from '../src/server.ts';
 import { createBaselineProvider } from './baseline-provider.ts';
 import { BENCH_CLIENTS, REDIRECT_URI, UPSTREAM_CLIENT, UPSTREAM_USER } from './clients.ts';
@@ -57,7 +57,7 @@ async function start(): Promise<void> {
       let adapter;
       if (kind === 'bare-prisma') {
         await migrate(databaseUrl, log);
-        adapter = createPrismaAdapter(createDb(databaseUrl));
+        adapter = createOidcAdapter(createDb(databaseUrl));
       } else {
         const pool = new pg.Pool({ ...connectionConfig(databaseUrl).pool, max: 10 });
         await pool.query(`CREATE SCHEMA IF NOT EXISTS "${connectionConfig(databaseUrl).schema}"`);

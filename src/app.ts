@@ -21,7 +21,7 @@ import { createAccountRouter } from './self-service/router.ts';
 import { BrokerError, clientErrorStatus } from './errors.ts';
 import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
-import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
+import { createOidcAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
@@ -58,7 +58,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const provider = new Provider(config.issuer, providerConfiguration({
     config,
     keys,
-    adapter: createPrismaAdapter(db),
+    adapter: createOidcAdapter(db),
     findAccount: createFindAccount(db),
     renderError: renderProviderError(render, config),
     renderLogout: (ctx, form) => render(ctx, 'logout', { form, clientName: clientName(ctx, ctx.oidc.client?.clientId) }),

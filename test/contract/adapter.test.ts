@@ -6,7 +6,7 @@ import type { Adapter } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { createDb, type Db } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { ConsumeRaceLostError, createPrismaAdapter, deleteExpiredOidcRows } from '../../src/oidc/adapter.ts';
+import { ConsumeRaceLostError, createOidcAdapter, deleteExpiredOidcRows } from '../../src/oidc/adapter.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { testLog } from '../helpers/start-doorman.ts';
 
@@ -108,12 +108,12 @@ describeAdapterContract('MemoryAdapter (reference)', async () => ({
 
 let db: Db;
 let testDb: TestDatabase;
-describeAdapterContract('PrismaAdapter', async () => {
+describeAdapterContract('OidcModelAdapter (pg)', async () => {
   testDb = await createTestDatabase();
   await migrate(testDb.url, testLog);
   db = createDb(testDb.url, 2);
   return {
-    factory: createPrismaAdapter(db),
+    factory: createOidcAdapter(db),
     teardown: async () => {
       await db.$disconnect();
       await testDb.drop();
@@ -121,7 +121,7 @@ describeAdapterContract('PrismaAdapter', async () => {
   };
 });
 
-describe('PrismaAdapter expiry', () => {
+describe('OidcModelAdapter expiry', () => {
   let t: TestDatabase;
   let pdb: Db;
   before(async () => {
@@ -135,7 +135,7 @@ describe('PrismaAdapter expiry', () => {
   });
 
   it('when a row has expired, then find hides it and the sweep deletes it', async () => {
-    const adapter = createPrismaAdapter(pdb)('AccessToken');
+    const adapter = createOidcAdapter(pdb)('AccessToken');
     await adapter.upsert('old', { jti: 'old' } as never, 60);
     await adapter.upsert('fresh', { jti: 'fresh' } as never, 60);
     await t.query(`UPDATE "OidcModel" SET "expiresAt" = now() - interval '1 second' WHERE id = 'old'`);
@@ -145,7 +145,7 @@ describe('PrismaAdapter expiry', () => {
   });
 
   it('when a payload holds NUL (which jsonb cannot store), then upsert refuses it as invalid_request and stores nothing', async () => {
-    const adapter = createPrismaAdapter(pdb)('Interaction');
+    const adapter = createOidcAdapter(pdb)('Interaction');
     await assert.rejects(adapter.upsert('nul', { params: { state: 'a\0b' } } as never, 60), { name: 'InvalidRequest', statusCode: 400 });
     await adapter.upsert('escaped', { params: { state: '\\u0000' } } as never, 60);
     assert.deepEqual(await adapter.find('escaped'), { params: { state: '\\u0000' } });
@@ -158,7 +158,7 @@ describe('PrismaAdapter expiry', () => {
  * that of two requests holding the same code or refresh token only one can use it
  * (token-policy.ts turns the refusal into invalid_grant and a revoked grant).
  */
-describe('PrismaAdapter consume', () => {
+describe('OidcModelAdapter consume', () => {
   let t: TestDatabase;
   let pdb: Db;
   before(async () => {
@@ -172,7 +172,7 @@ describe('PrismaAdapter consume', () => {
   });
 
   it('when several consumes of one row run at once, then exactly one succeeds and the others throw ConsumeRaceLostError', async () => {
-    const adapter = createPrismaAdapter(pdb)('RefreshToken');
+    const adapter = createOidcAdapter(pdb)('RefreshToken');
     for (let round = 0; round < 20; round++) {
       await adapter.upsert(`rt-${round}`, { grantId: 'g' } as never, 60);
       const results = await Promise.allSettled(Array.from({ length: 5 }, () => adapter.consume(`rt-${round}`)));
@@ -182,7 +182,7 @@ describe('PrismaAdapter consume', () => {
   });
 
   it('when a consumed or missing row is consumed, then it throws ConsumeRaceLostError and the first consume time stays', async () => {
-    const adapter = createPrismaAdapter(pdb)('AuthorizationCode');
+    const adapter = createOidcAdapter(pdb)('AuthorizationCode');
     await adapter.upsert('code', { grantId: 'g' } as never, 60);
     await adapter.consume('code');
     // Moved back in time so that an overwrite by the second consume would show.
