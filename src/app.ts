@@ -24,6 +24,7 @@ import { openKeyRing } from './keys/key-ring.ts';
 import { createOidcAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { firstPartyClientIds, providerConfiguration } from './oidc/configuration.ts';
 import { createFindAccount } from './oidc/find-account.ts';
+import { openProfileCache } from './accounts/profile-cache.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { openConnectors } from './upstreams/registry.ts';
 import { openRateLimiters } from './rate-limits/limiters.ts';
@@ -55,11 +56,12 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const render = createRenderer({ ui: config.ui });
   const clientName = (ctx: Parameters<typeof render.translatorFor>[0], id: unknown) => clientDisplayName(config, id, render.translatorFor(ctx)('client.account'));
 
+  const profiles = await openProfileCache(db, config.database.claimsCacheSeconds, log);
   const provider = new Provider(config.issuer, providerConfiguration({
     config,
     keys,
     adapter: createOidcAdapter(db),
-    findAccount: createFindAccount(db),
+    findAccount: createFindAccount(profiles.find),
     renderError: renderProviderError(render, config),
     renderLogout: (ctx, form) => render(ctx, 'logout', { form, clientName: clientName(ctx, ctx.oidc.client?.clientId) }),
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { clientName: clientName(ctx, ctx.oidc.client?.clientId), appUrl: clientReturnUrl(config, ctx.oidc.client?.clientId) }),
@@ -115,6 +117,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     close: () => {
       clearInterval(timer);
       void limiters?.close();
+      void profiles.close();
       keyRing.close();
     },
   };
