@@ -11,6 +11,7 @@ import { createOidcAdapter } from '../src/oidc/adapter.ts';
 import { startDoorman } from '../src/server.ts';
 import { createBaselineProvider } from './baseline-provider.ts';
 import { BENCH_CLIENTS, REDIRECT_URI, UPSTREAM_CLIENT, UPSTREAM_USER } from './clients.ts';
+import { benchDoormanConfig } from './doorman-config.ts';
 import { createPgAdapter, PG_ADAPTER_DDL } from './pg-adapter.ts';
 
 /**
@@ -35,19 +36,9 @@ async function start(): Promise<void> {
       return;
     }
     case 'doorman': {
-      const config = buildConfig({
-        issuer, port, logLevel: 'error',
-        // Often enough that the soak shows expired rows going away, not only hidden.
-        database: { sweepIntervalSeconds: 20 },
-        // Every benchmark login comes from 127.0.0.1: limits it never reaches, still counted, so their cost is measured.
-        rateLimits: { loginStartsPerIp: { points: 1e9, durationSeconds: 60 }, upstreamCallbacksPerIp: { points: 1e9, durationSeconds: 60 } },
-        clients: BENCH_CLIENTS.map((c, i) => ({
-          clientId: c.clientId, clientSecretEnv: `BENCH_SECRET_${i}`, redirectUris: [REDIRECT_URI], firstParty: true,
-          grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
-        })),
-        upstreams: [{ id: 'google', type: 'google', clientId: UPSTREAM_CLIENT.clientId, clientSecretEnv: 'BENCH_UPSTREAM_SECRET', issuer: upstreamIssuer }],
-      }, { DATABASE_URL: databaseUrl, BENCH_SECRET_0: BENCH_CLIENTS[0].secret, BENCH_SECRET_1: BENCH_CLIENTS[1].secret, BENCH_UPSTREAM_SECRET: UPSTREAM_CLIENT.clientSecret });
-      await startDoorman(config, log, '127.0.0.1');
+      // The source under tsx, for bench:profile; `npm run bench` measures dist/ (doorman-process.mjs).
+      const { input, env } = benchDoormanConfig(port, upstreamIssuer!, databaseUrl);
+      await startDoorman(buildConfig(input, env), log, '127.0.0.1');
       return;
     }
     case 'bare-prisma':
@@ -82,10 +73,18 @@ async function start(): Promise<void> {
   }
 }
 
+// Every statement this process sends, counted where node-postgres sends it (as bench/doorman-process.mjs does).
+let statements = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {
+  statements++;
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
+
 process.on('message', (msg: { cmd?: string }) => {
   if (msg.cmd === 'stats') {
     const cpu = process.cpuUsage();
-    process.send!({ stats: { cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, maxRssKb: process.resourceUsage().maxRSS } });
+    process.send!({ stats: { cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, maxRssKb: process.resourceUsage().maxRSS, statements, processes: 1 } });
   }
 });
 
