@@ -8,6 +8,7 @@
 import cluster from 'node:cluster';
 import { once } from 'node:events';
 import pg from 'pg';
+import { onProfileCommand } from './profiler.mjs';
 
 const workers = Number(process.env.BENCH_WORKERS ?? 1);
 
@@ -54,6 +55,7 @@ if (workers > 1 && cluster.isPrimary) {
 } else {
   process.on('message', (msg) => {
     if (msg.cmd === 'stats') process.send({ stats: ownStats() });
+    else void onProfileCommand(msg);
   });
   startOne().then(() => process.send({ ready: true }), (err) => {
     process.stderr.write(`bench doorman failed: ${err instanceof Error ? err.stack : String(err)}\n`);

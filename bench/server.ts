@@ -12,6 +12,8 @@ import { startDoorman } from '../src/server.ts';
 import { createBaselineProvider } from './baseline-provider.ts';
 import { BENCH_CLIENTS, REDIRECT_URI, UPSTREAM_CLIENT, UPSTREAM_USER } from './clients.ts';
 import { benchDoormanConfig } from './doorman-config.ts';
+// @ts-expect-error -- plain JavaScript, shared with doorman-process.mjs
+import { onProfileCommand } from './profiler.mjs';
 import { createPgAdapter, PG_ADAPTER_DDL } from './pg-adapter.ts';
 
 /**
@@ -81,7 +83,8 @@ pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unkn
   return (query as (...a: unknown[]) => unknown).apply(this, args);
 } as typeof query;
 
-process.on('message', (msg: { cmd?: string }) => {
+process.on('message', (msg: { cmd?: string; file?: string }) => {
+  void onProfileCommand(msg);
   if (msg.cmd === 'stats') {
     const cpu = process.cpuUsage();
     process.send!({ stats: { cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, maxRssKb: process.resourceUsage().maxRSS, statements, processes: 1 } });
