@@ -144,6 +144,25 @@ describe('OidcModelAdapter expiry', () => {
     assert.deepEqual((await t.query<{ id: string }>('SELECT id FROM "OidcModel"')).map((r) => r.id), ['fresh']);
   });
 
+  it('when the process runs in a time zone far from UTC, then expiry and consume times are still stored as UTC', async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'Pacific/Kiritimati'; // UTC+14: a local-time slip would show as 14 hours
+    try {
+      const adapter = createOidcAdapter(pdb)('AuthorizationCode');
+      await adapter.upsert('zoned', { grantId: 'g' } as never, 60);
+      await adapter.consume('zoned');
+      assert.ok(await adapter.find('zoned'), 'found: not taken for expired');
+      const [row] = await t.query<{ expires_in: number; consumed_ago: number }>(`SELECT extract(epoch FROM "expiresAt" - (now() AT TIME ZONE 'UTC'))::float AS expires_in,
+        extract(epoch FROM (now() AT TIME ZONE 'UTC') - "consumedAt")::float AS consumed_ago FROM "OidcModel" WHERE id = 'zoned'`);
+      assert.ok(Math.abs(row!.expires_in - 60) < 30, `expires in ${row!.expires_in} s`);
+      assert.ok(Math.abs(row!.consumed_ago) < 30, `consumed ${row!.consumed_ago} s ago`);
+      assert.ok(Math.abs((await adapter.find('zoned') as { consumed: number }).consumed - Date.now() / 1000) < 30);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('when a payload holds NUL (which jsonb cannot store), then upsert refuses it as invalid_request and stores nothing', async () => {
     const adapter = createOidcAdapter(pdb)('Interaction');
     await assert.rejects(adapter.upsert('nul', { params: { state: 'a\0b' } } as never, 60), { name: 'InvalidRequest', statusCode: 400 });
