@@ -11,8 +11,12 @@ export function benchDoormanConfig(port: number, upstreamIssuer: string, databas
       issuer: `http://127.0.0.1:${port}`, port, logLevel: 'error',
       // Often enough that the soak shows expired rows going away, not only hidden.
       database: { sweepIntervalSeconds: 20 },
-      // Every benchmark login comes from 127.0.0.1: limits it never reaches, still counted, so their cost is measured.
-      rateLimits: { loginStartsPerIp: { points: 1e9, durationSeconds: 60 }, upstreamCallbacksPerIp: { points: 1e9, durationSeconds: 60 } },
+      // Every benchmark login comes from 127.0.0.1: limits it never reaches, still counted, so
+      // their cost is measured; BENCH_RATE_LIMITS=off measures Doorman without them.
+      rateLimits: {
+        enabled: process.env.BENCH_RATE_LIMITS !== 'off',
+        loginStartsPerIp: { points: 1e9, durationSeconds: 60 }, upstreamCallbacksPerIp: { points: 1e9, durationSeconds: 60 },
+      },
       clients: BENCH_CLIENTS.map((c, i) => ({
         clientId: c.clientId, clientSecretEnv: `BENCH_SECRET_${i}`, redirectUris: [REDIRECT_URI], firstParty: true,
         grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],

@@ -21,12 +21,14 @@ import { benchDoormanConfig } from './doorman-config.ts';
  * time. Prints a table, writes bench/results/<time>.json.
  *   --seconds N (2)  --runs N (3)  --soak N (60)  --no-million  --no-build  --quick (1 run of 2 s, no 1M, 10 s soak)
  *   --soak-only [--soak-kind doorman|bare-pg]: only a soak (with --soak N), to watch memory over a longer run
+ *   --against <dir>: also Doorman built in another checkout (its dist/, with this bench/doorman-process.mjs and
+ *     profiler.mjs copied into its bench/), in the same turns: a change against main under the same load
  */
 const { values: opts } = parseArgs({
   options: {
     seconds: { type: 'string', default: '2' }, runs: { type: 'string', default: '3' }, soak: { type: 'string', default: '60' },
     'no-million': { type: 'boolean', default: false }, quick: { type: 'boolean', default: false }, 'no-build': { type: 'boolean', default: false },
-    'soak-only': { type: 'boolean', default: false }, 'soak-kind': { type: 'string', default: 'doorman' },
+    'soak-only': { type: 'boolean', default: false }, 'soak-kind': { type: 'string', default: 'doorman' }, against: { type: 'string' },
   },
 });
 const SOAK_ONLY = opts['soak-only'];
@@ -70,12 +72,12 @@ async function spawnServer(name: string, kind: string, databaseUrl: string, extr
 }
 
 /** Doorman as production runs it: dist/ on plain Node, `workers` processes on one port. */
-async function spawnDoorman(name: string, databaseUrl: string, workers: number): Promise<{ doorman: Server; upstream: Server }> {
+async function spawnDoorman(name: string, databaseUrl: string, workers: number, checkout = new URL('..', import.meta.url).pathname): Promise<{ doorman: Server; upstream: Server }> {
   const port = await freePort();
   // The upstream runs in its own process: its CPU is not Doorman's.
   const upstream = await spawnServer(`${name} upstream`, 'upstream', databaseUrl, { env: { DOORMAN_PORT: String(port) } });
   const { input, env } = benchDoormanConfig(port, upstream.base, databaseUrl);
-  const child = fork(new URL('./doorman-process.mjs', import.meta.url).pathname, [], {
+  const child = fork(`${checkout}/bench/doorman-process.mjs`, [], {
     execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_DOORMAN_CONFIG: JSON.stringify(input), BENCH_DOORMAN_ENV: JSON.stringify(env), BENCH_WORKERS: String(workers) },
   });
@@ -205,8 +207,10 @@ async function main(): Promise<void> {
     servers.push(bare);
     const doorman = keep(await spawnDoorman('doorman', schemaUrl('doorman'), 1));
     const cluster = keep(await spawnDoorman(`doorman x${WORKERS}`, schemaUrl('cluster'), WORKERS));
-    const [b, d, c] = await runScenarios([bare, doorman, cluster]);
-    const results = { baseline_b_pg: b!, doorman: d!, doorman_per_core: c! };
+    const other = opts.against ? keep(await spawnDoorman('doorman (--against)', schemaUrl('against'), 1, opts.against)) : undefined;
+    const [b, d, c, o] = await runScenarios(other ? [bare, doorman, cluster, other] : [bare, doorman, cluster]);
+    const results = { baseline_b_pg: b!, doorman: d!, doorman_per_core: c!, ...(o ? { doorman_against: o } : {}) };
+    await other?.stop();
     const peaks = { baseline_b_pg: (await bare.stats()).maxRssKb, doorman: (await doorman.stats()).maxRssKb };
     const clusterStats = await cluster.stats();
     await bare.stop();
@@ -256,7 +260,7 @@ async function main(): Promise<void> {
     process.stdout.write(`\nresults written to bench/results/${file.pathname.split('/').pop()}\n`);
   } finally {
     for (const s of servers.reverse()) await s.stop().catch(() => {});
-    for (const name of ['pg', 'doorman', 'cluster']) await admin.query(`DROP SCHEMA IF EXISTS "bench_${name}_${suffix}" CASCADE`).catch(() => {});
+    for (const name of ['pg', 'doorman', 'cluster', 'against']) await admin.query(`DROP SCHEMA IF EXISTS "bench_${name}_${suffix}" CASCADE`).catch(() => {});
     await admin.end();
     await embedded?.stop();
   }
@@ -267,19 +271,19 @@ const TARGETS: Record<Scenario, number> = { login: 0.85, login_with_session: 1.0
 
 interface Report {
   machine: { loadAverageAtStart: number };
-  results: Record<'baseline_b_pg' | 'doorman' | 'doorman_per_core', Record<Scenario, Measured[]>>;
+  results: Record<'baseline_b_pg' | 'doorman' | 'doorman_per_core', Record<Scenario, Measured[]>> & { doorman_against?: Record<Scenario, Measured[]> };
   scaling: Record<string, { login_p50: number; refresh_p50: number }>; peakRssMb: Record<string, number>; perCore: { processes: number; peakRssMbSum: number };
   soak: { rssMbEvery5s: number[]; throughput: number; errors: number; oidcRows: { total: number; expired: number } };
 }
 
 function printReport(r: Report): void {
-  const { doorman: d, baseline_b_pg: b, doorman_per_core: c } = r.results;
+  const { doorman: d, baseline_b_pg: b, doorman_per_core: c, doorman_against: o } = r.results;
   const f = (n: number, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '-');
   const lines = [
     '',
     `load average at start ${r.machine.loadAverageAtStart}; ratios are of runs taken in turns, so a busy machine slows both sides`,
     '',
-    `scenario            c | Doorman/s  p50 ms  p99 ms cpu ms/op  SQL/op | (b) pg/s  p50 ms cpu ms/op  SQL/op |  D/b  target | ${r.perCore.processes - 1} procs/s  /b`,
+    `scenario            c | Doorman/s  p50 ms  p99 ms cpu ms/op  SQL/op | (b) pg/s  p50 ms cpu ms/op  SQL/op |  D/b  target | ${r.perCore.processes - 1} procs/s  /b${o ? ' | --against/s cpu ms/op SQL/op  D/it' : ''}`,
   ];
   for (const scenario of Object.keys(TARGETS) as Scenario[]) {
     for (let i = 0; i < CONCURRENCY.length; i++) {
@@ -290,6 +294,7 @@ function printReport(r: Report): void {
         f(z.throughput).padStart(8), f(z.p50, 2).padStart(7), f(z.cpuMsPerOp, 2).padStart(9), f(z.statementsPerOp, 1).padStart(7), '|',
         f(ratio, 2).padStart(4), `${ratio >= TARGETS[scenario] ? 'ok  ' : 'MISS'} ${TARGETS[scenario].toFixed(2)}`.padStart(10), '|',
         f(y.throughput).padStart(10), f(y.throughput / z.throughput, 2).padStart(5),
+        ...(o ? ['|', f(o[scenario][i]!.throughput).padStart(11), f(o[scenario][i]!.cpuMsPerOp, 2).padStart(10), f(o[scenario][i]!.statementsPerOp, 1).padStart(6), f(x.throughput / o[scenario][i]!.throughput, 2).padStart(5)] : []),
         x.errors + y.errors + z.errors ? ` errors ${x.errors}/${z.errors}/${y.errors} ${x.firstError ?? z.firstError ?? y.firstError ?? ''}` : '',
       ].join(' '));
     }
