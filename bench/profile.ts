@@ -63,8 +63,8 @@ await cleanup.connect();
 await cleanup.query(`DROP SCHEMA IF EXISTS "${url.searchParams.get('schema')}" CASCADE`);
 await cleanup.end();
 
-interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number }
-const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[] };
+interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }
+const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; startTime: number; endTime: number };
 const total = profile.nodes.reduce((n, x) => n + x.hitCount, 0);
 const byPackage = new Map<string, number>();
 const byFunction = new Map<string, number>();
@@ -77,4 +77,43 @@ for (const n of profile.nodes) {
   byFunction.set(fn, (byFunction.get(fn) ?? 0) + n.hitCount);
 }
 const top = (m: Map<string, number>, n: number) => [...m].sort((a, b) => b[1] - a[1]).slice(0, n).map(([k, v]) => `${(100 * v / total).toFixed(1).padStart(5)}%  ${k}`).join('\n');
-process.stdout.write(`${kind}: ${result.throughput.toFixed(1)} logins/s at concurrency 4 while profiled (${result.errors} errors)\n\nself time by package\n${top(byPackage, 20)}\n\nhottest functions\n${top(byFunction, 25)}\n`);
+
+/**
+ * CPU per login by part: each sample goes to the innermost frame on its stack that one of
+ * these matches (a socket write under pg is SQL; one under Koa is the HTTP server).
+ */
+const PARTS: [string, RegExp][] = [
+  ['SQL (pg driver, its socket writes)', /node_modules\/(pg|pg-pool|pg-protocol|pg-types)\//],
+  ['upstream hop (fetch, openid-client, oauth4webapi)', /node_modules\/(openid-client|oauth4webapi)\/|\/(src|dist)\/upstreams\/|undici/],
+  ['cookies (keygrip, tsscmp)', /node_modules\/(keygrip|tsscmp|cookies)\//],
+  ['JWT/JWS (jose)', /node_modules\/jose\//],
+  ['pages (eta, render, i18n)', /node_modules\/eta\/|\/(src|dist)\/(http\/render|i18n\/)/],
+  ['rate limits', /rate-limiter-flexible|\/(src|dist)\/rate-limits\//],
+  ['metrics, logs', /node_modules\/(prom-client|pino)|\/(src|dist)\/(metrics\/|log\.|http\/request-log)/],
+  ['Doorman, other own code', /\/(src|dist)\//],
+  ['oidc-provider', /node_modules\/oidc-provider\//],
+  ['Koa, HTTP server', /node_modules\/(koa|koa-compose|delegates|on-finished|type-is|accepts|@koa)\/|node:_http|node:net/],
+];
+const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+const parentOf = new Map<number, number>();
+for (const n of profile.nodes) for (const c of n.children ?? []) parentOf.set(c, n.id);
+const parts = new Map<string, number>();
+let busy = 0;
+for (const id of profile.samples) {
+  const leaf = byId.get(id)!.callFrame.functionName;
+  if (leaf === '(idle)') continue;
+  busy++;
+  let part = leaf === '(garbage collector)' ? 'GC' : undefined;
+  for (let cur: number | undefined = id; cur !== undefined && !part; cur = parentOf.get(cur)) {
+    part = PARTS.find(([, re]) => re.test(byId.get(cur!)!.callFrame.url))?.[0];
+  }
+  part ??= 'other (Node internals)';
+  parts.set(part, (parts.get(part) ?? 0) + 1);
+}
+const logins = result.ops;
+const msPerSample = (profile.endTime - profile.startTime) / 1000 / profile.samples.length;
+const partLines = [...parts].sort((a, b) => b[1] - a[1])
+  .map(([k, v]) => `${(100 * v / busy).toFixed(0).padStart(4)}%  ${(v * msPerSample / logins).toFixed(2).padStart(6)} ms  ${k}`).join('\n');
+process.stdout.write(`${kind}: ${result.throughput.toFixed(1)} logins/s at concurrency 4 while profiled (${result.errors} errors)\n\n`
+  + `busy ${(busy * msPerSample / logins).toFixed(1)} ms per login by part (sampled wall time while on CPU or in a syscall: on a busy machine above process CPU time)\n${partLines}\n\n`
+  + `self time by package\n${top(byPackage, 20)}\n\nhottest functions\n${top(byFunction, 25)}\n`);
