@@ -4,6 +4,7 @@ import { lowerAscii } from '../accounts/email.ts';
 import { isLoopbackHost } from '../config/schema.ts';
 import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamIdentity } from './connector.ts';
 import { fetchWithin, startDeadline, toUpstreamError, withinDeadline } from './http.ts';
+import { pkceChallenge } from './pkce.ts';
 import { httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
 /**
@@ -120,7 +121,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
         response_type: 'code',
         state,
         nonce,
-        code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge: pkceChallenge(codeVerifier),
         code_challenge_method: 'S256',
       };
       // A hint only (Google lists accounts of that domain first); the hd claim is checked on return.
