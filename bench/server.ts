@@ -7,10 +7,13 @@ import { connectionConfig, createDb } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { startGoogleLookalike } from '../src/demo/google-lookalike.ts';
 import { createLogger } from '../src/log.ts';
-import { createPrismaAdapter } from '../src/oidc/adapter.ts';
+import { createOidcAdapter } from '../src/oidc/adapter.ts';
 import { startDoorman } from '../src/server.ts';
 import { createBaselineProvider } from './baseline-provider.ts';
 import { BENCH_CLIENTS, REDIRECT_URI, UPSTREAM_CLIENT, UPSTREAM_USER } from './clients.ts';
+import { benchDoormanConfig } from './doorman-config.ts';
+// @ts-expect-error -- plain JavaScript, shared with doorman-process.mjs
+import { onProfileCommand } from './profiler.mjs';
 import { createPgAdapter, PG_ADAPTER_DDL } from './pg-adapter.ts';
 
 /**
@@ -35,19 +38,9 @@ async function start(): Promise<void> {
       return;
     }
     case 'doorman': {
-      const config = buildConfig({
-        issuer, port, logLevel: 'error',
-        // Often enough that the soak shows expired rows going away, not only hidden.
-        database: { sweepIntervalSeconds: 20 },
-        // Every benchmark login comes from 127.0.0.1: limits it never reaches, still counted, so their cost is measured.
-        rateLimits: { loginStartsPerIp: { points: 1e9, durationSeconds: 60 }, upstreamCallbacksPerIp: { points: 1e9, durationSeconds: 60 } },
-        clients: BENCH_CLIENTS.map((c, i) => ({
-          clientId: c.clientId, clientSecretEnv: `BENCH_SECRET_${i}`, redirectUris: [REDIRECT_URI], firstParty: true,
-          grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'],
-        })),
-        upstreams: [{ id: 'google', type: 'google', clientId: UPSTREAM_CLIENT.clientId, clientSecretEnv: 'BENCH_UPSTREAM_SECRET', issuer: upstreamIssuer }],
-      }, { DATABASE_URL: databaseUrl, BENCH_SECRET_0: BENCH_CLIENTS[0].secret, BENCH_SECRET_1: BENCH_CLIENTS[1].secret, BENCH_UPSTREAM_SECRET: UPSTREAM_CLIENT.clientSecret });
-      await startDoorman(config, log, '127.0.0.1');
+      // The source under tsx, for bench:profile; `npm run bench` measures dist/ (doorman-process.mjs).
+      const { input, env } = benchDoormanConfig(port, upstreamIssuer!, databaseUrl);
+      await startDoorman(buildConfig(input, env), log, '127.0.0.1');
       return;
     }
     case 'bare-prisma':
@@ -57,7 +50,7 @@ async function start(): Promise<void> {
       let adapter;
       if (kind === 'bare-prisma') {
         await migrate(databaseUrl, log);
-        adapter = createPrismaAdapter(createDb(databaseUrl));
+        adapter = createOidcAdapter(createDb(databaseUrl));
       } else {
         const pool = new pg.Pool({ ...connectionConfig(databaseUrl).pool, max: 10 });
         await pool.query(`CREATE SCHEMA IF NOT EXISTS "${connectionConfig(databaseUrl).schema}"`);
@@ -82,10 +75,19 @@ async function start(): Promise<void> {
   }
 }
 
-process.on('message', (msg: { cmd?: string }) => {
+// Every statement this process sends, counted where node-postgres sends it (as bench/doorman-process.mjs does).
+let statements = 0;
+const query = pg.Client.prototype.query;
+pg.Client.prototype.query = function countedQuery(this: pg.Client, ...args: unknown[]) {
+  statements++;
+  return (query as (...a: unknown[]) => unknown).apply(this, args);
+} as typeof query;
+
+process.on('message', (msg: { cmd?: string; file?: string }) => {
+  void onProfileCommand(msg);
   if (msg.cmd === 'stats') {
     const cpu = process.cpuUsage();
-    process.send!({ stats: { cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, maxRssKb: process.resourceUsage().maxRSS } });
+    process.send!({ stats: { cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, maxRssKb: process.resourceUsage().maxRSS, statements, processes: 1 } });
   }
 });
 

@@ -21,12 +21,13 @@ import { createAccountRouter } from './self-service/router.ts';
 import { BrokerError, clientErrorStatus } from './errors.ts';
 import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
-import { createPrismaAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
+import { createOidcAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { deleteOldUpstreamCalls } from './upstream-activity/repository.ts';
 import { providerConfiguration, tokenExchangeEnabled } from './oidc/configuration.ts';
 import { openClientRegistry } from './clients/registry.ts';
 import { compareHashedSecrets, withDatabaseClients } from './clients/provider-clients.ts';
 import { createFindAccount } from './oidc/find-account.ts';
+import { openProfileCache } from './accounts/profile-cache.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { readPairwiseSalt } from './claims/repository.ts';
 import { openConnectors } from './upstreams/registry.ts';
@@ -67,12 +68,13 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const render = createRenderer({ ui: config.ui });
   const clientName = (ctx: Parameters<typeof render.translatorFor>[0], id: unknown) => clientDisplayName(clients, id, render.translatorFor(ctx)('client.account'));
 
+  const profiles = await openProfileCache(db, config.database.claimsCacheSeconds, log);
   const provider = new Provider(config.issuer, providerConfiguration({
     config,
     clients,
     keys,
-    adapter: withDatabaseClients(createPrismaAdapter(db), clients, tokenExchangeEnabled(config)),
-    findAccount: createFindAccount(db),
+    adapter: withDatabaseClients(createOidcAdapter(db), clients, tokenExchangeEnabled(config)),
+    findAccount: createFindAccount(profiles.find),
     renderError: renderProviderError(render, clients),
     renderLogout: (ctx, form) => render(ctx, 'logout', { form, clientName: clientName(ctx, ctx.oidc.client?.clientId) }),
     renderLoggedOut: (ctx) => render(ctx, 'logged-out', { clientName: clientName(ctx, ctx.oidc.client?.clientId), appUrl: clientReturnUrl(clients, ctx.oidc.client?.clientId) }),
@@ -137,6 +139,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     close: async () => {
       clearInterval(timer);
       void limiters?.close();
+      void profiles.close();
       keyRing.close();
       await logoutDelivery.close();
       clients.close();

@@ -1,12 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Db } from '../db/client.ts';
+import { poolOf, type Db } from '../db/client.ts';
 import type { JsonObject, UpstreamIdentity } from '../upstreams/connector.ts';
 import { canonicalEmail } from './email.ts';
 import type { LinkCandidate } from './linking.ts';
 import { composeProfile, verifiedEmails, type AccountProfile, type ProfileSource } from './profile.ts';
 
-/** Prisma access for accounts, identities and pending links; no rules live here. */
+/**
+ * Database access for accounts, identities and pending links; no rules live here. Prisma,
+ * except the two statements of every login (signInKnownIdentity, findAccountProfile), which
+ * run on the pg pool under it.
+ */
 type Tx = Prisma.TransactionClient;
 
 /**
@@ -41,33 +45,38 @@ export async function signInKnownIdentity(db: Db, identity: UpstreamIdentity, cl
   const c = identityColumns(identity);
   const adoptable = c.emailVerified ? c.emailCanonical : null;
   // Every CTE sees the rows as they were before the statement, hence `i.id <> target.id`.
-  const [row] = await db.$queryRaw<{ accountId: string; blocked: boolean }[]>`
+  // On the pg pool, not Prisma (runs at every login, see oidc/adapter.ts); times as UTC text.
+  const { rows: [row] } = await poolOf(db).query<{ accountId: string; blocked: boolean }>({
+    name: 'sign-in-known-identity',
+    text: `
     WITH target AS (
       SELECT i.id, i."accountId", (a."disabledAt" IS NOT NULL OR a."retiredAt" IS NOT NULL) AS blocked
       FROM "Identity" i JOIN "Account" a ON a.id = i."accountId"
-      WHERE i.provider = ${identity.connectorId} AND i.subject = ${identity.subject}
+      WHERE i.provider = $1 AND i.subject = $2
     ), refreshed AS (
-      UPDATE "Identity" SET email = ${c.email}, "emailCanonical" = ${c.emailCanonical}, "emailVerified" = ${c.emailVerified},
-        profile = ${JSON.stringify(c.profile)}::jsonb, "lastLoginAt" = ${now}
+      UPDATE "Identity" SET email = $3, "emailCanonical" = $4, "emailVerified" = $5,
+        profile = $6::jsonb, "lastLoginAt" = $7::timestamp
       WHERE id = (SELECT id FROM target WHERE NOT blocked)
     ), adopted AS (
-      UPDATE "Account" a SET email = ${adoptable}::text
+      UPDATE "Account" a SET email = $8::text
       FROM "Account" old, target
       WHERE a.id = target."accountId" AND old.id = a.id AND NOT target.blocked
-        AND ${adoptable}::text IS NOT NULL AND old.email IS DISTINCT FROM ${adoptable}::text
+        AND $8::text IS NOT NULL AND old.email IS DISTINCT FROM $8::text
         AND NOT EXISTS (SELECT 1 FROM "Identity" v WHERE v."accountId" = a.id AND v.id <> target.id AND v."emailVerified" AND v."emailCanonical" = old.email)
       RETURNING a.id, old.email AS previous
     ), audited AS (
       INSERT INTO "AuditEvent" (id, type, "accountId", provider, subject, "clientId", detail, "createdAt")
-      SELECT ${randomUUID()}, CASE WHEN blocked THEN 'login.refused' ELSE 'login' END, "accountId", ${identity.connectorId}, ${identity.subject}, ${clientId ?? null},
-        CASE WHEN blocked THEN '{"reason":"account_disabled"}'::jsonb ELSE '{}'::jsonb END, ${now}::timestamp(3)
+      SELECT $9, CASE WHEN blocked THEN 'login.refused' ELSE 'login' END, "accountId", $1, $2, $10,
+        CASE WHEN blocked THEN '{"reason":"account_disabled"}'::jsonb ELSE '{}'::jsonb END, $7::timestamp(3)
       FROM target
       UNION ALL
-      SELECT ${randomUUID()}, 'account.email', id, ${identity.connectorId}, ${identity.subject}, ${clientId ?? null},
-        jsonb_build_object('email', ${adoptable}::text, 'previous', previous, 'how', 'adopted'), ${now}::timestamp(3)
+      SELECT $11, 'account.email', id, $1, $2, $10,
+        jsonb_build_object('email', $8::text, 'previous', previous, 'how', 'adopted'), $7::timestamp(3)
       FROM adopted
     )
-    SELECT "accountId", blocked FROM target`;
+    SELECT "accountId", blocked FROM target`,
+    values: [identity.connectorId, identity.subject, c.email, c.emailCanonical, c.emailVerified, JSON.stringify(c.profile), now.toISOString(), adoptable, randomUUID(), clientId ?? null, randomUUID()],
+  });
   return row;
 }
 
@@ -175,15 +184,19 @@ export function recentEvents(db: Db, accountId: string, limit: number) {
 export async function findAccountProfile(db: Db, accountId: string): Promise<AccountProfile | undefined> {
   // One statement: oidc-provider asks for the account at the code, token and userinfo steps
   // of every login. Only the profile fields claims need leave the database, not the raw upstream profiles.
-  const [account] = await db.$queryRaw<{ disabledAt: Date | null; retiredAt: Date | null; email: string | null; identities: ProfileSource[] }[]>`
-    SELECT a."disabledAt", a."retiredAt", a.email,
+  const { rows: [account] } = await poolOf(db).query<{ blocked: boolean; email: string | null; identities: ProfileSource[] }>({
+    name: 'account-profile',
+    text: `
+    SELECT (a."disabledAt" IS NOT NULL OR a."retiredAt" IS NOT NULL) AS blocked, a.email,
       coalesce(json_agg(json_build_object('email', i.email, 'emailCanonical', i."emailCanonical", 'emailVerified', i."emailVerified",
         'name', i.profile->'name', 'picture', i.profile->'picture', 'username', i.profile->'username', 'groups', i.profile->'groups')
         ORDER BY i."createdAt", i.id) FILTER (WHERE i.id IS NOT NULL), '[]') AS identities
     FROM "Account" a LEFT JOIN "Identity" i ON i."accountId" = a.id
-    WHERE a.id = ${accountId}
-    GROUP BY a.id`;
-  if (!account || account.disabledAt || account.retiredAt) return undefined;
+    WHERE a.id = $1
+    GROUP BY a.id`,
+    values: [accountId],
+  });
+  if (!account || account.blocked) return undefined;
   return composeProfile(accountId, account.email, account.identities);
 }
 

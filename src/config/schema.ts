@@ -88,6 +88,8 @@ export const configSchema = z.strictObject({
       .describe('Connections each Doorman process keeps open at most. All processes together (processes × poolSize) must stay below the server\'s max_connections (or the pooler\'s limit) with room for migrations and admin sessions.'),
     statementTimeoutMs: z.number().int().min(0).default(10000)
       .describe('PostgreSQL statement_timeout of Doorman\'s connections, in milliseconds (0 = none): a statement stuck on a lock or an overloaded server is cancelled and the request answered 503 instead of holding a connection.'),
+    claimsCacheSeconds: z.number().int().min(0).max(300).default(10)
+      .describe('How long each process keeps an account\'s claims in memory between the code, token and userinfo steps (0 = read them every time). A disable, merge, unlink or profile change reaches every process at once (PostgreSQL NOTIFY); while that channel is down nothing is cached.'),
   }).prefault({}).describe('Storage. The connection string comes from env DATABASE_URL; without it Doorman runs an embedded PostgreSQL.'),
   ttl: z.strictObject({
     authorizationCode: z.number().int().positive().max(600).default(60).describe('Authorization code lifetime in seconds (RFC 9700 §4.2.1: short).'),

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Db } from '../db/client.ts';
+import { poolOf, type Db } from '../db/client.ts';
 import type { JsonObject } from '../upstreams/connector.ts';
 
 /** Why the browser was sent upstream, and what the callback must then do. */
@@ -15,12 +15,15 @@ function hashState(state: string): string {
   return createHash('sha256').update(state).digest('base64url');
 }
 
-// Raw statements: both run on every login (see oidc/adapter.ts for why).
+// Both run on every login: on the pg pool under Prisma, as oidc/adapter.ts (times as UTC text).
 export async function saveUpstreamTransaction(db: Db, state: string, tx: UpstreamTransaction, ttlSeconds: number): Promise<void> {
-  await db.$executeRaw`
-    INSERT INTO "UpstreamTransaction" ("stateHash", purpose, "interactionUid", "pendingLinkId", "accountId", "connectorId", payload, "expiresAt")
-    VALUES (${hashState(state)}, ${tx.purpose}, ${'interactionUid' in tx ? tx.interactionUid : null}, ${tx.purpose === 'link-proof' ? tx.pendingLinkId : null},
-      ${tx.purpose === 'account-link' ? tx.accountId : null}, ${tx.connectorId}, ${JSON.stringify(tx.payload)}::jsonb, ${new Date(Date.now() + ttlSeconds * 1000)})`;
+  await poolOf(db).query({
+    name: 'upstream-transaction-save',
+    text: `INSERT INTO "UpstreamTransaction" ("stateHash", purpose, "interactionUid", "pendingLinkId", "accountId", "connectorId", payload, "expiresAt")
+      VALUES ($1, $2, $3, $4, $5, $6, $7::jsonb, $8::timestamp)`,
+    values: [hashState(state), tx.purpose, 'interactionUid' in tx ? tx.interactionUid : null, tx.purpose === 'link-proof' ? tx.pendingLinkId : null,
+      tx.purpose === 'account-link' ? tx.accountId : null, tx.connectorId, JSON.stringify(tx.payload), new Date(Date.now() + ttlSeconds * 1000).toISOString()],
+  });
 }
 
 /**
@@ -29,10 +32,13 @@ export async function saveUpstreamTransaction(db: Db, state: string, tx: Upstrea
  */
 export async function takeUpstreamTransaction(db: Db, state: string): Promise<UpstreamTransaction | undefined> {
   // DELETE ... RETURNING: of two concurrent callbacks with one state, only one gets the row.
-  const [row] = await db.$queryRaw<{ purpose: string; interactionUid: string | null; pendingLinkId: string | null; accountId: string | null; connectorId: string; payload: unknown; expiresAt: Date }[]>`
-    DELETE FROM "UpstreamTransaction" WHERE "stateHash" = ${hashState(state)}
-    RETURNING purpose, "interactionUid", "pendingLinkId", "accountId", "connectorId", payload, "expiresAt"`;
-  if (!row || row.expiresAt <= new Date()) return undefined;
+  const { rows: [row] } = await poolOf(db).query<{ purpose: string; interactionUid: string | null; pendingLinkId: string | null; accountId: string | null; connectorId: string; payload: unknown; expired: boolean }>({
+    name: 'upstream-transaction-take',
+    text: `DELETE FROM "UpstreamTransaction" WHERE "stateHash" = $1
+      RETURNING purpose, "interactionUid", "pendingLinkId", "accountId", "connectorId", payload, "expiresAt" <= $2::timestamp AS expired`,
+    values: [hashState(state), new Date().toISOString()],
+  });
+  if (!row || row.expired) return undefined;
   const common = { connectorId: row.connectorId, payload: row.payload as JsonObject };
   if (row.purpose === 'account-link' && row.accountId) return { purpose: 'account-link', accountId: row.accountId, ...common };
   if (row.purpose === 'link-proof' && row.interactionUid && row.pendingLinkId) {

@@ -1,10 +1,11 @@
 import { errors, type Adapter, type AdapterPayload } from 'oidc-provider';
 import type { Prisma } from '../generated/prisma/client.ts';
-import type { Db } from '../db/client.ts';
+import type pg from 'pg';
+import { poolOf, type Db } from '../db/client.ts';
 import { queueLogoutsForSessions } from '../logout/repository.ts';
 
 /**
- * oidc-provider's storage on Postgres through Prisma: one `OidcModel` table for every
+ * oidc-provider's storage on Postgres: one `OidcModel` table for every
  * model (Session, Interaction, AuthorizationCode, AccessToken, RefreshToken, Grant,
  * ReplayDetection, ...), keyed by (model, id), with the lookup keys lifted into indexed
  * columns. The contract is oidc-provider's example/my_adapter.js:
@@ -24,22 +25,25 @@ import { queueLogoutsForSessions } from '../logout/repository.ts';
  * Clients are not kept here: config clients are static, and database clients are answered
  * from the registry by clients/provider-clients.ts, so this Client model finds nothing.
  */
-export function createPrismaAdapter(db: Db): (model: string) => Adapter {
-  return (model) => new PrismaAdapter(db, model);
+export function createOidcAdapter(db: Db): (model: string) => Adapter {
+  const pool = poolOf(db);
+  return (model) => new OidcModelAdapter(pool, model);
 }
 
 /**
- * Every call is one hand-written statement through Prisma's raw-query path: this adapter
- * runs ~25 times per login, and the ORM's query planning cost more CPU than Postgres did
- * (bench/profile.ts). Times are passed from JS, never now(): Prisma stores UTC in
- * timestamp-without-time-zone columns, so the database's own clock zone must not matter.
+ * Every call is one hand-written statement on the `pg` pool under Prisma (db/client.ts),
+ * not through Prisma: this adapter runs ~20 times per login, and Prisma's raw-query path
+ * cost more CPU per statement than the statement itself (bench/profile.ts). Times go in as
+ * UTC ISO text cast to `timestamp` and come out as epoch seconds: the columns are
+ * timestamp-without-time-zone holding UTC (Prisma's convention), so neither the process's
+ * nor the database's time zone may matter.
  */
-class PrismaAdapter implements Adapter {
-  readonly #db: Db;
+class OidcModelAdapter implements Adapter {
+  readonly #pool: pg.Pool;
   readonly #model: string;
 
-  constructor(db: Db, model: string) {
-    this.#db = db;
+  constructor(pool: pg.Pool, model: string) {
+    this.#pool = pool;
     this.#model = model;
   }
 
@@ -49,13 +53,16 @@ class PrismaAdapter implements Adapter {
     // request's state, a `claims` JSON holding "\u0000"): refuse them as the client's error.
     if (NUL_ESCAPE.test(json)) throw new errors.InvalidRequest('request parameters must not contain NUL characters');
     const accountId = typeof payload.accountId === 'string' ? payload.accountId : null;
-    const expiresAt = expiresIn ? new Date(Date.now() + (expiresIn + (KEPT_AFTER_EXPIRY[this.#model] ?? 0)) * 1000) : null;
+    const expiresAt = expiresIn ? utc(Date.now() + (expiresIn + (KEPT_AFTER_EXPIRY[this.#model] ?? 0)) * 1000) : null;
     if (this.#model === 'ReplayDetection') return this.#insertOnce(id, json, expiresAt);
-    await this.#db.$executeRaw`
-      INSERT INTO "OidcModel" (model, id, payload, "accountId", "grantId", uid, "userCode", "expiresAt")
-      VALUES (${this.#model}, ${id}, ${json}::jsonb, ${accountId}, ${payload.grantId ?? null}, ${payload.uid ?? null}, ${payload.userCode ?? null}, ${expiresAt})
+    await this.#pool.query({
+      name: 'oidc-upsert',
+      text: `INSERT INTO "OidcModel" (model, id, payload, "accountId", "grantId", uid, "userCode", "expiresAt")
+      VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8::timestamp)
       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, "accountId" = EXCLUDED."accountId", "grantId" = EXCLUDED."grantId",
-        uid = EXCLUDED.uid, "userCode" = EXCLUDED."userCode", "expiresAt" = EXCLUDED."expiresAt"`;
+        uid = EXCLUDED.uid, "userCode" = EXCLUDED."userCode", "expiresAt" = EXCLUDED."expiresAt"`,
+      values: [this.#model, id, json, accountId, payload.grantId ?? null, payload.uid ?? null, payload.userCode ?? null, expiresAt],
+    });
   }
 
   /**
@@ -63,54 +70,65 @@ class PrismaAdapter implements Adapter {
    * finds, then saves, so two requests with one proof could both pass its check. Only an
    * expired row may be overwritten; a live one means another request used the jti first.
    */
-  async #insertOnce(id: string, json: string, expiresAt: Date | null): Promise<void> {
-    const inserted = await this.#db.$executeRaw`
-      INSERT INTO "OidcModel" (model, id, payload, "expiresAt") VALUES (${this.#model}, ${id}, ${json}::jsonb, ${expiresAt})
+  async #insertOnce(id: string, json: string, expiresAt: string | null): Promise<void> {
+    const { rowCount } = await this.#pool.query({
+      name: 'oidc-insert-once',
+      text: `INSERT INTO "OidcModel" (model, id, payload, "expiresAt") VALUES ($1, $2, $3::jsonb, $4::timestamp)
       ON CONFLICT (model, id) DO UPDATE SET payload = EXCLUDED.payload, "expiresAt" = EXCLUDED."expiresAt"
-      WHERE "OidcModel"."expiresAt" IS NOT NULL AND "OidcModel"."expiresAt" <= ${new Date()}`;
-    if (inserted === 0) throw new ConsumeRaceLostError(this.#model);
+      WHERE "OidcModel"."expiresAt" IS NOT NULL AND "OidcModel"."expiresAt" <= $5::timestamp`,
+      values: [this.#model, id, json, expiresAt, utc(Date.now())],
+    });
+    if (rowCount === 0) throw new ConsumeRaceLostError(this.#model);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.#model === 'Client' || !isStorable(id)) return undefined;
-    return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
-      WHERE model = ${this.#model} AND id = ${id} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()})`);
+    return this.#one('oidc-find', `${SELECT} WHERE model = $1 AND id = $2 AND ("expiresAt" IS NULL OR "expiresAt" > $3::timestamp)`, id);
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
     if (!isStorable(uid)) return undefined;
-    return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
-      WHERE model = ${this.#model} AND uid = ${uid} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()}) LIMIT 1`);
+    return this.#one('oidc-find-uid', `${SELECT} WHERE model = $1 AND uid = $2 AND ("expiresAt" IS NULL OR "expiresAt" > $3::timestamp) LIMIT 1`, uid);
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
     if (!isStorable(userCode)) return undefined;
-    return this.#one(await this.#db.$queryRaw<Row[]>`SELECT payload, "consumedAt" FROM "OidcModel"
-      WHERE model = ${this.#model} AND "userCode" = ${userCode} AND ("expiresAt" IS NULL OR "expiresAt" > ${new Date()}) ORDER BY "expiresAt" DESC LIMIT 1`);
+    return this.#one('oidc-find-user-code', `${SELECT} WHERE model = $1 AND "userCode" = $2 AND ("expiresAt" IS NULL OR "expiresAt" > $3::timestamp) ORDER BY "expiresAt" DESC LIMIT 1`, userCode);
   }
 
   async consume(id: string): Promise<void> {
-    const updated = await this.#db.$executeRaw`UPDATE "OidcModel" SET "consumedAt" = ${new Date()}
-      WHERE model = ${this.#model} AND id = ${id} AND "consumedAt" IS NULL`;
-    if (updated === 0) throw new ConsumeRaceLostError(this.#model);
+    const { rowCount } = await this.#pool.query({
+      name: 'oidc-consume',
+      text: 'UPDATE "OidcModel" SET "consumedAt" = $3::timestamp WHERE model = $1 AND id = $2 AND "consumedAt" IS NULL',
+      values: [this.#model, id, utc(Date.now())],
+    });
+    if (rowCount === 0) throw new ConsumeRaceLostError(this.#model);
   }
 
   async destroy(id: string): Promise<void> {
-    await this.#db.$executeRaw`DELETE FROM "OidcModel" WHERE model = ${this.#model} AND id = ${id}`;
+    await this.#pool.query({ name: 'oidc-destroy', text: 'DELETE FROM "OidcModel" WHERE model = $1 AND id = $2', values: [this.#model, id] });
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
-    await this.#db.$executeRaw`DELETE FROM "OidcModel" WHERE model = ${this.#model} AND "grantId" = ${grantId}`;
+    await this.#pool.query({ name: 'oidc-revoke-grant', text: 'DELETE FROM "OidcModel" WHERE model = $1 AND "grantId" = $2', values: [this.#model, grantId] });
   }
 
-  #one(rows: Row[]): AdapterPayload | undefined {
-    const row = rows[0];
+  async #one(name: string, text: string, key: string): Promise<AdapterPayload | undefined> {
+    const { rows: [row] } = await this.#pool.query<Row>({ name, text, values: [this.#model, key, utc(Date.now())] });
     if (!row) return undefined;
-    return row.consumedAt ? { ...row.payload, consumed: Math.floor(row.consumedAt.getTime() / 1000) } : row.payload;
+    return row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
   }
 }
 
-type Row = { payload: AdapterPayload; consumedAt: Date | null };
+// Named statements: each connection parses and plans them once.
+const SELECT = 'SELECT payload, floor(extract(epoch FROM "consumedAt"))::int AS consumed FROM "OidcModel"';
+
+type Row = { payload: AdapterPayload; consumed: number | null };
+
+/** Epoch milliseconds as UTC ISO text, for a timestamp-without-time-zone column holding UTC. */
+function utc(ms: number): string {
+  return new Date(ms).toISOString();
+}
 
 /**
  * Seconds a row outlives its own expiry, per model. A device code: oidc-provider checks

@@ -1,14 +1,14 @@
 import type { FindAccount } from 'oidc-provider';
-import type { Db } from '../db/client.ts';
-import { findAccountProfile } from '../accounts/repository.ts';
+import type { AccountProfile } from '../accounts/profile.ts';
 
 /**
  * oidc-provider's view of an account. A disabled or unknown account is "not found", which
- * makes oidc-provider end the session and refuse its tokens at userinfo.
+ * makes oidc-provider end the session and refuse its tokens at userinfo. `findProfile` is
+ * accounts/profile-cache.ts in the app.
  */
-export function createFindAccount(db: Db): FindAccount {
+export function createFindAccount(findProfile: (accountId: string) => Promise<AccountProfile | undefined>): FindAccount {
   return async (_ctx, sub) => {
-    const profile = await findAccountProfile(db, sub);
+    const profile = await findProfile(sub);
     if (!profile) return undefined;
     return {
       accountId: sub,

@@ -30,6 +30,8 @@ const ALLOWED: Verdict = { refusedForMs: 0, justBlocked: false };
 
 export interface RateLimiters {
   limit(name: RateLimitName): Limit;
+  /** `check` of several (limit, key) pairs, in one read of the store: the token endpoint asks per IP and per client on every request. */
+  checkTogether(pairs: readonly (readonly [Limit, string])[]): Promise<Verdict[]>;
   close(): Promise<void>;
 }
 
@@ -65,8 +67,31 @@ export function openRateLimiters(settings: RateLimitSettings, deps: { pool: pg.P
   const sweeper = redis ? undefined : stores[0]!.limiter as unknown as { clearExpired(before: number): Promise<void> };
   const sweep = sweeper ? setInterval(() => void sweeper.clearExpired(Date.now()), SWEEP_MS) : undefined;
   sweep?.unref();
+  const pointsOf = new Map(stores.map(({ name, points }) => [name, points]));
+  const checkTogether = redis ? (pairs: readonly (readonly [Limit, string])[]) => Promise.all(pairs.map(([limit, key]) => limit.check(key)))
+    : async (pairs: readonly (readonly [Limit, string])[]): Promise<Verdict[]> => {
+      // rate-limiter-flexible's row format: key `<keyPrefix>:<key>`, points consumed, expire in epoch ms (its `get`).
+      const keys = pairs.map(([limit, key]) => `${limit.name}:${key}`);
+      const now = Date.now();
+      try {
+        const { rows } = await deps.pool.query<{ key: string; points: number; expire: string | null }>({
+          name: 'rate-limit-check-together',
+          text: `SELECT key, points, expire FROM "${TABLE}" WHERE key = ANY($1::text[]) AND (expire > $2 OR expire IS NULL)`,
+          values: [keys, now],
+        });
+        const byKey = new Map(rows.map((r) => [r.key, r]));
+        return pairs.map(([limit], i) => {
+          const row = byKey.get(keys[i]!);
+          return row && row.points >= pointsOf.get(limit.name)! ? { refusedForMs: Math.max(row.expire === null ? 1 : Number(row.expire) - now, 1), justBlocked: false } : ALLOWED;
+        });
+      } catch (err) {
+        warn(`rate limits ${pairs.map(([l]) => l.name).join(', ')} not checked (store failed); request allowed`, err);
+        return pairs.map(() => ALLOWED);
+      }
+    };
   return {
     limit: (name) => limits.get(name)!,
+    checkTogether,
     close: async () => {
       clearInterval(sweep);
       redis?.disconnect();

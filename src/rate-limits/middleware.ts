@@ -15,7 +15,7 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  *   POST /token, /token/introspection, /token/revocation,
  *        /request (PAR, which authenticates clients too)   clientAuthFailuresPerIp + PerClient:
  *        a wrong secret is counted before it is answered (one upsert each), a right one
- *        only checked (a read); the right secret too is refused once over the limit
+ *        only checked (one read for both); the right secret too is refused once over the limit
  *   GET|POST /auth                                          loginStartsPerIp (one upsert)
  *   POST /interaction/:uid/upstream/:id, .../link/:id,
  *        /account/link/:id; GET /interaction/:uid/upstream/:id
@@ -98,7 +98,7 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
       return next();
     }
     // Probably right: only a read, no write, on the hot path of every token request.
-    const [byIp, byClient] = await Promise.all([failuresPerIp.check(ip), clientKey ? failuresPerClient.check(clientKey) : undefined]);
+    const [byIp, byClient] = await limiters.checkTogether(clientKey ? [[failuresPerIp, ip], [failuresPerClient, clientKey]] : [[failuresPerIp, ip]]) as [Verdict, Verdict | undefined];
     if (byIp.refusedForMs || byClient?.refusedForMs) return refuse(byIp, byClient);
     await next();
     if (ctx.status === 401 && (ctx.body as { error?: unknown } | undefined)?.error === 'invalid_client') {

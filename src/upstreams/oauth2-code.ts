@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { isLoopbackHost } from '../config/schema.ts';
 import { UpstreamError, type JsonObject, type UpstreamTokens } from './connector.ts';
 import { fetchWithin, startDeadline, toUpstreamError } from './http.ts';
+import { pkceChallenge } from './pkce.ts';
 
 /**
  * The authorization code leg shared by the plain-OAuth2 connectors (GitHub, Facebook,
@@ -71,7 +72,7 @@ export function createCodeFlow(o: CodeFlowOptions): CodeFlow {
         response_type: 'code',
         scope,
         state,
-        ...(codeVerifier ? { code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier), code_challenge_method: 'S256' } : {}),
+        ...(codeVerifier ? { code_challenge: pkceChallenge(codeVerifier), code_challenge_method: 'S256' } : {}),
         ...params,
       });
       const transaction: JsonObject = codeVerifier ? { codeVerifier } : {};

@@ -6,6 +6,7 @@ import { UpstreamError, type JsonObject, type UpstreamConnector, type UpstreamId
 import { authenticationOf } from './id-token-authentication.ts';
 import { normalizeTokens } from './oauth2-code.ts';
 import { fetchWithin, startDeadline, toUpstreamError, withinDeadline } from './http.ts';
+import { pkceChallenge } from './pkce.ts';
 import { acrValueSchema, httpUrl, stringClaim, stringListClaim, upstreamBaseShape, type WithSecret } from './settings.ts';
 
 /**
@@ -129,7 +130,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
         response_type: 'code',
         state,
         nonce,
-        code_challenge: await oidc.calculatePKCECodeChallenge(codeVerifier),
+        code_challenge: pkceChallenge(codeVerifier),
         code_challenge_method: 'S256',
       };
       // A hint only (Google lists accounts of that domain first); the hd claim is checked on return.

@@ -6,7 +6,7 @@ import type { Adapter } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { createDb, type Db } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { ConsumeRaceLostError, createPrismaAdapter, deleteExpiredOidcRows } from '../../src/oidc/adapter.ts';
+import { ConsumeRaceLostError, createOidcAdapter, deleteExpiredOidcRows } from '../../src/oidc/adapter.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { testLog } from '../helpers/start-doorman.ts';
 
@@ -108,12 +108,12 @@ describeAdapterContract('MemoryAdapter (reference)', async () => ({
 
 let db: Db;
 let testDb: TestDatabase;
-describeAdapterContract('PrismaAdapter', async () => {
+describeAdapterContract('OidcModelAdapter (pg)', async () => {
   testDb = await createTestDatabase();
   await migrate(testDb.url, testLog);
   db = createDb(testDb.url, 2);
   return {
-    factory: createPrismaAdapter(db),
+    factory: createOidcAdapter(db),
     teardown: async () => {
       await db.$disconnect();
       await testDb.drop();
@@ -121,7 +121,7 @@ describeAdapterContract('PrismaAdapter', async () => {
   };
 });
 
-describe('PrismaAdapter expiry', () => {
+describe('OidcModelAdapter expiry', () => {
   let t: TestDatabase;
   let pdb: Db;
   before(async () => {
@@ -135,7 +135,7 @@ describe('PrismaAdapter expiry', () => {
   });
 
   it('when a row has expired, then find hides it and the sweep deletes it', async () => {
-    const adapter = createPrismaAdapter(pdb)('AccessToken');
+    const adapter = createOidcAdapter(pdb)('AccessToken');
     await adapter.upsert('old', { jti: 'old' } as never, 60);
     await adapter.upsert('fresh', { jti: 'fresh' } as never, 60);
     await t.query(`UPDATE "OidcModel" SET "expiresAt" = now() - interval '1 second' WHERE id = 'old'`);
@@ -145,21 +145,40 @@ describe('PrismaAdapter expiry', () => {
   });
 
   it('when a device code expires, then its row stays findable an hour longer (for expired_token), and the newest of one user code wins', async () => {
-    const adapter = createPrismaAdapter(pdb)('DeviceCode');
+    const adapter = createOidcAdapter(pdb)('DeviceCode');
     await adapter.upsert('dc-old', { userCode: 'BCDFGHJK', jti: 'dc-old' } as never, 60);
     const [row] = await t.query<{ seconds: number }>(`SELECT extract(epoch from "expiresAt" - now())::int AS seconds FROM "OidcModel" WHERE id = 'dc-old'`);
     assert.ok(Number(row!.seconds) > 3600 && Number(row!.seconds) <= 3660, String(row!.seconds));
     await t.query(`UPDATE "OidcModel" SET "expiresAt" = now() + interval '5 minutes' WHERE id = 'dc-old'`);
     await adapter.upsert('dc-new', { userCode: 'BCDFGHJK', jti: 'dc-new' } as never, 60);
     assert.deepEqual(await adapter.findByUserCode('BCDFGHJK'), { userCode: 'BCDFGHJK', jti: 'dc-new' });
-    const access = createPrismaAdapter(pdb)('AccessToken');
+    const access = createOidcAdapter(pdb)('AccessToken');
     await access.upsert('at-kept-not', { jti: 'at-kept-not' } as never, 60);
     const [other] = await t.query<{ seconds: number }>(`SELECT extract(epoch from "expiresAt" - now())::int AS seconds FROM "OidcModel" WHERE id = 'at-kept-not'`);
     assert.ok(Number(other!.seconds) <= 60, 'other models expire when they say');
   });
 
+  it('when the process runs in a time zone far from UTC, then expiry and consume times are still stored as UTC', async () => {
+    const zone = process.env.TZ;
+    process.env.TZ = 'Pacific/Kiritimati'; // UTC+14: a local-time slip would show as 14 hours
+    try {
+      const adapter = createOidcAdapter(pdb)('AuthorizationCode');
+      await adapter.upsert('zoned', { grantId: 'g' } as never, 60);
+      await adapter.consume('zoned');
+      assert.ok(await adapter.find('zoned'), 'found: not taken for expired');
+      const [row] = await t.query<{ expires_in: number; consumed_ago: number }>(`SELECT extract(epoch FROM "expiresAt" - (now() AT TIME ZONE 'UTC'))::float AS expires_in,
+        extract(epoch FROM (now() AT TIME ZONE 'UTC') - "consumedAt")::float AS consumed_ago FROM "OidcModel" WHERE id = 'zoned'`);
+      assert.ok(Math.abs(row!.expires_in - 60) < 30, `expires in ${row!.expires_in} s`);
+      assert.ok(Math.abs(row!.consumed_ago) < 30, `consumed ${row!.consumed_ago} s ago`);
+      assert.ok(Math.abs((await adapter.find('zoned') as { consumed: number }).consumed - Date.now() / 1000) < 30);
+    } finally {
+      if (zone === undefined) delete process.env.TZ;
+      else process.env.TZ = zone;
+    }
+  });
+
   it('when a payload holds NUL (which jsonb cannot store), then upsert refuses it as invalid_request and stores nothing', async () => {
-    const adapter = createPrismaAdapter(pdb)('Interaction');
+    const adapter = createOidcAdapter(pdb)('Interaction');
     await assert.rejects(adapter.upsert('nul', { params: { state: 'a\0b' } } as never, 60), { name: 'InvalidRequest', statusCode: 400 });
     await adapter.upsert('escaped', { params: { state: '\\u0000' } } as never, 60);
     assert.deepEqual(await adapter.find('escaped'), { params: { state: '\\u0000' } });
@@ -172,7 +191,7 @@ describe('PrismaAdapter expiry', () => {
  * that of two requests holding the same code or refresh token only one can use it
  * (token-policy.ts turns the refusal into invalid_grant and a revoked grant).
  */
-describe('PrismaAdapter consume', () => {
+describe('OidcModelAdapter consume', () => {
   let t: TestDatabase;
   let pdb: Db;
   before(async () => {
@@ -186,7 +205,7 @@ describe('PrismaAdapter consume', () => {
   });
 
   it('when several consumes of one row run at once, then exactly one succeeds and the others throw ConsumeRaceLostError', async () => {
-    const adapter = createPrismaAdapter(pdb)('RefreshToken');
+    const adapter = createOidcAdapter(pdb)('RefreshToken');
     for (let round = 0; round < 20; round++) {
       await adapter.upsert(`rt-${round}`, { grantId: 'g' } as never, 60);
       const results = await Promise.allSettled(Array.from({ length: 5 }, () => adapter.consume(`rt-${round}`)));
@@ -196,7 +215,7 @@ describe('PrismaAdapter consume', () => {
   });
 
   it('when a consumed or missing row is consumed, then it throws ConsumeRaceLostError and the first consume time stays', async () => {
-    const adapter = createPrismaAdapter(pdb)('AuthorizationCode');
+    const adapter = createOidcAdapter(pdb)('AuthorizationCode');
     await adapter.upsert('code', { grantId: 'g' } as never, 60);
     await adapter.consume('code');
     // Moved back in time so that an overwrite by the second consume would show.
