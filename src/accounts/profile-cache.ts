@@ -9,7 +9,7 @@ import { findAccountProfile } from './repository.ts';
  * asks for them at the code, token and userinfo steps, and each ask was a statement.
  *
  * Invalidation, in every process at once: triggers on Account and Identity
- * (prisma/migrations/20261122200000_account_change_notify) NOTIFY the account id at
+ * (prisma/migrations/20261122200200_account_change_notify) NOTIFY the account id at
  * commit of any write that changes claims or standing (disable, merge, unlink, link,
  * primary email, a new upstream profile), whoever made it; each process LISTENs on its own
  * connection and drops that account. Nothing is cached while that connection is down

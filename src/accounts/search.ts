@@ -7,7 +7,7 @@ import { canonicalEmail, lowerAscii } from './email.ts';
  * match `query` (see searchAccounts in ./admin.ts for what matches). Each way to match is
  * its own branch of a UNION so each uses its index: the primary key and the b-trees for
  * exact values, pg_trgm GIN indexes for any part of an email or name
- * (migration 20261122200000_account_search_trigrams); the page is then cut along
+ * (migration 20261122200100_account_search_trigrams); the page is then cut along
  * (createdAt, id). test/e2e/account-search-scale.test.ts checks the plans at a million accounts.
  */
 export function accountSearchQuery(opts: { query?: string | undefined; limit: number; cursor?: string | undefined }): Prisma.Sql {

@@ -24,7 +24,7 @@ describe(`when an admin searches ${ACCOUNTS.toLocaleString('en')} accounts`, () 
     await migrate(tdb.url, testLog);
     // Loading a million rows is minutes faster without the trigram indexes: they are dropped
     // and then made again by the very statements of their migration.
-    const trigramIndexes = readFileSync(new URL('../../prisma/migrations/20261122200000_account_search_trigrams/migration.sql', import.meta.url), 'utf8')
+    const trigramIndexes = readFileSync(new URL('../../prisma/migrations/20261122200100_account_search_trigrams/migration.sql', import.meta.url), 'utf8')
       .split('\n').filter((line) => /^CREATE INDEX "\w+_trgm_idx"/.test(line));
     assert.equal(trigramIndexes.length, 4);
     for (const line of trigramIndexes) await tdb.query(`DROP INDEX "${/^CREATE INDEX "(\w+)"/.exec(line)![1]}"`);
