@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, parseEnvironment, type Config } from '../confi
 import { createDb } from '../db/client.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
+import { isDatabaseUnavailable, outageReason } from '../db/outage.ts';
 import { startDemo } from '../demo/demo.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ACCOUNTS_USAGE, runAccountsCommand } from './accounts.ts';
@@ -198,6 +199,11 @@ function runningPostmaster(dir: string): number | undefined {
 }
 
 run(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
+  // One line an operator can act on, not Prisma's multi-line quote of our code.
+  if (isDatabaseUnavailable(err)) {
+    process.stderr.write(`doorman: the database is unreachable (${outageReason(err)}). Check that PostgreSQL is running and that DATABASE_URL points at it.\n`);
+    process.exit(1);
+  }
   process.stderr.write(`doorman: ${err instanceof ConfigError || err instanceof Error ? err.message : `failed: ${String(err)}`}\n`);
   process.exit(1);
 });

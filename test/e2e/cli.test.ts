@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { freePort } from '../../src/free-port.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { testLog } from '../helpers/start-doorman.ts';
 
@@ -111,6 +112,19 @@ describe('when the CLI runs beside a server, without the server\'s secrets in it
       }
     } finally {
       await running.stop();
+    }
+  });
+});
+
+describe('when the CLI cannot reach the database', () => {
+  it('then each command says so in one line naming DATABASE_URL, without a stack trace or the password, and exits 1', async () => {
+    // A free port nothing listens on.
+    const url = `postgresql://doorman:s3cret-pw@127.0.0.1:${await freePort()}/doorman`;
+    for (const args of [['migrate'], ['accounts', 'list'], ['keys', 'list'], ['clients', 'list']]) {
+      const run = await doorman(args, { DATABASE_URL: url });
+      assert.equal(run.code, 1, `${args.join(' ')}: ${run.err}`);
+      assert.match(run.err, /^doorman: the database is unreachable \(.+\)\. Check that PostgreSQL is running and that DATABASE_URL points at it\.\n$/, `${args.join(' ')}: ${run.err}`);
+      assert.doesNotMatch(run.err, /s3cret-pw/);
     }
   });
 });
