@@ -4,13 +4,16 @@ import type { Context, Middleware, Next } from 'koa';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config/load.ts';
 import type { Logger } from '../log.ts';
+import type { TokenVault } from '../token-vault/vault.ts';
 import type { UpstreamConnector } from '../upstreams/connector.ts';
+import { revokeUpstreamTokensInBackground } from './upstream-token-revocation.ts';
 
 /**
  * Upstream sign-out (`upstreams[].signOutUpstream`): after Doorman's own sign-out, the
  * browser goes on to the upstream's end_session_endpoint and comes back to
  * /upstream/<id>/signed-out, which continues where Doorman's sign-out was going (the
- * app's post_logout_redirect_uri, or Doorman's signed-out page).
+ * app's post_logout_redirect_uri, or Doorman's signed-out page). Google has no such
+ * endpoint: its stored tokens are revoked in the background instead (./upstream-token-revocation.ts).
  *
  *   POST /session/end/confirm           (oidc-provider's; wrapped here)
  *   GET  /upstream/:connectorId/signed-out?state=
@@ -22,7 +25,7 @@ const SIGNED_IN_WITH = 'doorman.signed_in_with';
 const RETURN = 'doorman.upstream_sign_out';
 const RETURN_MINUTES = 15;
 
-interface Deps { provider: Provider; config: Config; connectors: Map<string, UpstreamConnector>; log: Logger }
+interface Deps { provider: Provider; config: Config; connectors: Map<string, UpstreamConnector>; tokenVault: TokenVault | undefined; log: Logger }
 
 /** At sign-in: which upstream this browser's session came from, for its sign-out (only where configured). */
 export function rememberSignInUpstream(ctx: Context, config: Config, connectorId: string): void {
@@ -32,18 +35,19 @@ export function rememberSignInUpstream(ctx: Context, config: Config, connectorId
 }
 
 /** Wraps oidc-provider's end_session confirmation: once it has ended the whole session, detour through the upstream. */
-export function upstreamSignOut({ provider, config, connectors, log }: Deps): Middleware {
+export function upstreamSignOut({ provider, config, connectors, tokenVault, log }: Deps): Middleware {
   return async (ctx: Context, next: Next) => {
     if (ctx.method !== 'POST' || ctx.path !== '/session/end/confirm') return next();
     const connectorId = ctx.cookies.get(SIGNED_IN_WITH, { signed: true });
-    const signedIn = connectorId ? Boolean((await provider.Session.get(ctx as never)).accountId) : false;
+    const accountId = connectorId ? (await provider.Session.get(ctx as never)).accountId : undefined;
     await next();
     const oidcParams = (ctx as { oidc?: { params?: { logout?: unknown } } }).oidc?.params;
     const location = ctx.response.get('location');
     // Only a sign-out of all apps ends the Doorman session (oidc-provider's `logout` choice); one app alone does not.
-    if (!connectorId || !signedIn || ctx.status !== 303 || !location || !oidcParams?.logout) return;
+    if (!connectorId || !accountId || ctx.status !== 303 || !location || !oidcParams?.logout) return;
     ctx.cookies.set(SIGNED_IN_WITH, null, { path: '/session/end', signed: true });
     const connector = connectors.get(connectorId);
+    if (connector?.revokeToken && tokenVault) revokeUpstreamTokensInBackground({ vault: tokenVault, connector, log }, accountId);
     const state = randomBytes(24).toString('base64url');
     let upstreamUrl: URL | undefined;
     try {
