@@ -19,7 +19,7 @@ import { openTokenVault } from '../token-vault/vault.ts';
  *   migrate   apply pending migrations to DATABASE_URL (or the embedded database) and exit
  *   demo      Doorman + a look-alike Google + a sample app on this machine; prints the URL to open
  *   config-docs   print the configuration key table (as in the README)
- *   config check [file]   validate a config file and print each upstream's callback URL
+ *   config check [file]   validate a config file and print each upstream's callback URL (and signed-out URL)
  *   accounts ...  list, show, link, unlink, merge, disable, enable, grant-admin (see ./accounts.ts)
  *   keys ...      list, rotate, retire (see ./keys.ts)
  *   clients ...   list, show, create, update, rotate-secret, delete apps (see ./clients.ts)
@@ -32,7 +32,7 @@ const USAGE = `usage: doorman <command>
   migrate   apply pending database migrations and exit
   demo      run Doorman with a demo Google and a sample app (never in production)
   config-docs  print the configuration key table (Markdown)
-  config check [file]  validate a config file (default: DOORMAN_CONFIG or ./doorman.yaml) and print the upstream callback URLs
+  config check [file]  validate a config file (default: DOORMAN_CONFIG or ./doorman.yaml) and print the upstream callback (and signed-out) URLs
   accounts  administer accounts (run "doorman accounts" for its commands)
   keys      list, rotate or retire signing keys and cookie secrets (run "doorman keys" for its commands)
   clients   manage apps (OIDC clients) kept in the database (run "doorman clients" for its commands)
@@ -145,6 +145,10 @@ function checkConfig(path: string | undefined): number {
   if (config.upstreams.length) {
     lines.push('callback (redirect) URLs to register at each upstream:');
     for (const u of config.upstreams) lines.push(`  ${u.id} (${u.type}): ${config.issuer}/upstream/${encodeURIComponent(u.id)}/callback`);
+    // Only browser sign-outs come back; Google's signOutUpstream revokes tokens and needs nothing registered.
+    const signingOut = config.upstreams.filter((u) => u.type === 'oidc' && u.signOutUpstream);
+    if (signingOut.length) lines.push('post-logout redirect URLs to register (signOutUpstream):');
+    for (const u of signingOut) lines.push(`  ${u.id} (${u.type}): ${config.issuer}/upstream/${encodeURIComponent(u.id)}/signed-out`);
   } else {
     lines.push('no upstreams configured: nobody can sign in yet');
   }

@@ -140,6 +140,31 @@ describe('when an operator runs doorman config check', () => {
     assert.match(res.out, /^ {2}corp-github \(github\): https:\/\/login\.example\.com\/upstream\/corp-github\/callback$/m);
   });
 
+  it('then an OIDC upstream with signOutUpstream also gets its signed-out URL to register, and no other upstream does', async () => {
+    writeFileSync(join(dir, 'github-secret'), 'gh-secret\n');
+    const corp = `  - id: corp
+    type: oidc
+    displayName: Corp SSO
+    issuer: https://sso.corp.example
+    clientId: doorman
+    clientSecretEnv: CORP_SECRET
+    signOutUpstream: true
+  - id: partner
+    type: oidc
+    displayName: Partner SSO
+    issuer: https://sso.partner.example
+    clientId: doorman
+    clientSecretEnv: CORP_SECRET
+`;
+    const res = await doorman(['config', 'check', writeConfig('sign-out.yaml', corp, join(dir, 'github-secret'))], { WIKI_SECRET: 'w', GOOGLE_SECRET: 'g', CORP_SECRET: 'c' });
+    assert.equal(res.code, 0, res.err);
+    const signedOut = res.out.slice(res.out.indexOf('post-logout redirect URLs to register (signOutUpstream):'));
+    assert.deepEqual(signedOut.trim().split('\n').slice(1), ['  corp (oidc): https://login.example.com/upstream/corp/signed-out']);
+    assert.match(res.out, /^ {2}corp \(oidc\): https:\/\/login\.example\.com\/upstream\/corp\/callback$/m);
+    const without = await doorman(['config', 'check', writeConfig('no-sign-out.yaml', '', join(dir, 'github-secret'))], { WIKI_SECRET: 'w', GOOGLE_SECRET: 'g' });
+    assert.doesNotMatch(without.out, /signed-out|post-logout/);
+  });
+
   it('then every problem of an invalid file is named by its key, and it exits 1', async () => {
     const file = writeConfig('bad.yaml', 'keys:\n  algorithm: HS256\n');
     const res = await doorman(['config', 'check', file], { WIKI_SECRET: 'w' });
