@@ -30,7 +30,12 @@ interface Deps { provider: Provider; config: Config; connectors: Map<string, Ups
 /** At sign-in: which upstream this browser's session came from, for its sign-out (only where configured). */
 export function rememberSignInUpstream(ctx: Context, config: Config, connectorId: string): void {
   const upstream = config.upstreams.find((u) => u.id === connectorId);
-  if (!upstream || !('signOutUpstream' in upstream) || !upstream.signOutUpstream) return;
+  if (!upstream || !('signOutUpstream' in upstream) || !upstream.signOutUpstream) {
+    // A later sign-in through another upstream in this browser (prompt=login, another person) is not
+    // signed out upstream for the earlier one. (The cookie's path keeps it from being sent here to check.)
+    if (config.upstreams.some((u) => 'signOutUpstream' in u && u.signOutUpstream)) ctx.cookies.set(SIGNED_IN_WITH, null, { path: '/session/end', signed: true });
+    return;
+  }
   ctx.cookies.set(SIGNED_IN_WITH, connectorId, { path: '/session/end', httpOnly: true, sameSite: 'lax', signed: true, overwrite: true, maxAge: config.ttl.session * 1000 });
 }
 
@@ -45,6 +50,9 @@ export function upstreamSignOut({ provider, config, connectors, tokenVault, log 
     const location = ctx.response.get('location');
     // Only a sign-out of all apps ends the Doorman session (oidc-provider's `logout` choice); one app alone does not.
     if (!connectorId || !accountId || ctx.status !== 303 || !location || !oidcParams?.logout) return;
+    // oidc-provider ends the previous person's session this way when another one signs in in the same
+    // browser, then resumes that login at /auth/<uid>: no detour, and the cookie is the new sign-in's.
+    if (new URL(location, config.issuer).pathname.startsWith('/auth/')) return;
     ctx.cookies.set(SIGNED_IN_WITH, null, { path: '/session/end', signed: true });
     const connector = connectors.get(connectorId);
     if (connector?.revokeToken && tokenVault) revokeUpstreamTokensInBackground({ vault: tokenVault, connector, log }, accountId);

@@ -3,10 +3,10 @@ import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as oidc from 'openid-client';
-import { ALICE, KIM_IDN_ASCII } from '../fakes/fake-google.ts';
+import { ALICE, KIM_IDN_ASCII, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
 import { discoverDoorman } from '../helpers/rp.ts';
-import { signInThrough } from '../helpers/sign-in.ts';
+import { signInThrough, switchPerson } from '../helpers/sign-in.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 
 /**
@@ -88,6 +88,21 @@ describe('when a Google upstream with storeTokens and signOutUpstream is signed 
       return true;
     });
     assert.ok((await exchange(rp, kim.tokens.access_token)).access_token, 'Kim\'s tokens are untouched');
+  });
+
+  it('then when another person signs in in the same browser (ending the first one\'s session), only an explicit sign-out revokes, and only the signed-out person\'s tokens', async () => {
+    const browser = new Browser();
+    const alice = (await signInThrough(rp, browser, 'google', ALICE.sub, {}, OFFLINE)).tokens.claims()!.sub;
+    const before = s.google.revocations.length;
+    const eve = await switchPerson(rp, browser, 'google', OUTSIDER.sub);
+    await sleep(500);
+    assert.equal(s.google.revocations.length, before, 'switching people is not a sign-out of Google');
+    assert.equal(await storedGoogleRows(s, alice), 1);
+    await signOut(s, rp, browser, eve);
+    await until('Eve\'s tokens were deleted', async () => (await storedGoogleRows(s, eve.claims()!.sub)) === 0);
+    await until('Google saw the revocation', () => s.google.revocations.length === before + 1);
+    assert.equal(s.google.revocations.at(-1), OUTSIDER.sub);
+    assert.equal(await storedGoogleRows(s, alice), 1, 'Alice\'s tokens stay');
   });
 
   it('then signing out of one app only revokes nothing', async () => {
