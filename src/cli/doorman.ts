@@ -5,6 +5,7 @@ import { ConfigError, loadConfig, parseEnvironment, type Config } from '../confi
 import { createDb } from '../db/client.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
+import { isDatabaseUnavailable, outageReason } from '../db/outage.ts';
 import { startDemo } from '../demo/demo.ts';
 import { createLogger, type Logger } from '../log.ts';
 import { ACCOUNTS_USAGE, runAccountsCommand } from './accounts.ts';
@@ -18,7 +19,7 @@ import { openTokenVault } from '../token-vault/vault.ts';
  *   migrate   apply pending migrations to DATABASE_URL (or the embedded database) and exit
  *   demo      Doorman + a look-alike Google + a sample app on this machine; prints the URL to open
  *   config-docs   print the configuration key table (as in the README)
- *   config check [file]   validate a config file and print each upstream's callback URL
+ *   config check [file]   validate a config file and print each upstream's callback URL (and signed-out URL)
  *   accounts ...  list, show, link, unlink, merge, disable, enable, grant-admin (see ./accounts.ts)
  *   keys ...      list, rotate, retire (see ./keys.ts)
  *   clients ...   list, show, create, update, rotate-secret, delete apps (see ./clients.ts)
@@ -31,7 +32,7 @@ const USAGE = `usage: doorman <command>
   migrate   apply pending database migrations and exit
   demo      run Doorman with a demo Google and a sample app (never in production)
   config-docs  print the configuration key table (Markdown)
-  config check [file]  validate a config file (default: DOORMAN_CONFIG or ./doorman.yaml) and print the upstream callback URLs
+  config check [file]  validate a config file (default: DOORMAN_CONFIG or ./doorman.yaml) and print the upstream callback (and signed-out) URLs
   accounts  administer accounts (run "doorman accounts" for its commands)
   keys      list, rotate or retire signing keys and cookie secrets (run "doorman keys" for its commands)
   clients   manage apps (OIDC clients) kept in the database (run "doorman clients" for its commands)
@@ -144,6 +145,10 @@ function checkConfig(path: string | undefined): number {
   if (config.upstreams.length) {
     lines.push('callback (redirect) URLs to register at each upstream:');
     for (const u of config.upstreams) lines.push(`  ${u.id} (${u.type}): ${config.issuer}/upstream/${encodeURIComponent(u.id)}/callback`);
+    // Only browser sign-outs come back; Google's signOutUpstream revokes tokens and needs nothing registered.
+    const signingOut = config.upstreams.filter((u) => u.type === 'oidc' && u.signOutUpstream);
+    if (signingOut.length) lines.push('post-logout redirect URLs to register (signOutUpstream):');
+    for (const u of signingOut) lines.push(`  ${u.id} (${u.type}): ${config.issuer}/upstream/${encodeURIComponent(u.id)}/signed-out`);
   } else {
     lines.push('no upstreams configured: nobody can sign in yet');
   }
@@ -198,6 +203,11 @@ function runningPostmaster(dir: string): number | undefined {
 }
 
 run(process.argv.slice(2)).then((code) => process.exit(code), (err: unknown) => {
+  // One line an operator can act on, not Prisma's multi-line quote of our code.
+  if (isDatabaseUnavailable(err)) {
+    process.stderr.write(`doorman: the database is unreachable (${outageReason(err)}). Check that PostgreSQL is running and that DATABASE_URL points at it.\n`);
+    process.exit(1);
+  }
   process.stderr.write(`doorman: ${err instanceof ConfigError || err instanceof Error ? err.message : `failed: ${String(err)}`}\n`);
   process.exit(1);
 });

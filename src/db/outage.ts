@@ -48,3 +48,13 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   }
   return false;
 }
+
+/** What an outage error says, without Prisma's first lines (which quote our code and query). */
+export function outageReason(err: unknown): string {
+  return err instanceof Error ? err.message.trim().split('\n').pop()!.trim() : String(err);
+}
+
+/** The log line's error for an outage. */
+export function outageSummary(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${outageReason(err)}` : String(err);
+}

@@ -13,6 +13,9 @@ const show = (res: ServerResponse, status: number, html: string) => page(res, st
  * PKCE S256, single-use codes that expire, RS256 ID tokens with `kid`, nonce echoed.
  * Offline access as Google does it: a refresh token only with `access_type=offline`, and
  * refreshing returns a new access token but no new refresh token (the old one stays good).
+ * Revocation as Google's https://oauth2.googleapis.com/revoke: POST form `token=` (an
+ * access or refresh token), 200 and the whole authorization is gone; 400 `invalid_token`
+ * for a token it does not know (or no longer).
  * Never used in production: the demo refuses NODE_ENV=production.
  */
 
@@ -50,6 +53,8 @@ export interface GoogleLookalike {
   refreshes: number;
   /** The person removes the app at myaccount.google.com: its refresh and access tokens stop working. */
   revokeAuthorization(sub: string): void;
+  /** Subjects whose authorization a client revoked at the revocation endpoint (POST /revoke), in order. */
+  revocations: string[];
   close(): Promise<void>;
 }
 
@@ -75,7 +80,7 @@ export async function startGoogleLookalike(opts: {
   let issuer = '';
 
   const state: GoogleLookalike = {
-    issuer: '', users: opts.users, tokensIssued: 0, tokenDelayMs: 0, discoveryRequests: 0, idTokenIssuer: undefined, faults: {}, accessTokenTtlSeconds: 3599, refreshes: 0,
+    issuer: '', users: opts.users, tokensIssued: 0, tokenDelayMs: 0, discoveryRequests: 0, idTokenIssuer: undefined, faults: {}, accessTokenTtlSeconds: 3599, refreshes: 0, revocations: [],
     revokeAuthorization(sub) {
       for (const [k, v] of accessTokens) if (v.user.sub === sub) accessTokens.delete(k);
       for (const [k, v] of refreshTokens) if (v.user.sub === sub) refreshTokens.delete(k);
@@ -104,6 +109,7 @@ export async function startGoogleLookalike(opts: {
           authorization_endpoint: `${issuer}/o/oauth2/v2/auth`,
           token_endpoint: `${issuer}/token`,
           userinfo_endpoint: `${issuer}/v1/userinfo`,
+          revocation_endpoint: `${issuer}/revoke`,
           jwks_uri: `${issuer}/oauth2/v3/certs`,
           response_types_supported: ['code', 'token', 'id_token', 'code token', 'code id_token', 'token id_token', 'code token id_token', 'none'],
           subject_types_supported: ['public'],
@@ -123,6 +129,8 @@ export async function startGoogleLookalike(opts: {
       case 'POST /token':
         if (state.tokenDelayMs) await new Promise((ok) => setTimeout(ok, state.tokenDelayMs));
         return token(req, new URLSearchParams(await readBody(req)), res);
+      case 'POST /revoke':
+        return revoke(new URLSearchParams(await readBody(req)), res);
       case 'GET /v1/userinfo': {
         const token = accessTokens.get((req.headers.authorization ?? '').replace(/^Bearer /, ''));
         if (!token || token.expires < Date.now()) return json(res, 401, { error: 'invalid_request', error_description: 'Invalid Credentials' });
@@ -180,6 +188,16 @@ export async function startGoogleLookalike(opts: {
       if (user.hd) back.searchParams.set('hd', user.hd);
     }
     res.writeHead(302, { Location: back.href }).end();
+  }
+
+  /** Google needs no client authentication here: the token itself names the authorization. */
+  function revoke(form: URLSearchParams, res: ServerResponse): void {
+    const token = form.get('token') ?? '';
+    const user = refreshTokens.get(token)?.user ?? accessTokens.get(token)?.user;
+    if (!user) return json(res, 400, { error: 'invalid_token', error_description: 'Token expired or revoked' });
+    state.revokeAuthorization(user.sub);
+    state.revocations.push(user.sub);
+    json(res, 200, {});
   }
 
   async function token(req: IncomingMessage, form: URLSearchParams, res: ServerResponse): Promise<void> {

@@ -1,5 +1,5 @@
 import type { Middleware } from 'koa';
-import { isDatabaseUnavailable } from '../db/outage.ts';
+import { isDatabaseUnavailable, outageSummary } from '../db/outage.ts';
 import { BrokerError, clientErrorStatus } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import { renderDatabaseOutage, retryUrlOf } from './database-outage.ts';
@@ -21,7 +21,7 @@ export function errorHandler(render: RenderPage, log: Logger): Middleware {
       await next();
     } catch (err) {
       if (isDatabaseUnavailable(err)) {
-        log.error('database unavailable', { errorCode: 'temporarily_unavailable', path: ctx.path, error: err instanceof Error ? `${err.name}: ${err.message.trim().split('\n').pop()}` : String(err) });
+        log.error('database unavailable', { errorCode: 'temporarily_unavailable', path: ctx.path, error: outageSummary(err) });
         // A GET can simply be repeated; after a form post, the way back is the page it came from.
         return renderDatabaseOutage(render, ctx, retryUrlOf(ctx, err instanceof BrokerError ? err.retryUrl : undefined));
       }

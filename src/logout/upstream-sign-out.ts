@@ -5,13 +5,16 @@ import type Provider from 'oidc-provider';
 import type { Config } from '../config/load.ts';
 import { isDatabaseUnavailable } from '../db/outage.ts';
 import type { Logger } from '../log.ts';
+import type { TokenVault } from '../token-vault/vault.ts';
 import type { UpstreamConnector } from '../upstreams/connector.ts';
+import { revokeUpstreamTokensInBackground } from './upstream-token-revocation.ts';
 
 /**
  * Upstream sign-out (`upstreams[].signOutUpstream`): after Doorman's own sign-out, the
  * browser goes on to the upstream's end_session_endpoint and comes back to
  * /upstream/<id>/signed-out, which continues where Doorman's sign-out was going (the
- * app's post_logout_redirect_uri, or Doorman's signed-out page).
+ * app's post_logout_redirect_uri, or Doorman's signed-out page). Google has no such
+ * endpoint: its stored tokens are revoked in the background instead (./upstream-token-revocation.ts).
  *
  *   POST /session/end/confirm           (oidc-provider's; wrapped here)
  *   GET  /upstream/:connectorId/signed-out?state=
@@ -23,23 +26,28 @@ const SIGNED_IN_WITH = 'doorman.signed_in_with';
 const RETURN = 'doorman.upstream_sign_out';
 const RETURN_MINUTES = 15;
 
-interface Deps { provider: Provider; config: Config; connectors: Map<string, UpstreamConnector>; log: Logger }
+interface Deps { provider: Provider; config: Config; connectors: Map<string, UpstreamConnector>; tokenVault: TokenVault | undefined; log: Logger }
 
 /** At sign-in: which upstream this browser's session came from, for its sign-out (only where configured). */
 export function rememberSignInUpstream(ctx: Context, config: Config, connectorId: string): void {
   const upstream = config.upstreams.find((u) => u.id === connectorId);
-  if (!upstream || !('signOutUpstream' in upstream) || !upstream.signOutUpstream) return;
+  if (!upstream || !('signOutUpstream' in upstream) || !upstream.signOutUpstream) {
+    // A later sign-in through another upstream in this browser (prompt=login, another person) is not
+    // signed out upstream for the earlier one. (The cookie's path keeps it from being sent here to check.)
+    if (config.upstreams.some((u) => 'signOutUpstream' in u && u.signOutUpstream)) ctx.cookies.set(SIGNED_IN_WITH, null, { path: '/session/end', signed: true });
+    return;
+  }
   ctx.cookies.set(SIGNED_IN_WITH, connectorId, { path: '/session/end', httpOnly: true, sameSite: 'lax', signed: true, overwrite: true, maxAge: config.ttl.session * 1000 });
 }
 
 /** Wraps oidc-provider's end_session confirmation: once it has ended the whole session, detour through the upstream. */
-export function upstreamSignOut({ provider, config, connectors, log }: Deps): Middleware {
+export function upstreamSignOut({ provider, config, connectors, tokenVault, log }: Deps): Middleware {
   return async (ctx: Context, next: Next) => {
     if (ctx.method !== 'POST' || ctx.path !== '/session/end/confirm') return next();
     const connectorId = ctx.cookies.get(SIGNED_IN_WITH, { signed: true });
-    let signedIn = false;
+    let accountId: string | undefined;
     try {
-      signedIn = connectorId ? Boolean((await provider.Session.get(ctx as never)).accountId) : false;
+      accountId = connectorId ? (await provider.Session.get(ctx as never)).accountId : undefined;
     } catch (err) {
       // Outside oidc-provider's error handling this would be Koa's plain 500: its own
       // end_session meets the same outage next and answers it with the 503 page.
@@ -50,9 +58,13 @@ export function upstreamSignOut({ provider, config, connectors, log }: Deps): Mi
     const oidcParams = (ctx as { oidc?: { params?: { logout?: unknown } } }).oidc?.params;
     const location = ctx.response.get('location');
     // Only a sign-out of all apps ends the Doorman session (oidc-provider's `logout` choice); one app alone does not.
-    if (!connectorId || !signedIn || ctx.status !== 303 || !location || !oidcParams?.logout) return;
+    if (!connectorId || !accountId || ctx.status !== 303 || !location || !oidcParams?.logout) return;
+    // oidc-provider ends the previous person's session this way when another one signs in in the same
+    // browser, then resumes that login at /auth/<uid>: no detour, and the cookie is the new sign-in's.
+    if (new URL(location, config.issuer).pathname.startsWith('/auth/')) return;
     ctx.cookies.set(SIGNED_IN_WITH, null, { path: '/session/end', signed: true });
     const connector = connectors.get(connectorId);
+    if (connector?.revokeToken && tokenVault) revokeUpstreamTokensInBackground({ vault: tokenVault, connector, log }, accountId);
     const state = randomBytes(24).toString('base64url');
     let upstreamUrl: URL | undefined;
     try {

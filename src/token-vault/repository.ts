@@ -41,6 +41,11 @@ export function findTokenIdentity(db: Db, accountId: string, provider: string) {
   });
 }
 
+/** Every identity of `provider` on the account that has tokens stored (a sign-out forgets them all). */
+export function findTokenIdentities(db: Db, accountId: string, provider: string) {
+  return db.identity.findMany({ where: { accountId, provider, upstreamToken: { isNot: null } }, select: { id: true, subject: true } });
+}
+
 export function findIdentityId(db: Db, provider: string, subject: string) {
   return db.identity.findUnique({ where: { provider_subject: { provider, subject } }, select: { id: true, accountId: true } });
 }

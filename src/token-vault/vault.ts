@@ -7,7 +7,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import { UpstreamError, type UpstreamConnector, type UpstreamTokens } from '../upstreams/connector.ts';
 import { createTokenCipher, TokenVaultKeyError, type TokenCipher, type VaultKey } from './cipher.ts';
 import {
-  deleteSealedTokens, findIdentityId, findTokenIdentity, listRowsNotSealedWith, lockSealedTokens, saveSealedTokens, type SealedRow,
+  deleteSealedTokens, findIdentityId, findTokenIdentities, findTokenIdentity, listRowsNotSealedWith, lockSealedTokens, saveSealedTokens, type SealedRow,
 } from './repository.ts';
 
 /**
@@ -29,6 +29,12 @@ export interface TokenVault {
   currentToken(request: { accountId: string; upstream: string; clientId: string }): Promise<VaultAnswer>;
   /** Re-seals every row not sealed with the current key; resolves to how many. */
   rekey(): Promise<number>;
+  /**
+   * Deletes the person's stored tokens at `upstream` (every identity of it on the account),
+   * audited as `upstream-tokens.dropped` with `reason`, and resolves to what they held, for
+   * revoking them upstream. Rows that no longer open are deleted all the same.
+   */
+  forget(request: { accountId: string; upstream: string; reason: string }): Promise<ForgottenTokens[]>;
 }
 
 export type VaultAnswer =
@@ -41,6 +47,8 @@ export type VaultAnswer =
   | { kind: 'unreadable' }
   /** The upstream could not refresh now (timeout, outage); nothing is handed out, the tokens stay. */
   | { kind: 'unavailable'; error: UpstreamError };
+
+export interface ForgottenTokens { subject: string; accessToken: string | undefined; refreshToken: string | undefined }
 
 /** A token with less left than this is refreshed first: the app still has to use it. */
 export const REFRESH_MARGIN_MS = 5_000;
@@ -112,6 +120,22 @@ export function createTokenVault(deps: {
         await recordAudit(tx, { type: 'token.exchanged', ...audit, scope, refreshed: true });
         return { kind: 'token', accessToken: fresh.accessToken, expiresAt: fresh.expiresAt, scope, subject: identity.subject, refreshed: true };
       });
+    },
+
+    async forget({ accountId, upstream, reason }) {
+      const forgotten: ForgottenTokens[] = [];
+      for (const identity of await findTokenIdentities(db, accountId, upstream)) {
+        await db.$transaction(async (tx) => {
+          // Under the row lock: an exchange running now either finished before or finds nothing after.
+          const row = await lockSealedTokens(tx, identity.id);
+          if (!row) return;
+          const secrets = openOrForget(row);
+          await deleteSealedTokens(tx, identity.id);
+          await recordAudit(tx, { type: 'upstream-tokens.dropped', accountId, provider: upstream, subject: identity.subject, reason });
+          forgotten.push({ subject: identity.subject, accessToken: secrets?.a, refreshToken: secrets?.r });
+        });
+      }
+      return forgotten;
     },
 
     async rekey() {

@@ -49,6 +49,13 @@ export interface UpstreamConnector {
    * UpstreamError('unavailable' | 'timeout') when the upstream does not answer.
    */
   endSessionUrl?(input: { postLogoutRedirectUri: URL; state: string }): Promise<URL | undefined>;
+  /**
+   * Revokes a token this upstream issued (RFC 7009 at its discovered revocation_endpoint),
+   * within a short deadline, after the person signed out with `signOutUpstream`. Resolves
+   * when the upstream says the token is gone, or never knew it (already revoked). Only
+   * Google upstreams have it. Throws UpstreamError when the upstream does not answer so.
+   */
+  revokeToken?(token: string): Promise<void>;
 }
 
 /** What a completed upstream login yields: who the person is, and the upstream's tokens. */

@@ -38,6 +38,11 @@ export const googleSettingsSchema = z.strictObject({
   hostedDomain: z.string().optional().describe('Google Workspace domain (`hd` claim) that users must belong to; others are refused with a page that says so.'),
   scopes: z.array(z.string()).default(['openid', 'email', 'profile']).describe('Scopes requested upstream.'),
   acrValues: acrValuesSetting,
+  signOutUpstream: z.boolean().default(false)
+    .describe('When a person who signed in here signs out of Doorman (all apps), revoke the Google tokens Doorman keeps for them at Google\'s revocation endpoint (from discovery: https://oauth2.googleapis.com/revoke), in the background, and delete them. Needs storeTokens: true. Google has no end-session endpoint: the person stays signed in to Google itself.'),
+}).refine((u) => !u.signOutUpstream || u.storeTokens, {
+  path: ['signOutUpstream'],
+  message: 'needs storeTokens: true on a google upstream (what it revokes is the Google tokens Doorman keeps)',
 });
 
 export const oidcSettingsSchema = z.strictObject({
@@ -161,6 +166,21 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
         throw toUpstreamError(settings.id, err, 'end_session');
       }
     },
+
+    ...(settings.type === 'google' ? {
+      async revokeToken(token: string) {
+        // In the background after the sign-out: a short deadline of its own, as endSessionUrl's.
+        const call = startDeadline(settings.id, Math.min(settings.timeoutMs, 3000));
+        try {
+          const metadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
+          await oidc.tokenRevocation(loginConfiguration(metadata, call.signal), token);
+        } catch (err) {
+          // Google's answer for a token it no longer knows (the person removed the app, or a second sign-out).
+          if (err instanceof oidc.ResponseBodyError && err.error === 'invalid_token') return;
+          throw toUpstreamError(settings.id, err, 'token revocation');
+        }
+      },
+    } : {}),
 
     async finishLogin({ callbackUrl, redirectUri, transaction }) {
       const { nonce, codeVerifier } = transactionSchema.parse(transaction);

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { startEmbeddedPostgres } from '../../src/db/embedded.ts';
+import { freePort } from '../../src/free-port.ts';
 import { createTestDatabase } from '../helpers/db.ts';
 import { testLog } from '../helpers/start-doorman.ts';
 
@@ -115,6 +116,19 @@ describe('when the CLI runs beside a server, without the server\'s secrets in it
   });
 });
 
+describe('when the CLI cannot reach the database', () => {
+  it('then each command says so in one line naming DATABASE_URL, without a stack trace or the password, and exits 1', async () => {
+    // A free port nothing listens on.
+    const url = `postgresql://doorman:s3cret-pw@127.0.0.1:${await freePort()}/doorman`;
+    for (const args of [['migrate'], ['accounts', 'list'], ['keys', 'list'], ['clients', 'list']]) {
+      const run = await doorman(args, { DATABASE_URL: url });
+      assert.equal(run.code, 1, `${args.join(' ')}: ${run.err}`);
+      assert.match(run.err, /^doorman: the database is unreachable \(.+\)\. Check that PostgreSQL is running and that DATABASE_URL points at it\.\n$/, `${args.join(' ')}: ${run.err}`);
+      assert.doesNotMatch(run.err, /s3cret-pw/);
+    }
+  });
+});
+
 describe('when an operator runs doorman config check', () => {
   it('then a valid file is confirmed with the callback URL to register at each upstream', async () => {
     writeFileSync(join(dir, 'github-secret'), 'gh-secret\n');
@@ -124,6 +138,31 @@ describe('when an operator runs doorman config check', () => {
     assert.match(res.out, /configuration is valid/);
     assert.match(res.out, /^ {2}google \(google\): https:\/\/login\.example\.com\/upstream\/google\/callback$/m);
     assert.match(res.out, /^ {2}corp-github \(github\): https:\/\/login\.example\.com\/upstream\/corp-github\/callback$/m);
+  });
+
+  it('then an OIDC upstream with signOutUpstream also gets its signed-out URL to register, and no other upstream does', async () => {
+    writeFileSync(join(dir, 'github-secret'), 'gh-secret\n');
+    const corp = `  - id: corp
+    type: oidc
+    displayName: Corp SSO
+    issuer: https://sso.corp.example
+    clientId: doorman
+    clientSecretEnv: CORP_SECRET
+    signOutUpstream: true
+  - id: partner
+    type: oidc
+    displayName: Partner SSO
+    issuer: https://sso.partner.example
+    clientId: doorman
+    clientSecretEnv: CORP_SECRET
+`;
+    const res = await doorman(['config', 'check', writeConfig('sign-out.yaml', corp, join(dir, 'github-secret'))], { WIKI_SECRET: 'w', GOOGLE_SECRET: 'g', CORP_SECRET: 'c' });
+    assert.equal(res.code, 0, res.err);
+    const signedOut = res.out.slice(res.out.indexOf('post-logout redirect URLs to register (signOutUpstream):'));
+    assert.deepEqual(signedOut.trim().split('\n').slice(1), ['  corp (oidc): https://login.example.com/upstream/corp/signed-out']);
+    assert.match(res.out, /^ {2}corp \(oidc\): https:\/\/login\.example\.com\/upstream\/corp\/callback$/m);
+    const without = await doorman(['config', 'check', writeConfig('no-sign-out.yaml', '', join(dir, 'github-secret'))], { WIKI_SECRET: 'w', GOOGLE_SECRET: 'g' });
+    assert.doesNotMatch(without.out, /signed-out|post-logout/);
   });
 
   it('then every problem of an invalid file is named by its key, and it exits 1', async () => {

@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
+import { ALICE } from '../fakes/fake-google.ts';
 import { DANA, KIM } from '../fakes/fake-upstreams.ts';
 import { Browser, type Page } from '../helpers/browser.ts';
 import { startOwnPostgres, type OwnPostgres } from '../helpers/own-postgres.ts';
 import { startLogoutReceiver, type LogoutReceiver } from '../helpers/logout-receiver.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
-import { signInThrough } from '../helpers/sign-in.ts';
+import { signInThrough, switchPerson } from '../helpers/sign-in.ts';
 import { APP, startScenario, type Scenario } from '../helpers/start-doorman.ts';
 
 /**
@@ -73,6 +74,15 @@ describe('when an OIDC upstream is set to be signed out of too', () => {
     const end = oidc.buildEndSessionUrl(rp, { id_token_hint: tokens.id_token!, post_logout_redirect_uri: APP.postLogout });
     const back = await browser.submit(await browser.visit(end), '/session/end/confirm', {}, APP.postLogout);
     assert.ok(back.url.href.startsWith(APP.postLogout));
+    assert.ok(!browser.history.some((u) => u.origin === new URL(s.oidcIssuer!.issuer).origin && u.pathname === '/session/end'));
+  });
+
+  it('then after another person signs in in the same browser through an upstream without the setting, the sign-out does not go to the first one\'s upstream', async () => {
+    const browser = new Browser();
+    await signInThrough(rp, browser, 'oidc', DANA.sub);
+    const alice = await switchPerson(rp, browser, 'google', ALICE.sub);
+    const back = await signOutThroughApp(browser, alice.id_token!);
+    assert.ok(back.url.href.startsWith(APP.postLogout), `Alice signed in with Google, which has no signOutUpstream here: ${back.url.href}`);
     assert.ok(!browser.history.some((u) => u.origin === new URL(s.oidcIssuer!.issuer).origin && u.pathname === '/session/end'));
   });
 

@@ -72,4 +72,20 @@ describe('fake Google', () => {
     assert.equal(again.status, 400);
     assert.equal(((await again.json()) as { error: string }).error, 'invalid_grant');
   });
+
+  it('when a client revokes a token at its revocation endpoint, then it stops working, and revoking it again (or an unknown token) is 400 invalid_token', async () => {
+    const discovery = await (await fetch(new URL('/.well-known/openid-configuration', google.issuer))).json() as { revocation_endpoint: string };
+    const { access_token: accessToken } = await (await exchange({ code: await issueCode() })).json() as { access_token: string };
+    const userinfo = () => fetch(new URL('/v1/userinfo', google.issuer), { headers: { authorization: `Bearer ${accessToken}` } });
+    assert.equal((await userinfo()).status, 200);
+    const revoke = (token: string) => fetch(discovery.revocation_endpoint, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }) });
+    assert.equal((await revoke(accessToken)).status, 200);
+    assert.deepEqual(google.revocations.slice(-1), [ALICE.sub]);
+    assert.equal((await userinfo()).status, 401);
+    for (const token of [accessToken, 'ya29.unknown']) {
+      const again = await revoke(token);
+      assert.equal(again.status, 400);
+      assert.equal(((await again.json()) as { error: string }).error, 'invalid_token');
+    }
+  });
 });

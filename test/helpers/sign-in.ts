@@ -36,3 +36,17 @@ export async function signInThrough(rp: oidc.Configuration, browser: Browser, up
   const userinfo = await oidc.fetchUserInfo(rp, tokens.access_token, tokens.claims()!.sub);
   return { tokens, userinfo };
 }
+
+/**
+ * A second person signs in to APP in a browser where someone is signed in: oidc-provider
+ * first ends the first person's session through a self-submitting sign-out form, then
+ * resumes the login. Resolves to the second person's tokens.
+ */
+export async function switchPerson(rp: oidc.Configuration, browser: Browser, upstreamId: string, who: string) {
+  const req = await buildAuthRequest(rp, { prompt: 'login' });
+  const ending = await chooseUpstream(browser, await browser.visit(req.url), upstreamId, who);
+  assert.match(ending.body, /action="[^"]*\/session\/end\/confirm"/, `expected the sign-out of the first person, got ${ending.url.href} ${ending.body.slice(0, 300)}`);
+  const back = await browser.submit(ending, '/session/end/confirm', {}, APP.redirectUri);
+  assert.ok(back.url.searchParams.get('code'), `expected a code, got ${back.url.href}`);
+  return redeemCode(rp, back.url, req);
+}

@@ -66,6 +66,12 @@ describe('token vault configuration', () => {
     assert.deepEqual(problems({ upstreams: [{ ...github, storeTokens: false }] }, { GH: 'g' }), []);
   });
 
+  it('when a google upstream has signOutUpstream without storeTokens, then the problem names signOutUpstream; with it, the config loads', () => {
+    const google = { id: 'google', type: 'google', clientId: 'c', clientSecretEnv: 'GH', signOutUpstream: true };
+    assert.deepEqual(problems({ upstreams: [google] }, env), ['upstreams[0].signOutUpstream: needs storeTokens: true on a google upstream (what it revokes is the Google tokens Doorman keeps)']);
+    assert.equal(buildConfig({ upstreams: [{ ...google, storeTokens: true }] }, env).upstreams[0]!.id, 'google');
+  });
+
   it('when two keys encrypt, ids repeat, or a client asks for an upstream that keeps nothing or is public, then each is named', () => {
     const keys = [{ id: 'a', secretEnv: 'A' }, { id: 'a', secretEnv: 'B' }];
     const found = problems({
