@@ -96,7 +96,9 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
     if (bodyOf(ctx).confirm !== 'yes') return redirect(ctx, '/admin/keys/confirm?action=rotate');
     const wait = secondsUntilRotatable(await readKeys(db), config.keys.refreshSeconds);
     if (wait > 0) return showKeys(ctx, admin, { key: 'console.keys.refusedTooSoon', vars: { wait }, status: 409 });
-    await settleKeys(db, keyPolicies(config, false), new Date(), true, admin.actor);
+    // Checked again under the key lock: a second submit sent at the same moment passed the check above too.
+    const { changed } = await settleKeys(db, keyPolicies(config, false), new Date(), true, admin.actor, (keys) => secondsUntilRotatable(keys, config.keys.refreshSeconds) === 0);
+    if (!changed) return showKeys(ctx, admin, { key: 'console.keys.refusedTooSoon', vars: { wait: secondsUntilRotatable(await readKeys(db), config.keys.refreshSeconds) }, status: 409 });
     await installNow(keyRing);
     redirect(ctx, '/admin/keys?notice=rotated');
   }));

@@ -120,6 +120,19 @@ describe('when an admin manages the signing keys in the console', () => {
     assert.equal(await keyAudits(), audits);
   });
 
+  it('then two rotations sent at the same moment (a double submit, two admins) rotate once', async () => {
+    const { browser } = await adminAtKeys();
+    await ageKeys();
+    const next = (await a.doorman.db.signingKey.findFirstOrThrow({ where: { state: 'next' } })).kid;
+    const audits = await keyAudits();
+    const confirm = await browser.visit(url('/admin/keys/confirm?action=rotate'));
+    const answers = await Promise.all([browser.submit(confirm, '/admin/keys/rotate'), browser.submit(confirm, '/admin/keys/rotate')]);
+    assert.deepEqual(answers.map((p) => p.status).sort(), [200, 409]);
+    // The old next key (known to every process for a day) is current, not the one made moments ago.
+    assert.equal(await currentKid(), next);
+    assert.equal(await keyAudits(), audits + 1);
+  });
+
   it('then without the CSRF token, or without confirming, nothing is rotated or retired', async () => {
     const { browser } = await adminAtKeys();
     // Old enough to rotate: what refuses below is the missing token, not the rotation guard.
