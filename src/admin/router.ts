@@ -12,6 +12,7 @@ import { auditFilterSchema } from '../audit/filter.ts';
 import { queryAudit } from '../audit/repository.ts';
 import type { Config } from '../config/load.ts';
 import type { Db } from '../db/client.ts';
+import { DATABASE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '../db/outage.ts';
 import { clientErrorStatus } from '../errors.ts';
 import type { ClientRegistry } from '../clients/registry.ts';
 import { createDatabaseClient, deleteClient, rotateClientSecret, updateDatabaseClientSettings, viewOf, type ClientOutcome } from '../clients/service.ts';
@@ -189,6 +190,10 @@ function jsonResponses(log: Logger): Middleware {
         // JSON.parse's and co-body's SyntaxErrors only quote the client's own body back to it.
         const description = expose || err instanceof SyntaxError ? message : 'the body could not be read';
         err = new ApiError(clientStatus, clientStatus === 413 ? 'request_too_large' : 'invalid_request', description);
+      } else if (!(err instanceof ApiError) && isDatabaseUnavailable(err)) {
+        // Truthful: the database is away, not Doorman broken (RFC 6749's temporarily_unavailable).
+        log.error('database unavailable', { errorCode: 'temporarily_unavailable', path: ctx.path });
+        err = new ApiError(503, 'temporarily_unavailable', 'the database is temporarily unavailable; retry later', { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) });
       } else if (!(err instanceof ApiError)) {
         log.error('admin api failed', { path: ctx.path, error: err });
         err = new ApiError(500, 'server_error', 'unexpected error');
