@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { generateKeyPair, SignJWT } from 'jose';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Config } from '../../src/config/load.ts';
@@ -207,6 +208,44 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
       const page = await browserOnSecond().visit((await buildAuthRequest(rp)).url);
       return page.body.includes('/upstream/github') && !page.body.includes('/upstream/google');
     });
+  });
+
+  it('then a database app authenticates only with its secret by client_secret_basic: no other method, no hash, no empty secret, no secret for a public app', async () => {
+    const { clientId, secret } = await createApp({ grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] });
+    const { clientId: publicId } = await createApp({ public: true });
+    await within(10, 'second process accepts the apps', async () => (await basicAuthStatus(clientId, secret!)) === 200 && secondKnows(publicId));
+    const [row] = await s.db.query<{ secretHash: string }>('SELECT "secretHash" FROM "OidcClient" WHERE "clientId" = $1', [clientId]);
+    /** The token endpoint's answer to a client_credentials request authenticated by `auth`. */
+    const tokenStatus = async (auth: { headers?: Record<string, string>; form?: Record<string, string> }) => {
+      const res = await fetch(new URL('/token', secondOrigin), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers },
+        body: new URLSearchParams({ grant_type: 'client_credentials', ...auth.form }),
+      });
+      const body = await res.json() as { error?: string };
+      return `${res.status} ${body.error ?? 'ok'}`;
+    };
+    const basic = (id: string, secretValue: string) => ({ headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secretValue)}`).toString('base64')}` } });
+    const token = new URL('/token', s.doorman.url).href;
+    const assertion = async (key: Uint8Array | CryptoKey, alg: string) => new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg }).setIssuer(clientId).setSubject(clientId).setAudience(token).setIssuedAt().setExpirationTime('1m').sign(key);
+    const jwtAuth = (jwt: string) => ({ form: { client_id: clientId, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt } });
+    const { privateKey } = await generateKeyPair('RS256');
+
+    assert.equal(await tokenStatus(basic(clientId, secret!)), '200 ok');
+    for (const [what, auth] of [
+      ['the stored hash', basic(clientId, row!.secretHash)],
+      ['an empty secret', basic(clientId, '')],
+      ['the secret with a trailing space', basic(clientId, `${secret!} `)],
+      ['no secret at all', { form: { client_id: clientId } }],
+      ['client_secret_jwt keyed with the secret', jwtAuth(await assertion(new TextEncoder().encode(secret!), 'HS256'))],
+      ['client_secret_jwt keyed with the stored hash', jwtAuth(await assertion(new TextEncoder().encode(row!.secretHash), 'HS256'))],
+      ['private_key_jwt with a key of its own', jwtAuth(await assertion(privateKey, 'RS256'))],
+      ['a public app with a made-up secret', basic(publicId, 'anything')],
+      ['a public app by client_secret_post', { form: { client_id: publicId, client_secret: 'anything' } }],
+    ] as const) {
+      assert.match(await tokenStatus(auth), /^(401 invalid_client|400 invalid_request)$/, what);
+    }
   });
 
   it('then a public app has no secret to rotate and signs in with PKCE alone', async () => {
