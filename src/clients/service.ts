@@ -5,7 +5,7 @@ import type { Db } from '../db/client.ts';
 import { runtimeClientProtocolDefaults, type ClientEntry, type DatabaseClient } from './client-entry.ts';
 import { clientIdProblem, clientSettingsSchema, describeIssues, newClientSchema, settingsProblems, type ClientSettingsInput } from './input.ts';
 import type { ClientRegistry } from './registry.ts';
-import { deleteDatabaseClient, findDatabaseClient, insertDatabaseClient, updateDatabaseClient, type ClientWrite } from './repository.ts';
+import { deleteClientCredentials, deleteDatabaseClient, findDatabaseClient, insertDatabaseClient, updateDatabaseClient, type ClientWrite } from './repository.ts';
 import { generateClientSecret, hashClientSecret } from './secret.ts';
 
 /**
@@ -61,6 +61,7 @@ export async function createDatabaseClient(deps: ClientAdminDeps, input: unknown
   const write: ClientWrite = { clientId, ...settings, secretHash: clientSecret ? hashClientSecret(clientSecret) : null, metadata: {} };
   const created = await deps.db.$transaction(async (tx) => {
     if (await findDatabaseClient(tx, clientId)) return false;
+    await deleteClientCredentials(tx, clientId);
     await insertDatabaseClient(tx, write);
     await recordAudit(tx, { type: 'client.created', clientId, actor, changed: Object.keys(settings).sort() });
     return true;

@@ -248,6 +248,30 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     }
   });
 
+  it('then an app created under an id that older tokens and consents still name (a config app removed from the file) inherits none of them', async () => {
+    const { clientId } = await createApp({ public: true });
+    await within(10, 'second process accepts the app', () => secondKnows(clientId));
+    const { tokens } = await signInThrough(await rpOnSecond(clientId), browserOnSecond(), 'google', ALICE.sub, {}, { scope: 'openid offline_access', prompt: 'consent' });
+    assert.ok(tokens.refresh_token, 'a refresh token to replay');
+    const alice = tokens.claims()!.sub;
+    await s.db.query('INSERT INTO "Consent" ("accountId", "clientId", scope) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [alice, clientId, 'openid offline_access']);
+    // The app goes away without its tokens being revoked, as a config-file app removed from the file does.
+    await s.db.query('DELETE FROM "OidcClient" WHERE "clientId" = $1', [clientId]);
+    await within(10, 'second process forgets the app', async () => !(await secondKnows(clientId)));
+    const again = await api('/clients', { body: { clientId, name: 'Someone else\'s app', redirectUris: [APP.redirectUri], public: true } });
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    await within(10, 'second process accepts the new app', () => secondKnows(clientId));
+    const refresh = await fetch(new URL('/token', secondOrigin), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, refresh_token: tokens.refresh_token }),
+    });
+    const body = await refresh.json() as { error?: string };
+    assert.equal(refresh.status, 400, `the old app's refresh token works for the new one: ${JSON.stringify(body)}`);
+    assert.equal(body.error, 'invalid_grant');
+    assert.deepEqual(await s.db.query('SELECT 1 FROM "Consent" WHERE "clientId" = $1', [clientId]), [], 'the old app\'s consent carries over');
+  });
+
   it('then a public app has no secret to rotate and signs in with PKCE alone', async () => {
     const { clientId, secret } = await createApp({ public: true });
     assert.equal(secret, undefined);
