@@ -15,7 +15,10 @@ const text = (max: number, what: string) => z.string().trim()
   .min(1, `${what} is required`).max(max, `${what} is at most ${max} characters`)
   .refine((s) => !/[\p{Cc}\p{Cs}]/u.test(s), `${what} must not contain control characters`);
 
-const uri = z.string().trim().max(2000, 'a URI is at most 2000 characters').pipe(z.url('not a URL')).superRefine((value, ctx) => {
+const uri = z.string().trim().max(2000, 'a URI is at most 2000 characters')
+  // The URL parser takes a NUL or a lone surrogate in a path, which PostgreSQL cannot store.
+  .refine((s) => !/[\p{Cc}\p{Cs}]/u.test(s), 'a URI must not contain control characters')
+  .pipe(z.url('not a URL')).superRefine((value, ctx) => {
   // Refinements run even after z.url() refused the value (a non-aborting issue), which already said so.
   if (!URL.canParse(value)) return;
   const { protocol } = new URL(value);

@@ -300,6 +300,8 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
       [{ ...good, redirectUris: ['http://app.example/cb'] }, /plain http is allowed only for loopback hosts/],
       [{ ...good, redirectUris: ['https://app.example/cb#frag'] }, /must not contain a fragment/],
       [{ ...good, redirectUris: ['javascript:alert(1)'] }, /https/],
+      [{ ...good, redirectUris: ['https://app.example/a\u0000b'] }, /control characters/],
+      [{ ...good, postLogoutRedirectUris: ['https://app.example/\ud800'] }, /control characters/],
       [{ ...good, redirectUris: [`https://app.example/${'a'.repeat(2000)}`] }, /at most 2000 characters/],
       [{ ...good, postLogoutRedirectUris: ['http://evil.example/'] }, /loopback/],
       [{ ...good, upstreams: ['nope'] }, /no upstream with the id "nope"/],
