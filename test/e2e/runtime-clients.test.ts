@@ -10,7 +10,7 @@ import type { RunningDoorman } from '../../src/server.ts';
 import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
-import { signInThrough } from '../helpers/sign-in.ts';
+import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
 import { APP, startScenario, startTestDoorman, type Scenario } from '../helpers/start-doorman.ts';
 
 /**
@@ -270,6 +270,45 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     assert.equal(refresh.status, 400, `the old app's refresh token works for the new one: ${JSON.stringify(body)}`);
     assert.equal(body.error, 'invalid_grant');
     assert.deepEqual(await s.db.query('SELECT 1 FROM "Consent" WHERE "clientId" = $1', [clientId]), [], 'the old app\'s consent carries over');
+  });
+
+  it('then markup in an app\'s name and URIs is shown as text on the login, consent and console pages', async () => {
+    const markup = '<img src=x onerror=alert(1)>"\'';
+    const { clientId, secret } = await createApp({ name: markup, firstParty: false, redirectUris: [APP.redirectUri, `https://app.example/cb?x=${encodeURIComponent(markup)}&y="><script>alert(1)</script>`] });
+    await within(10, 'second process accepts the app', () => secondKnows(clientId));
+    const browser = browserOnSecond();
+    const rp = await rpOnSecond(clientId, secret);
+    const login = await browser.visit((await buildAuthRequest(rp)).url);
+    const consent = await browser.submit(await browser.submit(login, '/upstream/google'), '/decide', { sub: ALICE.sub }, APP.redirectUri);
+    assert.match(consent.body, /action="[^"]*\/consent"/);
+    const admin = new Browser();
+    await chooseUpstream(admin, await admin.visit(new URL('/admin', s.doorman.url)), 'google', ALICE.sub, {}, 'never');
+    const pages = [login, consent, await admin.visit(new URL('/admin/clients', s.doorman.url)), await admin.visit(new URL(`/admin/clients/${clientId}`, s.doorman.url)),
+      await admin.visit(new URL(`/admin/clients/${clientId}/confirm?action=delete`, s.doorman.url))];
+    for (const page of pages) {
+      assert.equal(page.status, 200, page.url.pathname);
+      assert.doesNotMatch(page.body, /<img src=x|<script>alert/, page.url.pathname);
+      assert.match(page.body, /&lt;img src=x onerror=alert\(1\)&gt;/, `${page.url.pathname} shows the name as text`);
+    }
+  });
+
+  it('then an admin\'s token without the admin scope, or no token, can neither read nor change apps', async () => {
+    const { clientId, secret } = await createApp();
+    const plain = (await signInThrough(await discoverDoorman(s.doorman.url), new Browser(), 'google', ALICE.sub)).tokens.access_token;
+    const before = JSON.stringify(await s.db.query('SELECT * FROM "OidcClient" ORDER BY "clientId"'));
+    for (const [method, path, body] of [['GET', '/clients'], ['GET', `/clients/${clientId}`], ['POST', '/clients', { clientId: newId(), name: 'X', redirectUris: ['https://app.example/cb'] }],
+      ['PATCH', `/clients/${clientId}`, { name: 'Taken over' }], ['POST', `/clients/${clientId}/secret`], ['DELETE', `/clients/${clientId}`], ['GET', '/upstreams']] as const) {
+      for (const [who, authorization, status] of [['no admin scope', `Bearer ${plain}`, 403], ['no token', undefined, 401]] as const) {
+        const res = await fetch(new URL(`/admin/api${path}`, s.doorman.url), {
+          method, headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        const answer = await res.json() as { error: string; clientSecret?: string };
+        assert.equal(res.status, status, `${who}: ${method} ${path}`);
+        assert.equal(answer.clientSecret, undefined);
+      }
+    }
+    assert.equal(JSON.stringify(await s.db.query('SELECT * FROM "OidcClient" ORDER BY "clientId"')), before);
+    await within(10, 'the app still signs in with its secret', async () => (await basicAuthStatus(clientId, secret!)) === 200);
   });
 
   it('then a public app has no secret to rotate and signs in with PKCE alone', async () => {
