@@ -348,6 +348,12 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
       [{ ...good, public: true, pkce: 'optional' }, /public client always needs PKCE/],
       [{ ...good, public: true, grantTypes: ['client_credentials'] }, /client_credentials needs a confidential client/],
       [{ ...good, secretHash: 'x' }, /secretHash/],
+      // No way to reach oidc-provider's own metadata through the API (clients/provider-clients.ts spreads the stored column).
+      [{ ...good, metadata: { redirect_uris: ['https://evil.example/cb'], token_endpoint_auth_method: 'none' } }, /metadata/],
+      [{ ...good, token_endpoint_auth_method: 'none' }, /token_endpoint_auth_method/],
+      [{ ...good, redirect_uris: ['https://evil.example/cb'] }, /redirect_uris/],
+      [{ ...good, adminApi: true }, /adminApi/],
+      [JSON.parse(`{"clientId":"${newId()}","name":"X","redirectUris":["https://app.example/cb"],"__proto__":{"public":true}}`) as Record<string, unknown>, /prototype|__proto__/],
     ];
     for (const [body, message] of cases) {
       const res = await api('/clients', { body });
@@ -370,6 +376,10 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     const { clientId } = await createApp();
     const edit = await api(`/clients/${clientId}`, { method: 'PATCH', body: { name: 'Half', redirectUris: ['http://evil.example/cb'] } });
     assert.equal(edit.status, 400);
+    for (const body of [{ metadata: { redirect_uris: ['https://evil.example/cb'] } }, { secretHash: null }, { public: true }, { clientId: 'other' }]) {
+      const refused = await api(`/clients/${clientId}`, { method: 'PATCH', body });
+      assert.equal(refused.status, 400, JSON.stringify(body));
+    }
     assert.equal(((await api(`/clients/${clientId}`)).body as { name: string }).name, 'Runtime App', 'a refused edit changed nothing');
     const twice = await api('/clients', { body: { clientId, name: 'Again', redirectUris: ['https://app.example/cb'] } });
     assert.equal(twice.status, 409);
