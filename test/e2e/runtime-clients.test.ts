@@ -311,6 +311,24 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     await within(10, 'the app still signs in with its secret', async () => (await basicAuthStatus(clientId, secret!)) === 200);
   });
 
+  it('then a redirect URI removed on one process is refused by the other within seconds (no cached client keeps it)', async () => {
+    const old = 'https://old.example/cb';
+    const { clientId } = await createApp({ redirectUris: [APP.redirectUri, old] });
+    /** The second process's answer to an authorization request sending `redirectUri`: 303 starts a login. */
+    const authorize = async (redirectUri: string) => {
+      const url = new URL('/auth', secondOrigin);
+      url.search = new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+      const res = await fetch(url, { redirect: 'manual' });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    await within(10, 'second process takes the old URI', async () => (await authorize(old)) === 303);
+    assert.equal((await api(`/clients/${clientId}`, { method: 'PATCH', body: { redirectUris: [APP.redirectUri] } })).status, 200);
+    const took = await within(10, 'second process refuses the removed URI', async () => (await authorize(old)) === 400);
+    assert.ok(took < 6000, `took ${took} ms`);
+    assert.equal(await authorize(APP.redirectUri), 303);
+  });
+
   it('then a public app has no secret to rotate and signs in with PKCE alone', async () => {
     const { clientId, secret } = await createApp({ public: true });
     assert.equal(secret, undefined);
