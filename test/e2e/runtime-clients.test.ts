@@ -357,6 +357,9 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
       [{ ...good, redirectUris: ['http://app.example/cb'] }, /plain http is allowed only for loopback hosts/],
       [{ ...good, redirectUris: ['https://app.example/cb#frag'] }, /must not contain a fragment/],
       [{ ...good, redirectUris: ['javascript:alert(1)'] }, /https/],
+      // Reads as app.example, goes to evil.example: no use for credentials in a redirect URI.
+      [{ ...good, redirectUris: ['https://app.example@evil.example/cb'] }, /must not contain a user name or password/],
+      [{ ...good, postLogoutRedirectUris: ['https://u:p@app.example/bye'] }, /must not contain a user name or password/],
       [{ ...good, redirectUris: ['https://app.example/a\u0000b'] }, /control characters/],
       [{ ...good, postLogoutRedirectUris: ['https://app.example/\ud800'] }, /control characters/],
       [{ ...good, redirectUris: [`https://app.example/${'a'.repeat(2000)}`] }, /at most 2000 characters/],
