@@ -119,11 +119,14 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
  * A rotation makes the next key current. Other processes must already publish it, or apps
  * that fetch the JWKS from them cannot verify what it signs: they learn a key within one
  * refresh interval of its creation, so a next key younger than two intervals (the margin
- * of key-ring.ts) is not promoted. This also keeps a double-clicked Rotate from rotating twice.
+ * of key-ring.ts) is not promoted, nor is there a rotation without a next key. This also keeps
+ * a double-clicked Rotate from rotating twice.
  */
 function secondsUntilRotatable(keys: KeySet, refreshSeconds: number): number {
   const next = keys.signing.find((k) => k.state === 'next');
-  if (!next) return 0;
+  // No next key (just retired): a rotation would make current a key made now, which no other
+  // process publishes yet. The key ring makes a new next key at its next refresh.
+  if (!next) return 2 * refreshSeconds;
   return Math.max(0, Math.ceil((next.createdAt.getTime() + 2 * refreshSeconds * 1000 - Date.now()) / 1000));
 }
 
