@@ -63,7 +63,7 @@ export async function createDatabaseClient(deps: ClientAdminDeps, input: unknown
     if (await findDatabaseClient(tx, clientId)) return false;
     await deleteClientCredentials(tx, clientId);
     await insertDatabaseClient(tx, write);
-    await recordAudit(tx, { type: 'client.created', clientId, actor, changed: Object.keys(settings).sort() });
+    await recordAudit(tx, { type: 'client.created', clientId, actor, changed: Object.keys(settings).sort(), set: { ...settings, public: isPublic } });
     return true;
   }).catch((err: unknown) => {
     // Two admins creating the same id at once: the primary key decides.
@@ -87,7 +87,8 @@ export async function updateDatabaseClientSettings(deps: ClientAdminDeps, client
     const changed = (Object.keys(parsed.data) as (keyof ClientSettingsInput)[]).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(parsed.data[k]));
     const next: ClientWrite = { clientId, ...parsed.data, secretHash: current.secretHash, metadata: current.metadata };
     await updateDatabaseClient(tx, next);
-    await recordAudit(tx, { type: 'client.updated', clientId, actor, changed });
+    // The new values too: "who added this redirect URI" must have an answer.
+    await recordAudit(tx, { type: 'client.updated', clientId, actor, changed, set: Object.fromEntries(changed.map((k) => [k, parsed.data[k]])) });
     return { kind: 'done', client: viewOf({ ...current, ...parsed.data, upstreams: parsed.data.upstreams.length ? parsed.data.upstreams : undefined }) };
   });
 }

@@ -329,6 +329,20 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     assert.equal(await authorize(APP.redirectUri), 303);
   });
 
+  it('then the audit log says what an app was set to, so a redirect URI slipped in can be traced to its admin', async () => {
+    const { clientId } = await createApp();
+    const evil = 'https://evil.example/cb';
+    assert.equal((await api(`/clients/${clientId}`, { method: 'PATCH', body: { redirectUris: [APP.redirectUri, evil], firstParty: false } })).status, 200);
+    const rows = await s.db.query<{ type: string; actor: string; detail: { changed: string[]; set: Record<string, unknown> } }>(
+      'SELECT type, actor, detail FROM "AuditEvent" WHERE "clientId" = $1 ORDER BY "createdAt"', [clientId]);
+    assert.deepEqual(rows.map((r) => r.type), ['client.created', 'client.updated']);
+    assert.deepEqual(rows[0]!.detail.set.redirectUris, [APP.redirectUri]);
+    assert.equal(rows[0]!.detail.set.firstParty, true);
+    assert.deepEqual([...rows[1]!.detail.changed].sort(), ['firstParty', 'redirectUris']);
+    assert.deepEqual(rows[1]!.detail.set, { firstParty: false, redirectUris: [APP.redirectUri, evil] });
+    assert.match(rows[1]!.actor, /^account:/);
+  });
+
   it('then a public app has no secret to rotate and signs in with PKCE alone', async () => {
     const { clientId, secret } = await createApp({ public: true });
     assert.equal(secret, undefined);
