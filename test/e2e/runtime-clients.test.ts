@@ -7,6 +7,7 @@ import * as oidc from 'openid-client';
 import type { Config } from '../../src/config/load.ts';
 import { freePort } from '../../src/free-port.ts';
 import type { RunningDoorman } from '../../src/server.ts';
+import { openClientRegistry } from '../../src/clients/registry.ts';
 import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
@@ -341,6 +342,24 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     assert.deepEqual([...rows[1]!.detail.changed].sort(), ['firstParty', 'redirectUris']);
     assert.deepEqual(rows[1]!.detail.set, { firstParty: false, redirectUris: [APP.redirectUri, evil] });
     assert.match(rows[1]!.actor, /^account:/);
+  });
+
+  it('then a database app whose id a config-file app later takes is named in a warning, since that app would take over its tokens and consents', async () => {
+    const { clientId } = await createApp();
+    const warnings: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const log = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (msg: string, fields?: Record<string, unknown>) => warnings.push({ msg, ...(fields ? { fields } : {}) }) };
+    const config = { ...s.doorman.config, clients: [...s.doorman.config.clients, { ...s.doorman.config.clients[0]!, clientId }] };
+    const registry = await openClientRegistry({ config, db: s.doorman.db, log });
+    try {
+      assert.equal(registry.get(clientId)?.source, 'config');
+      const shadowed = warnings.filter((w) => w.fields?.clientId === clientId);
+      assert.equal(shadowed.length, 1, JSON.stringify(warnings));
+      assert.match(shadowed[0]!.msg, /config file.*tokens and consents/);
+      await registry.refresh();
+      assert.equal(warnings.filter((w) => w.fields?.clientId === clientId).length, 1, 'said once, not at every reload');
+    } finally {
+      registry.close();
+    }
   });
 
   it('then a public app has no secret to rotate and signs in with PKCE alone', async () => {
