@@ -190,7 +190,7 @@ function jsonResponses(log: Logger): Middleware {
         // JSON.parse's and co-body's SyntaxErrors only quote the client's own body back to it.
         const description = expose || err instanceof SyntaxError ? message : 'the body could not be read';
         err = new ApiError(clientStatus, clientStatus === 413 ? 'request_too_large' : 'invalid_request', description);
-      } else if (isDatabaseUnavailable(err)) {
+      } else if (!(err instanceof ApiError) && isDatabaseUnavailable(err)) {
         // Truthful: the admin may simply retry (the outage wrote nothing), as /token's clients do.
         log.error('database unavailable', { errorCode: 'temporarily_unavailable', path: ctx.path, error: outageSummary(err) });
         err = new ApiError(503, 'temporarily_unavailable', 'the database is temporarily unavailable; retry later', { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) });

@@ -29,8 +29,8 @@ export type AuditEventInput = { actor?: string; clientId?: string } & (
   | { type: 'keys.rotated'; accountId?: undefined; provider?: undefined; subject?: undefined; signingKid: string; previousSigningKid: string | null }
   | { type: 'key.retired'; accountId?: undefined; provider?: undefined; subject?: undefined; keyId: string; kind: 'signing' | 'cookie'; was: string }
   | { type: 'consent.revoked'; accountId: string; clientId: string; provider?: undefined; subject?: undefined; scope: string; revokedGrants: number }
-  /** An app managed at runtime (src/clients): which settings changed, never a secret. */
-  | { type: 'client.created' | 'client.updated'; accountId?: undefined; clientId: string; provider?: undefined; subject?: undefined; changed: string[] }
+  /** An app managed at runtime (src/clients): which settings changed and to what (`set`), never a secret. */
+  | { type: 'client.created' | 'client.updated'; accountId?: undefined; clientId: string; provider?: undefined; subject?: undefined; changed: string[]; set: Record<string, unknown> }
   | { type: 'client.secret-rotated'; accountId?: undefined; clientId: string; provider?: undefined; subject?: undefined }
   | { type: 'client.deleted'; accountId?: undefined; clientId: string; provider?: undefined; subject?: undefined; revoked: number }
 );

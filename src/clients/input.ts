@@ -15,11 +15,16 @@ const text = (max: number, what: string) => z.string().trim()
   .min(1, `${what} is required`).max(max, `${what} is at most ${max} characters`)
   .refine((s) => !/[\p{Cc}\p{Cs}]/u.test(s), `${what} must not contain control characters`);
 
-const uri = z.string().trim().max(2000, 'a URI is at most 2000 characters').pipe(z.url('not a URL')).superRefine((value, ctx) => {
+const uri = z.string().trim().max(2000, 'a URI is at most 2000 characters')
+  // The URL parser takes a NUL or a lone surrogate in a path, which PostgreSQL cannot store.
+  .refine((s) => !/[\p{Cc}\p{Cs}]/u.test(s), 'a URI must not contain control characters')
+  .pipe(z.url('not a URL')).superRefine((value, ctx) => {
   // Refinements run even after z.url() refused the value (a non-aborting issue), which already said so.
   if (!URL.canParse(value)) return;
-  const { protocol } = new URL(value);
+  const { protocol, username, password } = new URL(value);
   if (protocol !== 'https:' && protocol !== 'http:') ctx.addIssue({ code: 'custom', message: `${value.slice(0, 100)}: must be an https (or loopback http) URL` });
+  // https://app.example@evil.example/ reads as app.example to the admin who checks it, and goes to evil.example.
+  if (username || password) ctx.addIssue({ code: 'custom', message: `${value.slice(0, 100)}: must not contain a user name or password` });
   const problem = redirectUriProblem(value);
   if (problem) ctx.addIssue({ code: 'custom', message: `${value.slice(0, 100)}: ${problem}` });
 });

@@ -40,11 +40,21 @@ export async function openClientRegistry({ config, db, log }: { config: Config; 
   let fingerprint = '';
   let chain = Promise.resolve();
 
+  // Ids already named in a warning, so a reload does not repeat it.
+  const shadowedSeen = new Set<string>();
   const load = async (force: boolean) => {
     const current = await clientTableFingerprint(db);
     if (!force && current === fingerprint) return;
     const rows = await listDatabaseClients(db);
-    fromDatabase = new Map(rows.filter((c) => !fromConfig.has(c.clientId) && c.clientId !== ACCOUNT_CLIENT_ID).map((c) => [c.clientId, c]));
+    const isShadowed = (clientId: string) => fromConfig.has(clientId) || clientId === ACCOUNT_CLIENT_ID;
+    for (const { clientId } of rows.filter((c) => isShadowed(c.clientId) && !shadowedSeen.has(c.clientId))) {
+      // service.ts refuses such an id, so the config file took it later: its app now holds the
+      // database app's tokens, grants and consents (they name the id), which may be another app's.
+      log.warn('a database app has the id of a config file app and is ignored; that config app takes over its tokens and consents. '
+        + 'Delete the database app (doorman clients delete, without the config file) or give the config app another id', { clientId });
+      shadowedSeen.add(clientId);
+    }
+    fromDatabase = new Map(rows.filter((c) => !isShadowed(c.clientId)).map((c) => [c.clientId, c]));
     fingerprint = current;
   };
   // One load at a time; a forced refresh waits for a running poll, then loads again.

@@ -46,13 +46,22 @@ export async function updateDatabaseClient(tx: Tx, c: ClientWrite): Promise<void
 /** Deletes the client and what it held: its tokens, codes and grants, and remembered consents. */
 export async function deleteDatabaseClient(tx: Tx, clientId: string): Promise<{ revoked: number }> {
   await tx.oidcClient.delete({ where: { clientId } });
-  // A client created later under the same id must not inherit any of this. (A sequential
-  // scan of OidcModel on a rare admin action; no index is kept for it.)
+  return { revoked: await deleteClientCredentials(tx, clientId) };
+}
+
+/**
+ * Deletes the tokens, codes, grants and consents that name `clientId`: at a delete, and
+ * again when a client is created, so it inherits nothing from an earlier app of that id
+ * (a config-file app removed from the file, whose tokens were never revoked, or a token
+ * issued by a process that had not yet seen the delete). A sequential scan of OidcModel on
+ * a rare admin action; no index is kept for it.
+ */
+export async function deleteClientCredentials(tx: Tx, clientId: string): Promise<number> {
   const revoked = await tx.$executeRaw`DELETE FROM "OidcModel"
     WHERE model IN ('AccessToken', 'RefreshToken', 'AuthorizationCode', 'ClientCredentials', 'Grant', 'PushedAuthorizationRequest')
     AND payload->>'clientId' = ${clientId}`;
   await tx.consent.deleteMany({ where: { clientId } });
-  return { revoked };
+  return revoked;
 }
 
 function columns(c: ClientWrite) {

@@ -5,7 +5,7 @@ import type { Db } from '../db/client.ts';
 import { runtimeClientProtocolDefaults, type ClientEntry, type DatabaseClient } from './client-entry.ts';
 import { clientIdProblem, clientSettingsSchema, describeIssues, newClientSchema, settingsProblems, type ClientSettingsInput } from './input.ts';
 import type { ClientRegistry } from './registry.ts';
-import { deleteDatabaseClient, findDatabaseClient, insertDatabaseClient, updateDatabaseClient, type ClientWrite } from './repository.ts';
+import { deleteClientCredentials, deleteDatabaseClient, findDatabaseClient, insertDatabaseClient, updateDatabaseClient, type ClientWrite } from './repository.ts';
 import { generateClientSecret, hashClientSecret } from './secret.ts';
 
 /**
@@ -61,8 +61,9 @@ export async function createDatabaseClient(deps: ClientAdminDeps, input: unknown
   const write: ClientWrite = { clientId, ...settings, secretHash: clientSecret ? hashClientSecret(clientSecret) : null, metadata: {} };
   const created = await deps.db.$transaction(async (tx) => {
     if (await findDatabaseClient(tx, clientId)) return false;
+    await deleteClientCredentials(tx, clientId);
     await insertDatabaseClient(tx, write);
-    await recordAudit(tx, { type: 'client.created', clientId, actor, changed: Object.keys(settings).sort() });
+    await recordAudit(tx, { type: 'client.created', clientId, actor, changed: Object.keys(settings).sort(), set: { ...settings, public: isPublic } });
     return true;
   }).catch((err: unknown) => {
     // Two admins creating the same id at once: the primary key decides.
@@ -86,7 +87,8 @@ export async function updateDatabaseClientSettings(deps: ClientAdminDeps, client
     const changed = (Object.keys(parsed.data) as (keyof ClientSettingsInput)[]).filter((k) => JSON.stringify(before[k]) !== JSON.stringify(parsed.data[k]));
     const next: ClientWrite = { clientId, ...parsed.data, secretHash: current.secretHash, metadata: current.metadata };
     await updateDatabaseClient(tx, next);
-    await recordAudit(tx, { type: 'client.updated', clientId, actor, changed });
+    // The new values too: "who added this redirect URI" must have an answer.
+    await recordAudit(tx, { type: 'client.updated', clientId, actor, changed, set: Object.fromEntries(changed.map((k) => [k, parsed.data[k]])) });
     return { kind: 'done', client: viewOf({ ...current, ...parsed.data, upstreams: parsed.data.upstreams.length ? parsed.data.upstreams : undefined }) };
   });
 }

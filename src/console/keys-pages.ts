@@ -96,7 +96,9 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
     if (bodyOf(ctx).confirm !== 'yes') return redirect(ctx, '/admin/keys/confirm?action=rotate');
     const wait = secondsUntilRotatable(await readKeys(db), config.keys.refreshSeconds);
     if (wait > 0) return showKeys(ctx, admin, { key: 'console.keys.refusedTooSoon', vars: { wait }, status: 409 });
-    await settleKeys(db, keyPolicies(config, false), new Date(), true, admin.actor);
+    // Checked again under the key lock: a second submit sent at the same moment passed the check above too.
+    const { changed } = await settleKeys(db, keyPolicies(config, false), new Date(), true, admin.actor, (keys) => secondsUntilRotatable(keys, config.keys.refreshSeconds) === 0);
+    if (!changed) return showKeys(ctx, admin, { key: 'console.keys.refusedTooSoon', vars: { wait: secondsUntilRotatable(await readKeys(db), config.keys.refreshSeconds) }, status: 409 });
     await installNow(keyRing);
     redirect(ctx, '/admin/keys?notice=rotated');
   }));
@@ -117,11 +119,14 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
  * A rotation makes the next key current. Other processes must already publish it, or apps
  * that fetch the JWKS from them cannot verify what it signs: they learn a key within one
  * refresh interval of its creation, so a next key younger than two intervals (the margin
- * of key-ring.ts) is not promoted. This also keeps a double-clicked Rotate from rotating twice.
+ * of key-ring.ts) is not promoted, nor is there a rotation without a next key. This also keeps
+ * a double-clicked Rotate from rotating twice.
  */
 function secondsUntilRotatable(keys: KeySet, refreshSeconds: number): number {
   const next = keys.signing.find((k) => k.state === 'next');
-  if (!next) return 0;
+  // No next key (just retired): a rotation would make current a key made now, which no other
+  // process publishes yet. The key ring makes a new next key at its next refresh.
+  if (!next) return 2 * refreshSeconds;
   return Math.max(0, Math.ceil((next.createdAt.getTime() + 2 * refreshSeconds * 1000 - Date.now()) / 1000));
 }
 

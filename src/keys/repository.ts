@@ -34,14 +34,18 @@ export async function readKeys(db: Db | Tx): Promise<KeySet> {
  * Brings the keys to a valid state at `now` (rotating those that are due, or all of them
  * when `force`) and returns them. Reads without the lock first: almost every call finds
  * nothing to do. Changes happen under an advisory lock in one transaction, after a re-read,
- * so two processes noticing the same due rotation make exactly one.
+ * so two processes noticing the same due rotation make exactly one. `mayForce` judges a
+ * forced rotation on that re-read: two forced rotations sent at once (a double submit)
+ * would otherwise both pass a check made before the lock, and the second would make
+ * current a key the other processes have not published yet.
  */
-export async function settleKeys(db: Db, policies: KeyPolicies, now: Date, force = false, actor?: string): Promise<{ keys: KeySet; changed: boolean }> {
+export async function settleKeys(db: Db, policies: KeyPolicies, now: Date, force = false, actor?: string, mayForce?: (keys: KeySet) => boolean): Promise<{ keys: KeySet; changed: boolean }> {
   const seen = await readKeys(db);
   if (!force && !hasSteps(seen, policies, now)) return { keys: seen, changed: false };
   return db.$transaction(async (tx) => {
     await tx.$executeRaw`SELECT pg_advisory_xact_lock(${KEY_LOCK}::bigint)`;
     const keys = await readKeys(tx);
+    if (force && mayForce && !mayForce(keys)) return { keys, changed: false };
     const signingSteps = planKeySteps(keys.signing, now, policies.signing, force);
     const cookieSteps = planKeySteps(keys.cookies, now, policies.cookies, force);
     if (!signingSteps.length && !cookieSteps.length) return { keys, changed: false };

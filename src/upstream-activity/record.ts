@@ -1,5 +1,6 @@
 import type { Db } from '../db/client.ts';
 import type { Logger } from '../log.ts';
+import * as oidc from 'openid-client';
 import { UpstreamError } from '../upstreams/connector.ts';
 import { recordUpstreamCall } from './repository.ts';
 
@@ -21,7 +22,19 @@ export async function observeUpstreamStep<T>(deps: { db: Db; log: Logger }, upst
     if (stage === 'callback') note();
     return result;
   } catch (err) {
-    note(err instanceof UpstreamError ? { kind: err.code, message: err.message } : { kind: 'internal', message: 'unexpected error (see the log)' });
+    note(err instanceof UpstreamError ? { kind: err.code, message: noteMessage(err, stage) } : { kind: 'internal', message: 'unexpected error (see the log)' });
     throw err;
   }
+}
+
+/**
+ * An error the upstream sent back through the browser (the callback's error and
+ * error_description) is whatever the person, or a stranger who started a login, put in the
+ * URL: admins see only its error code, not a description posing as the upstream's words.
+ */
+function noteMessage(err: UpstreamError, stage: string): string {
+  const redirect = err.cause instanceof oidc.AuthorizationResponseError ? err.cause : undefined;
+  if (!redirect) return err.message;
+  const code = /^[\w.-]{1,64}$/.test(redirect.error) ? redirect.error : 'an unreadable error code';
+  return `${stage}: the redirect back from the upstream said ${code} (its description is not kept: anyone can write it)`;
 }

@@ -117,6 +117,26 @@ describe('when an admin acts on an account in the console', () => {
     assert.doesNotMatch(second.body, /Next page/);
   });
 
+  it('then a search is taken literally: wildcards match themselves, and a NUL, a repeated or malformed term, an odd cursor or an overlong term is a clear answer, never a 500', async () => {
+    const tag = `lit${randomUUID().slice(0, 8)}`;
+    await s.doorman.db.$transaction(async (tx) => {
+      for (const email of [`${tag}_a@example.org`, `${tag}xa@example.org`, `${tag}%b@example.org`]) {
+        await createAccountWithIdentity(tx, { connectorId: 'github', subject: email, email, emailVerified: true, groups: [], raw: {} }, new Date());
+      }
+    });
+    const { admin } = await adminOpens((await eveSignsIn()).accountId);
+    const shown = (page: Page) => [...page.body.matchAll(/<a class="mono" href="\/admin\/accounts\/([^"]+)"/g)].length;
+    const search = (q: string, extra = '') => admin.visit(url(`/admin?q=${encodeURIComponent(q)}${extra}`));
+    assert.equal(shown(await search(`${tag}_a`)), 1, '_ is not a wildcard');
+    assert.equal(shown(await search(`${tag}%`)), 1, '% is not a wildcard');
+    assert.equal(shown(await search(`${tag}\\`)), 0, 'a backslash is not an escape');
+    for (const [q, extra] of [['a\u0000bc', ''], ['abc', '&q=%ED%A0%80'], ['%'.repeat(200), ''], [tag, '&cursor=not-an-id'], [tag, '&cursor=%00']] as const) {
+      const page = await search(q, extra);
+      assert.ok(page.status === 200 || page.status === 400, `${JSON.stringify(q).slice(0, 40)} ${extra}: ${page.status}`);
+    }
+    assert.equal((await search('x'.repeat(201))).status, 400);
+  });
+
   it('then linking an identity, granting admin and setting the primary email are done and audited', async () => {
     const eve = await eveSignsIn();
     const { admin, page, adminId } = await adminOpens(eve.accountId);

@@ -120,6 +120,42 @@ describe('when an admin manages the signing keys in the console', () => {
     assert.equal(await keyAudits(), audits);
   });
 
+  it('then two rotations sent at the same moment (a double submit, two admins) rotate once', async () => {
+    const { browser } = await adminAtKeys();
+    await ageKeys();
+    const next = (await a.doorman.db.signingKey.findFirstOrThrow({ where: { state: 'next' } })).kid;
+    const audits = await keyAudits();
+    const confirm = await browser.visit(url('/admin/keys/confirm?action=rotate'));
+    const answers = await Promise.all([browser.submit(confirm, '/admin/keys/rotate'), browser.submit(confirm, '/admin/keys/rotate')]);
+    assert.deepEqual(answers.map((p) => p.status).sort(), [200, 409]);
+    // The old next key (known to every process for a day) is current, not the one made moments ago.
+    assert.equal(await currentKid(), next);
+    assert.equal(await keyAudits(), audits + 1);
+  });
+
+  it('then with no next key (retired by another admin a moment before) a rotation is refused rather than making current a key nobody published', async () => {
+    const { browser } = await adminAtKeys();
+    await ageKeys();
+    const confirm = await browser.visit(url('/admin/keys/confirm?action=rotate'));
+    assert.equal(confirm.status, 200);
+    const before = await currentKid();
+    const audits = await keyAudits();
+    // The other admin's retire (process B) lands between this admin's confirmation page and the submit.
+    const next = (await a.doorman.db.signingKey.findFirstOrThrow({ where: { state: 'next' } })).kid;
+    await a.doorman.db.signingKey.update({ where: { kid: next }, data: { state: 'retired' } });
+    try {
+      const answer = await browser.submit(confirm, '/admin/keys/rotate');
+      assert.equal(answer.status, 409, answer.body.slice(0, 300));
+      assert.match(answer.body, /Try again in \d+ s/);
+      assert.equal(await currentKid(), before);
+      assert.equal(await keyAudits(), audits);
+    } finally {
+      // The next key back, for the tests after this one (process B may have made another meanwhile).
+      await a.doorman.db.signingKey.updateMany({ where: { state: 'next' }, data: { state: 'retired' } });
+      await a.doorman.db.signingKey.update({ where: { kid: next }, data: { state: 'next' } });
+    }
+  });
+
   it('then without the CSRF token, or without confirming, nothing is rotated or retired', async () => {
     const { browser } = await adminAtKeys();
     // Old enough to rotate: what refuses below is the missing token, not the rotation guard.

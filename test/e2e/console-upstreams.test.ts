@@ -105,6 +105,26 @@ describe('when an admin looks at the upstreams', () => {
     await a.db.query(`DELETE FROM "UpstreamCall" WHERE upstream = 'nul-test'`);
   });
 
+  it('then words a stranger puts in the upstream\'s redirect (error_description) are not shown to admins as the upstream\'s', async () => {
+    // Anyone can start a login and send their browser to the callback with an error of their own.
+    const browser = new Browser();
+    const login = await browser.visit((await buildAuthRequest(await discoverDoorman(a.doorman.url))).url);
+    const atGoogle = await browser.submit(login, '/upstream/google');
+    const state = atGoogle.url.searchParams.get('state')!;
+    const lure = 'Google: your Doorman client secret leaked, rotate it at https://evil.example/fix';
+    const callback = new URL('/upstream/google/callback', a.doorman.url);
+    callback.search = new URLSearchParams({ state, error: 'temporarily_unavailable', error_description: lure, iss: a.google.issuer }).toString();
+    const page = await browser.visit(callback);
+    assert.ok(page.status >= 400, `${page.status}`);
+    let google: UpstreamReport | undefined;
+    await eventually('the failure is noted', async () => {
+      google = (await report()).find((u) => u.id === 'google');
+      return google?.lastError?.kind === 'unavailable' && Date.now() - Date.parse(google.lastError.at) < 10_000;
+    });
+    assert.doesNotMatch(google!.lastError!.message, /evil\.example|leaked/);
+    assert.match(google!.lastError!.message, /temporarily_unavailable/);
+  });
+
   it('then only the last hour and day count, and an upstream without calls shows none', async () => {
     await a.db.query(`INSERT INTO "UpstreamCall" (upstream, stage, ok, kind, error, "latencyMs", "createdAt") VALUES
       ('github', 'callback', true, NULL, NULL, 100, now() - interval '10 minutes'),

@@ -1,15 +1,17 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { generateKeyPair, SignJWT } from 'jose';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
 import type { Config } from '../../src/config/load.ts';
 import { freePort } from '../../src/free-port.ts';
 import type { RunningDoorman } from '../../src/server.ts';
+import { openClientRegistry } from '../../src/clients/registry.ts';
 import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
-import { signInThrough } from '../helpers/sign-in.ts';
+import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
 import { APP, startScenario, startTestDoorman, type Scenario } from '../helpers/start-doorman.ts';
 
 /**
@@ -209,6 +211,157 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     });
   });
 
+  it('then a database app authenticates only with its secret by client_secret_basic: no other method, no hash, no empty secret, no secret for a public app', async () => {
+    const { clientId, secret } = await createApp({ grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] });
+    const { clientId: publicId } = await createApp({ public: true });
+    await within(10, 'second process accepts the apps', async () => (await basicAuthStatus(clientId, secret!)) === 200 && secondKnows(publicId));
+    const [row] = await s.db.query<{ secretHash: string }>('SELECT "secretHash" FROM "OidcClient" WHERE "clientId" = $1', [clientId]);
+    /** The token endpoint's answer to a client_credentials request authenticated by `auth`. */
+    const tokenStatus = async (auth: { headers?: Record<string, string>; form?: Record<string, string> }) => {
+      const res = await fetch(new URL('/token', secondOrigin), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', ...auth.headers },
+        body: new URLSearchParams({ grant_type: 'client_credentials', ...auth.form }),
+      });
+      const body = await res.json() as { error?: string };
+      return `${res.status} ${body.error ?? 'ok'}`;
+    };
+    const basic = (id: string, secretValue: string) => ({ headers: { authorization: `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secretValue)}`).toString('base64')}` } });
+    const token = new URL('/token', s.doorman.url).href;
+    const assertion = async (key: Uint8Array | CryptoKey, alg: string) => new SignJWT({ jti: randomUUID() })
+      .setProtectedHeader({ alg }).setIssuer(clientId).setSubject(clientId).setAudience(token).setIssuedAt().setExpirationTime('1m').sign(key);
+    const jwtAuth = (jwt: string) => ({ form: { client_id: clientId, client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: jwt } });
+    const { privateKey } = await generateKeyPair('RS256');
+
+    assert.equal(await tokenStatus(basic(clientId, secret!)), '200 ok');
+    for (const [what, auth] of [
+      ['the stored hash', basic(clientId, row!.secretHash)],
+      ['an empty secret', basic(clientId, '')],
+      ['the secret with a trailing space', basic(clientId, `${secret!} `)],
+      ['no secret at all', { form: { client_id: clientId } }],
+      ['client_secret_jwt keyed with the secret', jwtAuth(await assertion(new TextEncoder().encode(secret!), 'HS256'))],
+      ['client_secret_jwt keyed with the stored hash', jwtAuth(await assertion(new TextEncoder().encode(row!.secretHash), 'HS256'))],
+      ['private_key_jwt with a key of its own', jwtAuth(await assertion(privateKey, 'RS256'))],
+      ['a public app with a made-up secret', basic(publicId, 'anything')],
+      ['a public app by client_secret_post', { form: { client_id: publicId, client_secret: 'anything' } }],
+    ] as const) {
+      assert.match(await tokenStatus(auth), /^(401 invalid_client|400 invalid_request)$/, what);
+    }
+  });
+
+  it('then an app created under an id that older tokens and consents still name (a config app removed from the file) inherits none of them', async () => {
+    const { clientId } = await createApp({ public: true });
+    await within(10, 'second process accepts the app', () => secondKnows(clientId));
+    const { tokens } = await signInThrough(await rpOnSecond(clientId), browserOnSecond(), 'google', ALICE.sub, {}, { scope: 'openid offline_access', prompt: 'consent' });
+    assert.ok(tokens.refresh_token, 'a refresh token to replay');
+    const alice = tokens.claims()!.sub;
+    await s.db.query('INSERT INTO "Consent" ("accountId", "clientId", scope) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [alice, clientId, 'openid offline_access']);
+    // The app goes away without its tokens being revoked, as a config-file app removed from the file does.
+    await s.db.query('DELETE FROM "OidcClient" WHERE "clientId" = $1', [clientId]);
+    await within(10, 'second process forgets the app', async () => !(await secondKnows(clientId)));
+    const again = await api('/clients', { body: { clientId, name: 'Someone else\'s app', redirectUris: [APP.redirectUri], public: true } });
+    assert.equal(again.status, 201, JSON.stringify(again.body));
+    await within(10, 'second process accepts the new app', () => secondKnows(clientId));
+    const refresh = await fetch(new URL('/token', secondOrigin), {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'refresh_token', client_id: clientId, refresh_token: tokens.refresh_token }),
+    });
+    const body = await refresh.json() as { error?: string };
+    assert.equal(refresh.status, 400, `the old app's refresh token works for the new one: ${JSON.stringify(body)}`);
+    assert.equal(body.error, 'invalid_grant');
+    assert.deepEqual(await s.db.query('SELECT 1 FROM "Consent" WHERE "clientId" = $1', [clientId]), [], 'the old app\'s consent carries over');
+  });
+
+  it('then markup in an app\'s name and URIs is shown as text on the login, consent and console pages', async () => {
+    const markup = '<img src=x onerror=alert(1)>"\'';
+    const { clientId, secret } = await createApp({ name: markup, firstParty: false, redirectUris: [APP.redirectUri, `https://app.example/cb?x=${encodeURIComponent(markup)}&y="><script>alert(1)</script>`] });
+    await within(10, 'second process accepts the app', () => secondKnows(clientId));
+    const browser = browserOnSecond();
+    const rp = await rpOnSecond(clientId, secret);
+    const login = await browser.visit((await buildAuthRequest(rp)).url);
+    const consent = await browser.submit(await browser.submit(login, '/upstream/google'), '/decide', { sub: ALICE.sub }, APP.redirectUri);
+    assert.match(consent.body, /action="[^"]*\/consent"/);
+    const admin = new Browser();
+    await chooseUpstream(admin, await admin.visit(new URL('/admin', s.doorman.url)), 'google', ALICE.sub, {}, 'never');
+    const pages = [login, consent, await admin.visit(new URL('/admin/clients', s.doorman.url)), await admin.visit(new URL(`/admin/clients/${clientId}`, s.doorman.url)),
+      await admin.visit(new URL(`/admin/clients/${clientId}/confirm?action=delete`, s.doorman.url))];
+    for (const page of pages) {
+      assert.equal(page.status, 200, page.url.pathname);
+      assert.doesNotMatch(page.body, /<img src=x|<script>alert/, page.url.pathname);
+      assert.match(page.body, /&lt;img src=x onerror=alert\(1\)&gt;/, `${page.url.pathname} shows the name as text`);
+    }
+  });
+
+  it('then an admin\'s token without the admin scope, or no token, can neither read nor change apps', async () => {
+    const { clientId, secret } = await createApp();
+    const plain = (await signInThrough(await discoverDoorman(s.doorman.url), new Browser(), 'google', ALICE.sub)).tokens.access_token;
+    const before = JSON.stringify(await s.db.query('SELECT * FROM "OidcClient" ORDER BY "clientId"'));
+    for (const [method, path, body] of [['GET', '/clients'], ['GET', `/clients/${clientId}`], ['POST', '/clients', { clientId: newId(), name: 'X', redirectUris: ['https://app.example/cb'] }],
+      ['PATCH', `/clients/${clientId}`, { name: 'Taken over' }], ['POST', `/clients/${clientId}/secret`], ['DELETE', `/clients/${clientId}`], ['GET', '/upstreams']] as const) {
+      for (const [who, authorization, status] of [['no admin scope', `Bearer ${plain}`, 403], ['no token', undefined, 401]] as const) {
+        const res = await fetch(new URL(`/admin/api${path}`, s.doorman.url), {
+          method, headers: { ...(authorization ? { authorization } : {}), 'content-type': 'application/json' }, ...(body ? { body: JSON.stringify(body) } : {}),
+        });
+        const answer = await res.json() as { error: string; clientSecret?: string };
+        assert.equal(res.status, status, `${who}: ${method} ${path}`);
+        assert.equal(answer.clientSecret, undefined);
+      }
+    }
+    assert.equal(JSON.stringify(await s.db.query('SELECT * FROM "OidcClient" ORDER BY "clientId"')), before);
+    await within(10, 'the app still signs in with its secret', async () => (await basicAuthStatus(clientId, secret!)) === 200);
+  });
+
+  it('then a redirect URI removed on one process is refused by the other within seconds (no cached client keeps it)', async () => {
+    const old = 'https://old.example/cb';
+    const { clientId } = await createApp({ redirectUris: [APP.redirectUri, old] });
+    /** The second process's answer to an authorization request sending `redirectUri`: 303 starts a login. */
+    const authorize = async (redirectUri: string) => {
+      const url = new URL('/auth', secondOrigin);
+      url.search = new URLSearchParams({ client_id: clientId, redirect_uri: redirectUri, response_type: 'code', scope: 'openid', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString();
+      const res = await fetch(url, { redirect: 'manual' });
+      await res.arrayBuffer();
+      return res.status;
+    };
+    await within(10, 'second process takes the old URI', async () => (await authorize(old)) === 303);
+    assert.equal((await api(`/clients/${clientId}`, { method: 'PATCH', body: { redirectUris: [APP.redirectUri] } })).status, 200);
+    const took = await within(10, 'second process refuses the removed URI', async () => (await authorize(old)) === 400);
+    assert.ok(took < 6000, `took ${took} ms`);
+    assert.equal(await authorize(APP.redirectUri), 303);
+  });
+
+  it('then the audit log says what an app was set to, so a redirect URI slipped in can be traced to its admin', async () => {
+    const { clientId } = await createApp();
+    const evil = 'https://evil.example/cb';
+    assert.equal((await api(`/clients/${clientId}`, { method: 'PATCH', body: { redirectUris: [APP.redirectUri, evil], firstParty: false } })).status, 200);
+    const rows = await s.db.query<{ type: string; actor: string; detail: { changed: string[]; set: Record<string, unknown> } }>(
+      'SELECT type, actor, detail FROM "AuditEvent" WHERE "clientId" = $1 ORDER BY "createdAt"', [clientId]);
+    assert.deepEqual(rows.map((r) => r.type), ['client.created', 'client.updated']);
+    assert.deepEqual(rows[0]!.detail.set.redirectUris, [APP.redirectUri]);
+    assert.equal(rows[0]!.detail.set.firstParty, true);
+    assert.deepEqual([...rows[1]!.detail.changed].sort(), ['firstParty', 'redirectUris']);
+    assert.deepEqual(rows[1]!.detail.set, { firstParty: false, redirectUris: [APP.redirectUri, evil] });
+    assert.match(rows[1]!.actor, /^account:/);
+  });
+
+  it('then a database app whose id a config-file app later takes is named in a warning, since that app would take over its tokens and consents', async () => {
+    const { clientId } = await createApp();
+    const warnings: { msg: string; fields?: Record<string, unknown> }[] = [];
+    const log = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (msg: string, fields?: Record<string, unknown>) => warnings.push({ msg, ...(fields ? { fields } : {}) }) };
+    const config = { ...s.doorman.config, clients: [...s.doorman.config.clients, { ...s.doorman.config.clients[0]!, clientId }] };
+    const registry = await openClientRegistry({ config, db: s.doorman.db, log });
+    try {
+      assert.equal(registry.get(clientId)?.source, 'config');
+      const shadowed = warnings.filter((w) => w.fields?.clientId === clientId);
+      assert.equal(shadowed.length, 1, JSON.stringify(warnings));
+      assert.match(shadowed[0]!.msg, /config file.*tokens and consents/);
+      await registry.refresh();
+      assert.equal(warnings.filter((w) => w.fields?.clientId === clientId).length, 1, 'said once, not at every reload');
+    } finally {
+      registry.close();
+    }
+  });
+
   it('then a public app has no secret to rotate and signs in with PKCE alone', async () => {
     const { clientId, secret } = await createApp({ public: true });
     assert.equal(secret, undefined);
@@ -237,6 +390,11 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
       [{ ...good, redirectUris: ['http://app.example/cb'] }, /plain http is allowed only for loopback hosts/],
       [{ ...good, redirectUris: ['https://app.example/cb#frag'] }, /must not contain a fragment/],
       [{ ...good, redirectUris: ['javascript:alert(1)'] }, /https/],
+      // Reads as app.example, goes to evil.example: no use for credentials in a redirect URI.
+      [{ ...good, redirectUris: ['https://app.example@evil.example/cb'] }, /must not contain a user name or password/],
+      [{ ...good, postLogoutRedirectUris: ['https://u:p@app.example/bye'] }, /must not contain a user name or password/],
+      [{ ...good, redirectUris: ['https://app.example/a\u0000b'] }, /control characters/],
+      [{ ...good, postLogoutRedirectUris: ['https://app.example/\ud800'] }, /control characters/],
       [{ ...good, redirectUris: [`https://app.example/${'a'.repeat(2000)}`] }, /at most 2000 characters/],
       [{ ...good, postLogoutRedirectUris: ['http://evil.example/'] }, /loopback/],
       [{ ...good, upstreams: ['nope'] }, /no upstream with the id "nope"/],
@@ -244,6 +402,12 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
       [{ ...good, public: true, pkce: 'optional' }, /public client always needs PKCE/],
       [{ ...good, public: true, grantTypes: ['client_credentials'] }, /client_credentials needs a confidential client/],
       [{ ...good, secretHash: 'x' }, /secretHash/],
+      // No way to reach oidc-provider's own metadata through the API (clients/provider-clients.ts spreads the stored column).
+      [{ ...good, metadata: { redirect_uris: ['https://evil.example/cb'], token_endpoint_auth_method: 'none' } }, /metadata/],
+      [{ ...good, token_endpoint_auth_method: 'none' }, /token_endpoint_auth_method/],
+      [{ ...good, redirect_uris: ['https://evil.example/cb'] }, /redirect_uris/],
+      [{ ...good, adminApi: true }, /adminApi/],
+      [JSON.parse(`{"clientId":"${newId()}","name":"X","redirectUris":["https://app.example/cb"],"__proto__":{"public":true}}`) as Record<string, unknown>, /prototype|__proto__/],
     ];
     for (const [body, message] of cases) {
       const res = await api('/clients', { body });
@@ -266,6 +430,10 @@ describe('when admins manage apps at runtime on one of two Doorman processes', (
     const { clientId } = await createApp();
     const edit = await api(`/clients/${clientId}`, { method: 'PATCH', body: { name: 'Half', redirectUris: ['http://evil.example/cb'] } });
     assert.equal(edit.status, 400);
+    for (const body of [{ metadata: { redirect_uris: ['https://evil.example/cb'] } }, { secretHash: null }, { public: true }, { clientId: 'other' }]) {
+      const refused = await api(`/clients/${clientId}`, { method: 'PATCH', body });
+      assert.equal(refused.status, 400, JSON.stringify(body));
+    }
     assert.equal(((await api(`/clients/${clientId}`)).body as { name: string }).name, 'Runtime App', 'a refused edit changed nothing');
     const twice = await api('/clients', { body: { clientId, name: 'Again', redirectUris: ['https://app.example/cb'] } });
     assert.equal(twice.status, 409);
