@@ -33,7 +33,7 @@ export const clientSchema = z.strictObject({
   clientSecretEnv: envVarName.optional()
     .describe('Name of the environment variable holding the client secret. Omit for a public client (SPA, native app): it then authenticates with PKCE alone.'),
   redirectUris: z.array(z.url()).default([])
-    .describe('Exact redirect URIs (no wildcards, compared as strings, RFC 9700 §2.1). https, or http on a loopback host. At least one for the authorization_code grant; none for a device-only client.'),
+    .describe('Exact redirect URIs (no wildcards, compared as strings, RFC 9700 §2.1). https, or http on a loopback host; no fragment, no user name or password. At least one for the authorization_code grant; none for a device-only client.'),
   postLogoutRedirectUris: z.array(z.url()).default([])
     .describe('Exact URIs the app may return to after RP-initiated logout.'),
   backchannelLogoutUri: z.url().optional()
@@ -227,6 +227,8 @@ export function redirectUriProblem(uri: string): string | undefined {
   if (!URL.canParse(uri)) return undefined;
   const url = new URL(uri);
   if (url.hash) return 'must not contain a fragment';
+  // https://app.example@evil.example/ reads as app.example to whoever checks it, and goes to evil.example.
+  if (url.username || url.password) return 'must not contain a user name or password';
   if (url.protocol === 'http:' && !isLoopbackHost(url.hostname)) return 'plain http is allowed only for loopback hosts';
   return undefined;
 }

@@ -39,10 +39,11 @@ describe('config', () => {
     assert.ok(found.some((p) => p.startsWith('upstreams[0].type')), found.join('\n'));
   });
 
-  it('when a redirect URI is plain http off loopback or has a fragment, then it is refused', () => {
-    assert.deepEqual(problems({ clients: [{ ...client, redirectUris: ['http://wiki.example.com/cb', 'https://a.example.com/cb#frag'] }] }), [
+  it('when a redirect URI is plain http off loopback, has a fragment or hides its host behind a user name, then it is refused', () => {
+    assert.deepEqual(problems({ clients: [{ ...client, redirectUris: ['http://wiki.example.com/cb', 'https://a.example.com/cb#frag', 'https://wiki.example.com@evil.example/cb'] }] }), [
       'clients[0].redirectUris[0]: plain http is allowed only for loopback hosts',
       'clients[0].redirectUris[1]: must not contain a fragment',
+      'clients[0].redirectUris[2]: must not contain a user name or password',
     ]);
   });
 
