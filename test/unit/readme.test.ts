@@ -7,18 +7,72 @@ import { parse } from 'yaml';
 import { configKeyTable } from '../../src/config/docs.ts';
 import { buildConfig } from '../../src/config/load.ts';
 
+const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+/** Every ```yaml block of the README, with the line it starts on (for the failure message). */
+function yamlExamples(): { line: number; text: string }[] {
+  return [...readme.matchAll(/^```yaml\n([\s\S]*?)^```/gm)].map((m) => ({ line: readme.slice(0, m.index).split('\n').length, text: m[1]! }));
+}
+
+/** What the reader's deployment supplies: each variable the example names, and its secret files. */
+function environmentFor(text: string): { text: string; env: Record<string, string> } {
+  const dir = mkdtempSync(join(tmpdir(), 'doorman-readme-'));
+  const withFiles = text.replace(/\/run\/secrets\/\w+/g, (path) => {
+    const file = join(dir, path.replace(/\W/g, '_'));
+    writeFileSync(file, 'secret');
+    return file;
+  });
+  const key = Buffer.alloc(32, 7).toString('base64'); // good as a client secret and as a token-vault key
+  const names = [...withFiles.matchAll(/[sS]ecretEnv: (\w+)/g)].map((m) => m[1]!);
+  return { text: withFiles, env: Object.fromEntries([...names, 'UPSTREAM_SECRET', 'DOORMAN_TOKEN_VAULT_KEY'].map((name) => [name, key])) };
+}
+
+/** A block marked `# ...` elides an app's or upstream's usual keys: add them, nothing else. */
+function completeElided(raw: Record<string, unknown>): Record<string, unknown> {
+  const clients = ((raw.clients ?? []) as Record<string, unknown>[]).map((c) => (c.redirectUris || c.grantTypes ? c : { ...c, redirectUris: ['https://app.example.com/callback'] }));
+  const named = new Set(clients.map((c) => c.clientId));
+  for (const api of (raw.resourceServers ?? []) as { clients?: string[] }[]) {
+    for (const clientId of api.clients ?? []) if (!named.has(clientId)) { clients.push({ clientId, redirectUris: ['https://app.example.com/callback'] }); named.add(clientId); }
+  }
+  const upstreams = ((raw.upstreams ?? []) as Record<string, unknown>[]).map((u) => ({ clientId: 'doorman', ...(u.clientSecretFile ? {} : { clientSecretEnv: 'UPSTREAM_SECRET' }), ...(u.type === 'oidc' ? { issuer: 'https://idp.example.com' } : {}), ...u }));
+  return { ...raw, ...(raw.clients || clients.length ? { clients } : {}), ...(raw.upstreams ? { upstreams } : {}) };
+}
+
 it('when the config schema changes, then the README key table must be regenerated', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
   assert.ok(readme.includes(configKeyTable()), 'README is out of date: paste the output of `npm run doorman -- config-docs`');
 });
 
-it('when the README shows a configuration, then it is one Doorman accepts', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const example = /## Configuration[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme)![1]!;
-  const secretFile = join(mkdtempSync(join(tmpdir(), 'doorman-readme-')), 'github');
-  writeFileSync(secretFile, 'secret');
-  const raw = parse(example.replace('/run/secrets/github_client_secret', secretFile));
-  const env = Object.fromEntries([...example.matchAll(/SecretEnv: (\w+)/g)].map((m) => [m[1]!, 'secret']));
-  const config = buildConfig(raw, env);
+it('when the README shows its full configuration, then it is one Doorman accepts as is', () => {
+  const [first] = yamlExamples();
+  const { text, env } = environmentFor(first!.text);
+  const config = buildConfig(parse(text), env);
   assert.deepEqual(config.upstreams.map((u) => u.type), ['google', 'github', 'facebook', 'oidc', 'oauth2']);
+});
+
+it('when any README section shows YAML, then Doorman accepts it (elided "# ..." keys filled in)', () => {
+  const examples = yamlExamples();
+  assert.ok(examples.length >= 12, `found only ${examples.length} YAML examples: has a fence lost its "yaml"?`);
+  const problems: string[] = [];
+  for (const { line, text: original } of examples) {
+    const { text, env } = environmentFor(original);
+    const raw = parse(text) as Record<string, unknown>;
+    try {
+      buildConfig(text.includes('# ...') ? completeElided(raw) : raw, env);
+    } catch (error) {
+      problems.push(`README.md:${line}: ${(error as Error).message}`);
+    }
+  }
+  assert.deepEqual(problems, []);
+});
+
+it('when the README names a config key in backquotes, then the key table has it', () => {
+  const table = configKeyTable();
+  const keys = new Set([...table.matchAll(/^\| `([^`]+)`/gm)].map((m) => m[1]!));
+  const sections = new Set([...keys].flatMap((k) => k.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
+  const prose = readme.replace(table, '');
+  const dotted = [...prose.matchAll(/`([a-z][A-Za-z]+(?:\.[a-z][A-Za-z]+)+)`/g)].map((m) => m[1]!);
+  const topLevel = new Set([...keys].filter((k) => /^\w+\./.test(k)).map((k) => k.split('.')[0]!)); // ttl, ui, rateLimits ...
+  const auditEvents = new Set(['keys.rotated']); // spelled like a key, but an audit event's name
+  const unknown = [...new Set(dotted.filter((k) => !auditEvents.has(k) && topLevel.has(k.split('.')[0]!) && !sections.has(k.replace(/\[\]/g, ''))))];
+  assert.deepEqual(unknown, []);
 });
