@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { it } from 'node:test';
@@ -75,4 +75,19 @@ it('when the README names a config key in backquotes, then the key table has it'
   const auditEvents = new Set(['keys.rotated']); // spelled like a key, but an audit event's name
   const unknown = [...new Set(dotted.filter((k) => !auditEvents.has(k) && topLevel.has(k.split('.')[0]!) && !sections.has(k.replace(/\[\]/g, ''))))];
   assert.deepEqual(unknown, []);
+});
+
+it('when src/ gains a folder, then the README Layout section names it', () => {
+  const layout = readme.slice(readme.indexOf('## Layout'));
+  const folders = readdirSync(new URL('../../src/', import.meta.url), { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && entry.name !== 'generated') // generated: Prisma's client, not ours
+    .map((entry) => entry.name);
+  assert.deepEqual(folders.filter((name) => !new RegExp(`^  ${name}/`, 'm').test(layout)), []);
+});
+
+it('when the README gains or renames a section, then its table of contents follows', () => {
+  const contents = readme.slice(readme.indexOf('## Contents'), readme.indexOf('## Quick start'));
+  const sections = [...readme.matchAll(/^## (.+)$/gm)].map((m) => m[1]!).filter((title) => title !== 'Contents');
+  const listed = [...contents.matchAll(/\[([^\]]+)\]\(#[^)]+\)/g)].map((m) => m[1]!);
+  assert.deepEqual(listed.filter((title) => sections.includes(title)), sections, 'every "## " section, in order');
 });
