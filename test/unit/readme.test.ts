@@ -91,3 +91,10 @@ it('when the README gains or renames a section, then its table of contents follo
   const listed = [...contents.matchAll(/\[([^\]]+)\]\(#[^)]+\)/g)].map((m) => m[1]!);
   assert.deepEqual(listed.filter((title) => sections.includes(title)), sections, 'every "## " section, in order');
 });
+
+it('when the README names a migration, then prisma/migrations has it', () => {
+  const migrations = new Set(readdirSync(new URL('../../prisma/migrations/', import.meta.url)));
+  const named = [...readme.matchAll(/`(\d{14}_\w+)`/g)].map((m) => m[1]!);
+  assert.ok(named.length > 0);
+  assert.deepEqual(named.filter((name) => !migrations.has(name)), []);
+});
