@@ -30,7 +30,7 @@ import { openTokenVault } from '../token-vault/vault.ts';
  */
 const USAGE = `usage: doorman <command>
   migrate   apply pending database migrations and exit
-  demo      run Doorman with a demo Google and a sample app (never in production)
+  demo      run Doorman with look-alike upstreams (Google, GitHub, Facebook, OIDC, OAuth2) and a sample app (never in production)
   config-docs  print the configuration key table (Markdown)
   config check [file]  validate a config file (default: DOORMAN_CONFIG or ./doorman.yaml) and print the upstream callback (and signed-out) URLs
   accounts  administer accounts (run "doorman accounts" for its commands)
