@@ -67,13 +67,14 @@ it('when any README section shows YAML, then Doorman accepts it (elided "# ..." 
 
 it('when the README names a config key in backquotes, then the key table has it', () => {
   const table = configKeyTable();
-  const keys = new Set([...table.matchAll(/^\| `([^`]+)`/gm)].map((m) => m[1]!));
+  // `upstreams[] (type: github).autoLink` is written `upstreams[].autoLink` in prose
+  const keys = new Set([...table.matchAll(/^\| `([^`]+)`/gm)].map((m) => m[1]!.replace(/ \(type: \w+\)/, '')));
   const sections = new Set([...keys].flatMap((k) => k.split('.').map((_, i, parts) => parts.slice(0, i + 1).join('.'))));
   const prose = readme.replace(table, '');
-  const dotted = [...prose.matchAll(/`([a-z][A-Za-z]+(?:\.[a-z][A-Za-z]+)+)`/g)].map((m) => m[1]!);
-  const topLevel = new Set([...keys].filter((k) => /^\w+\./.test(k)).map((k) => k.split('.')[0]!)); // ttl, ui, rateLimits ...
+  const dotted = [...prose.matchAll(/`([a-z][A-Za-z]+(?:\[\])?(?:\.[a-z][A-Za-z]+(?:\[\])?)+)(?::[^`]*)?`/g)].map((m) => m[1]!);
+  const topLevel = new Set([...keys].filter((k) => /^[\w[\]]+\./.test(k)).map((k) => k.split('.')[0]!)); // ttl, ui, clients[] ...
   const auditEvents = new Set(['keys.rotated']); // spelled like a key, but an audit event's name
-  const unknown = [...new Set(dotted.filter((k) => !auditEvents.has(k) && topLevel.has(k.split('.')[0]!) && !sections.has(k.replace(/\[\]/g, ''))))];
+  const unknown = [...new Set(dotted.filter((k) => !auditEvents.has(k) && topLevel.has(k.split('.')[0]!) && !sections.has(k)))];
   assert.deepEqual(unknown, []);
 });
 
