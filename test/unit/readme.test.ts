@@ -99,3 +99,11 @@ it('when the README names a migration, then prisma/migrations has it', () => {
   assert.ok(named.length > 0);
   assert.deepEqual(named.filter((name) => !migrations.has(name)), []);
 });
+
+it('when the README links to one of its sections, then the section exists', () => {
+  const slug = (title: string) => title.toLowerCase().replace(/[^\w\- ]/g, '').replaceAll(' ', '-'); // GitHub's anchors
+  const anchors = new Set([...readme.matchAll(/^#{2,4} (.+)$/gm)].map((m) => slug(m[1]!)));
+  const links = [...readme.matchAll(/\]\(#([^)]+)\)/g)].map((m) => m[1]!);
+  assert.ok(links.length > 10);
+  assert.deepEqual(links.filter((anchor) => !anchors.has(anchor)), []);
+});
