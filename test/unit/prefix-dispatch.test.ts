@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import Koa from 'koa';
+import Koa, { type Middleware } from 'koa';
 import { byPathPrefix } from '../../src/http/prefix-dispatch.ts';
 import { securityHeaders } from '../../src/http/security-headers.ts';
 
@@ -18,10 +18,13 @@ describe('routers mounted by path prefix, in front of the provider', () => {
   });
   after(() => server.close());
   app.use(securityHeaders);
+  const a: Middleware = async (ctx, next) => { ctx.state.seen = [...(ctx.state.seen ?? []), 'a']; await next(); ctx.set('X-After-A', 'yes'); };
+  const b: Middleware = (ctx, next) => { ctx.state.seen = [...(ctx.state.seen ?? []), 'b']; return next(); };
+  const page: Middleware = (ctx) => { ctx.type = 'text/html; charset=utf-8'; ctx.body = '<p>page</p>'; };
   app.use(byPathPrefix([
-    [['/a/', '/both/'], async (ctx, next) => { ctx.state.seen = [...(ctx.state.seen ?? []), 'a']; await next(); ctx.set('X-After-A', 'yes'); }],
-    [['/b/', '/both/'], (ctx, next) => { ctx.state.seen = [...(ctx.state.seen ?? []), 'b']; return next(); }],
-    [['/page/'], (ctx) => { ctx.type = 'text/html; charset=utf-8'; ctx.body = '<p>page</p>'; }],
+    [['/a/', '/both/'], a],
+    [['/b/', '/both/'], b],
+    [['/page/'], page],
     [['/twice/'], async (_ctx, next) => { await next(); await next(); }],
   ]));
   app.use((ctx) => {
