@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { freePort } from '../src/free-port.ts';
-import { fullLogin } from './flows.ts';
+import { fullLogin, get, tokenRequest } from './flows.ts';
+import { BENCH_CLIENTS } from './clients.ts';
 import { runLoad } from './load.ts';
 import { benchDoormanConfig } from './doorman-config.ts';
 
@@ -13,11 +14,14 @@ import { benchDoormanConfig } from './doorman-config.ts';
  * Where a server spends its CPU during logins: starts one server kind, drives logins for
  * 3 s to warm it up, then records a CPU profile (inspector, bench/profiler.mjs) over
  * `seconds` of logins at concurrency 4, and prints self time by package and the hottest
- * functions. `doorman` is the production build (dist/: run `npm run build` first).
- *   npm run bench:profile -- [doorman|bare-prisma|bare-pg] [seconds]
+ * functions. `doorman` is the production build (dist/: run `npm run build` first). The
+ * flow is the full login unless named: discovery, jwks or client_credentials show the
+ * per-request cost of the middleware in front of oidc-provider.
+ *   npm run bench:profile -- [doorman|bare-prisma|bare-pg] [seconds] [login|discovery|jwks|client_credentials]
  */
 const kind = process.argv[2] ?? 'doorman';
 const seconds = Number(process.argv[3] ?? 8);
+const flowName = process.argv[4] ?? 'login';
 const base = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
 const url = new URL(base);
 url.searchParams.set('schema', `bench_profile_${Date.now().toString(36)}`);
@@ -48,7 +52,15 @@ async function ask(child: ChildProcess, msg: Record<string, string>): Promise<vo
 const [serverPort, upstreamPort] = [await freePort(), await freePort()];
 const upstream = await start('upstream', upstreamPort, '', { DOORMAN_PORT: String(serverPort) });
 const target = await start(kind, serverPort, `http://127.0.0.1:${upstreamPort}`);
-const login = () => fullLogin(`http://127.0.0.1:${serverPort}`).then(() => {});
+const origin = `http://127.0.0.1:${serverPort}`;
+const FLOWS: Record<string, () => Promise<void>> = {
+  login: () => fullLogin(origin).then(() => {}),
+  discovery: () => get(`${origin}/.well-known/openid-configuration`),
+  jwks: () => get(`${origin}/jwks`),
+  client_credentials: () => tokenRequest(origin, BENCH_CLIENTS[0], { grant_type: 'client_credentials' }).then(() => {}),
+};
+const login = FLOWS[flowName];
+if (!login) throw new Error(`unknown flow ${flowName}: one of ${Object.keys(FLOWS).join(', ')}`);
 await runLoad(login, 4, 3);
 await ask(target, { cmd: 'profile-start' });
 const result = await runLoad(login, 4, seconds);
@@ -113,7 +125,7 @@ for (const id of profile.samples) {
 const logins = result.ops;
 const msPerSample = (profile.endTime - profile.startTime) / 1000 / profile.samples.length;
 const partLines = [...parts].sort((a, b) => b[1] - a[1])
-  .map(([k, v]) => `${(100 * v / busy).toFixed(0).padStart(4)}%  ${(v * msPerSample / logins).toFixed(2).padStart(6)} ms  ${k}`).join('\n');
-process.stdout.write(`${kind}: ${result.throughput.toFixed(1)} logins/s at concurrency 4 while profiled (${result.errors} errors)\n\n`
-  + `busy ${(busy * msPerSample / logins).toFixed(1)} ms per login by part (sampled wall time while on CPU or in a syscall: on a busy machine above process CPU time)\n${partLines}\n\n`
+  .map(([k, v]) => `${(100 * v / busy).toFixed(0).padStart(4)}%  ${(v * msPerSample / logins).toFixed(3).padStart(7)} ms  ${k}`).join('\n');
+process.stdout.write(`${kind}: ${result.throughput.toFixed(1)} ${flowName} flows/s at concurrency 4 while profiled (${result.errors} errors)\n\n`
+  + `busy ${(busy * msPerSample / logins).toFixed(3)} ms per flow by part (sampled wall time while on CPU or in a syscall: on a busy machine above process CPU time)\n${partLines}\n\n`
   + `self time by package\n${top(byPackage, 20)}\n\nhottest functions\n${top(byFunction, 25)}\n`);

@@ -1,5 +1,4 @@
 import type { EventEmitter } from 'node:events';
-import type { Middleware } from 'koa';
 import Provider from 'oidc-provider';
 import type { Config } from './config/load.ts';
 import { poolOf, type Db } from './db/client.ts';
@@ -9,6 +8,7 @@ import { answerDatabaseOutages, renderProviderError } from './http/provider-erro
 import { errorHandler } from './http/error-handler.ts';
 import { createRenderer } from './http/render.ts';
 import { requestGuard } from './http/request-guard.ts';
+import { byPathPrefix } from './http/prefix-dispatch.ts';
 import { securityHeaders } from './http/security-headers.ts';
 import { createAdminRouter } from './admin/router.ts';
 import { findConsentScope } from './consents/repository.ts';
@@ -47,11 +47,6 @@ import { createUpstreamSignOutRouter, upstreamSignOut } from './logout/upstream-
 import { createDevicePages } from './device/pages.ts';
 import { deviceFlowRequests } from './device/requests.ts';
 import { isDeviceFlowEnabled } from './device/settings.ts';
-
-// Generic over the context so both plain middleware and @koa/router's (which adds params) fit.
-function onlyUnder<C extends Parameters<Middleware>[0]>(prefixes: string[], middleware: (ctx: C, next: () => Promise<unknown>) => unknown): Middleware {
-  return (ctx, next) => (prefixes.some((p) => ctx.path.startsWith(p)) ? middleware(ctx as C, next) : next()) as Promise<unknown>;
-}
 
 /** Where our own pages live: errors there become a page, and an unmatched path there a 404 page. */
 const PAGE_PREFIXES = ['/interaction/', '/upstream/', '/account', '/admin'];
@@ -116,18 +111,20 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
   if (isDeviceFlowEnabled(config)) provider.use(deviceFlowRequests(provider));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
-  // straight to oidc-provider without walking our routers.
-  provider.use(onlyUnder(['/admin/api/'], createAdminRouter({ provider, db, log, config, clients, connectors }).routes()));
-  provider.use(onlyUnder(PAGE_PREFIXES, errorHandler(render, log)));
-  provider.use(onlyUnder(['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()));
-  provider.use(onlyUnder(['/upstream/'], createUpstreamSignOutRouter(broker).routes()));
-  provider.use(onlyUnder(['/session/end/confirm'], upstreamSignOut(broker)));
-  provider.use(onlyUnder(['/account'], createAccountRouter(broker).routes()));
-  provider.use(onlyUnder(['/admin'], createConsoleRouter(broker, keyRing).routes()));
-  // No route matched under our prefixes: a page for a person, not Koa's plain-text 404.
-  provider.use(onlyUnder(PAGE_PREFIXES, () => {
-    throw new BrokerError('not_found', 'no such page', { status: 404 });
-  }));
+  // straight to oidc-provider without walking our routers (one scan of the prefixes).
+  provider.use(byPathPrefix([
+    [['/admin/api/'], createAdminRouter({ provider, db, log, config, clients, connectors }).routes()],
+    [PAGE_PREFIXES, errorHandler(render, log)],
+    [['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()],
+    [['/upstream/'], createUpstreamSignOutRouter(broker).routes()],
+    [['/session/end/confirm'], upstreamSignOut(broker)],
+    [['/account'], createAccountRouter(broker).routes()],
+    [['/admin'], createConsoleRouter(broker, keyRing).routes()],
+    // No route matched under our prefixes: a page for a person, not Koa's plain-text 404.
+    [PAGE_PREFIXES, () => {
+      throw new BrokerError('not_found', 'no such page', { status: 404 });
+    }],
+  ]));
   provider.use(homePage(render));
 
   const sweep = () => Promise.all([deleteExpiredOidcRows(db), deleteOldUpstreamCalls(db)]).catch((err: unknown) => log.warn('sweep of expired rows failed', { error: err }));

@@ -11,9 +11,18 @@ import type { Render } from './render.ts';
  * for a browser, OAuth error JSON for the rest.
  */
 export function requestGuard(render: Render): Middleware {
+  // The last origin found valid: nearly every request names the same one, so URL parsing
+  // runs when it changes, not per request.
+  let lastValidOrigin = '';
+  const isValidOrigin = (origin: string) => {
+    if (origin === lastValidOrigin) return true;
+    if (!URL.canParse(origin)) return false;
+    lastValidOrigin = origin;
+    return true;
+  };
   return async (ctx, next) => {
     const problem = /%00|\0/i.test(ctx.url) ? 'The address contains a NUL character.'
-      : ctx.host === '' || URL.canParse(`${ctx.protocol}://${ctx.host}`) ? undefined : 'The Host (or, behind a proxy, X-Forwarded-Host or -Proto) header is not valid.';
+      : ctx.host === '' || isValidOrigin(`${ctx.protocol}://${ctx.host}`) ? undefined : 'The Host (or, behind a proxy, X-Forwarded-Host or -Proto) header is not valid.';
     if (!problem) return next();
     ctx.set('Cache-Control', 'no-store');
     if (!ctx.path.startsWith('/admin/api/') && ctx.accepts('json', 'html') === 'html') {

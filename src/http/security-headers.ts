@@ -7,9 +7,13 @@ import type { Middleware } from 'koa';
  */
 const CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; base-uri 'none'; frame-ancestors 'none'";
 
+// What ctx.response.is('html') matches (text/html, any parameters), without type-is's
+// parse and MIME lookup on every response.
+const HTML = /^\s*text\/html\s*(?:;|$)/i;
+
 export const securityHeaders: Middleware = async (ctx, next) => {
   await next();
-  if (ctx.response.is('html')) {
+  if (HTML.test(ctx.response.get('Content-Type'))) {
     ctx.set('Content-Security-Policy', CSP);
     ctx.set('X-Frame-Options', 'DENY');
   }

@@ -5,6 +5,8 @@ import { acrValuesOfConnector, assertCsrf, beginUpstreamLogin, clientDisplayName
 import { grantConsent } from './consent.ts';
 import { acrValuesToAsk, requiredAcrValues } from '../auth-context/authentication-context.ts';
 import { hintsFrom, orderForChooser, upstreamToSkipTo } from './upstream-choice.ts';
+import { countLoginStart } from '../rate-limits/login-page-start.ts';
+import type { UpstreamConnector } from '../upstreams/connector.ts';
 
 /**
  * The upstream this browser last signed in with: only its id, to offer it first on the
@@ -32,10 +34,11 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
     const allowed = connectorsForRequest(broker, params);
     const options = allowed.map((c) => ({ id: c.id, domains: broker.config.upstreams.find((u) => u.id === c.id)?.domains ?? [] }));
     const skipTo = broker.config.ui.skipLoginPage && ctx.query.choose === undefined ? upstreamToSkipTo(options, hintsFrom(params)) : undefined;
-    if (skipTo) {
-      // Through the same start as a button (state, transaction, rate limit on login starts).
-      ctx.status = 303;
-      ctx.redirect(`/interaction/${uid}/upstream/${encodeURIComponent(skipTo)}?csrf=${encodeURIComponent(base.csrf)}`);
+    const skipped = skipTo === undefined ? undefined : allowed.find((c) => c.id === skipTo);
+    if (skipped) {
+      // Started here, not through a redirect to the button's URL (one round trip less):
+      // the same start (state, transaction) and the same count against loginStartsPerIp.
+      if (await countLoginStart(ctx)) await sendToUpstream(broker, ctx, interaction, skipped);
       return;
     }
     const buttons = allowed.map((c) => upstreamButton(broker.config, c));
@@ -60,9 +63,13 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
 export async function startUpstreamLogin(broker: Broker, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(broker, ctx);
   assertCsrf(broker, ctx, interaction.uid);
-  const retryUrl = loginPageUrl(interaction.uid);
   const connector = connectorsForRequest(broker, interaction.params).find((c) => c.id === ctx.params.connectorId);
-  if (!connector) throw new BrokerError('unknown_upstream', `no upstream ${ctx.params.connectorId}`, { status: 404, retryUrl });
+  if (!connector) throw new BrokerError('unknown_upstream', `no upstream ${ctx.params.connectorId}`, { status: 404, retryUrl: loginPageUrl(interaction.uid) });
+  await sendToUpstream(broker, ctx, interaction, connector);
+}
+
+async function sendToUpstream(broker: Broker, ctx: Context, interaction: Awaited<ReturnType<typeof loadInteraction>>, connector: UpstreamConnector): Promise<void> {
+  const retryUrl = loginPageUrl(interaction.uid);
   const { loginHint } = hintsFrom(interaction.params);
   const acrValues = acrValuesToAsk(acrValuesOfConnector(broker, connector.id), requiredAcrValues(interaction.params));
   await beginUpstreamLogin(broker, ctx, connector, { purpose: 'login', interactionUid: interaction.uid }, remainingSeconds(broker, interaction.exp), retryUrl, loginHint, acrValues);

@@ -6,6 +6,7 @@ import type { Logger } from '../log.ts';
 import { claimedClientAuth, isFailedClientAuth, type ClientAuthClaim } from './claimed-client-auth.ts';
 import { ipKey } from './client-ip.ts';
 import { routedPath } from '../http/routed-path.ts';
+import { leaveLoginStartCheck } from './login-page-start.ts';
 import type { Limit, RateLimiters, Verdict } from './limiters.ts';
 
 /**
@@ -20,6 +21,8 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  *   POST /interaction/:uid/upstream/:id, .../link/:id,
  *        /account/link/:id; GET /interaction/:uid/upstream/:id
  *        (the login page skipped)                           loginStartsPerIp
+ *   GET  /interaction/:uid, only when it sends the browser
+ *        straight to the upstream (login-page-start.ts)      loginStartsPerIp
  *   POST /device/auth (device authorization)                loginStartsPerIp, then as /token
  *   GET  /device (the page a person enters a device's code on) loginStartsPerIp
  *   POST /device (a code entered, confirmed or denied)      userCodeAttemptsPerIp
@@ -136,6 +139,13 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
     if (method === 'POST' && path === userCodePath) return guardPage(ctx, next, userCodes, { retryUrl: userCodePath, retryLabel: 'device.enterAgain' });
     if (method === 'GET' && path === userCodePath) return guardPage(ctx, next, loginStarts);
     if ((method === 'POST' || method === 'GET') && LOGIN_START.test(path)) return guardPage(ctx, next, loginStarts);
+    if (method === 'GET' && LOGIN_PAGE.test(path)) {
+      leaveLoginStartCheck(ctx, async () => {
+        const verdict = await loginStarts.consume(ipKey(ctx.ip));
+        if (verdict.refusedForMs) refusePage(ctx, loginStarts, verdict);
+        return !verdict.refusedForMs;
+      });
+    }
     if (method === 'GET' && CALLBACK.test(path)) return guardPage(ctx, next, callbacks);
     if (path.startsWith('/admin/api/')) return guardAdmin(ctx, next);
     return next();
@@ -143,6 +153,7 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
 }
 
 const LOGIN_START = /^\/(?:interaction\/[^/]+\/(?:upstream|link)|account\/link)\/[^/]+$/;
+const LOGIN_PAGE = /^\/interaction\/[^/]+$/;
 const CALLBACK = /^\/upstream\/[^/]+\/callback$/;
 
 function retryAfter(ctx: Context, verdict: Verdict): number {

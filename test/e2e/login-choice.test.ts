@@ -137,9 +137,12 @@ describe('when login starts are rate limited', () => {
     const first = await browser.visit((await buildAuthRequest(rp)).url);
     assert.equal(first.status, 200);
     // The second: /auth (3), then the skip is the fourth start: refused.
+    const seenBefore = browser.history.length;
     const second = await browser.visit((await buildAuthRequest(rp)).url);
     assert.equal(second.status, 429, second.url.href);
-    assert.match(second.url.pathname, /^\/interaction\/[^/]+\/upstream\/google$/);
+    // The login page starts the upstream itself: it is the page that refuses.
+    assert.match(second.url.pathname, /^\/interaction\/[^/]+$/);
+    assert.equal(browser.history.slice(seenBefore).some((u) => u.origin === new URL(s.google.issuer).origin && u.pathname !== '/.well-known/openid-configuration'), false, 'the refused start did not reach the upstream');
   });
 });
 
