@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import * as oidc from 'openid-client';
 import { Browser, type Page } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman, redeemCode } from '../helpers/rp.ts';
@@ -134,24 +134,26 @@ describe('when a person allowed a third-party app', () => {
   });
 });
 
-describe('when an admin manages remembered consents', () => {
-  let s: Scenario;
-  let wiki: oidc.Configuration;
-  let adminToken: string;
-  before(async () => {
-    s = await startScenario({ moreClients: [{ clientId: INTRANET.clientId, clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri], firstParty: true, adminApi: true }] });
-    wiki = await discoverDoorman(s.doorman.url);
-    const { tokens } = await signIn(new Browser(), await discoverDoorman(s.doorman.url, INTRANET), ALICE.sub, { scope: 'openid admin' });
-    await s.db.query('UPDATE "Account" SET admin = true WHERE id = $1', [tokens.claims()!.sub]);
-    adminToken = tokens.access_token;
-  });
-  after(() => s.close());
-
+/**
+ * A fresh Doorman for one test, closed when that test ends, so no test sees another's grants or
+ * merges; Alice is an admin, and `api` calls the admin API with her admin-scoped token.
+ */
+async function arrangeAdmin(t: TestContext) {
+  const s = await startScenario({ moreClients: [{ clientId: INTRANET.clientId, clientSecretEnv: 'WIKI_SECRET', redirectUris: [APP.redirectUri], firstParty: true, adminApi: true }] });
+  t.after(() => s.close());
+  const wiki = await discoverDoorman(s.doorman.url);
+  const { tokens } = await signIn(new Browser(), await discoverDoorman(s.doorman.url, INTRANET), ALICE.sub, { scope: 'openid admin' });
+  await s.db.query('UPDATE "Account" SET admin = true WHERE id = $1', [tokens.claims()!.sub]);
+  const adminToken = tokens.access_token;
   const api = (method: string, path: string, body?: unknown) => fetch(`${s.doorman.url}/admin/api${path}`, {
     method, headers: { authorization: `Bearer ${adminToken}`, ...(body ? { 'content-type': 'application/json' } : {}) }, ...(body ? { body: JSON.stringify(body) } : {}),
   });
+  return { s, wiki, api };
+}
 
-  it('then revoking one through the API ends the app\'s refresh token and is audited with the admin', async () => {
+describe('when an admin manages remembered consents', () => {
+  it('then revoking one through the API ends the app\'s refresh token and is audited with the admin', async (t) => {
+    const { s, wiki, api } = await arrangeAdmin(t);
     const { tokens } = await signIn(new Browser(), wiki, STRING_VERIFIED.sub);
     const bob = tokens.claims()!.sub;
     const res = await api('DELETE', `/accounts/${bob}/consents/${APP.clientId}`);
@@ -163,7 +165,8 @@ describe('when an admin manages remembered consents', () => {
     assert.equal((await api('DELETE', `/accounts/${bob}/consents/${APP.clientId}`)).status, 404, 'nothing left to revoke');
   });
 
-  it('then merging two accounts keeps the union of their consents on the survivor', async () => {
+  it('then merging two accounts keeps the union of their consents on the survivor', async (t) => {
+    const { s, wiki, api } = await arrangeAdmin(t);
     const eve = (await signIn(new Browser(), wiki, OUTSIDER.sub, { scope: 'openid email' })).tokens.claims()!.sub;
     const bob = (await signIn(new Browser(), wiki, STRING_VERIFIED.sub, { scope: 'openid profile' })).tokens.claims()!.sub;
     assert.equal((await api('POST', `/accounts/${bob}/merge`, { from: eve })).status, 200);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { describe, it, type TestContext } from 'node:test';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import { setAdmin } from '../../src/accounts/admin.ts';
 import { oldUpstreamCallsDeletion, recordUpstreamCall, upstreamActivityQueries } from '../../src/upstream-activity/repository.ts';
@@ -7,7 +7,7 @@ import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
-import { startScenario, type Scenario } from '../helpers/start-doorman.ts';
+import { startScenario } from '../helpers/start-doorman.ts';
 
 /**
  * Upstreams at a glance (console page and GET /admin/api/upstreams): what two Doorman
@@ -31,39 +31,41 @@ async function eventually(what: string, probe: () => Promise<boolean>, limitMs =
   }
 }
 
-describe('when an admin looks at the upstreams', () => {
-  let a: Scenario;
-  let b: Scenario;
-  let adminToken: string;
-  let adminBrowser: Browser;
-  const ADMIN_SCOPE = { scope: 'openid email admin', prompt: 'consent' };
+const ADMIN_SCOPE = { scope: 'openid email admin', prompt: 'consent' };
+
+/**
+ * A fresh Doorman (with the GitHub fake) for one test, closed when that test ends, so each
+ * test counts only the upstream calls it made; Alice is an admin with an admin-scoped token.
+ * With `second`, a second process `b` on the same database, with its own fake Google.
+ */
+async function arrange(t: TestContext, { second = false } = {}) {
+  const a = await startScenario({ with: ['github'], client: { firstParty: true, adminApi: true } });
+  const b = second ? await startScenario({ db: a.db, with: ['github'], client: { firstParty: true } }) : undefined;
+  t.after(async () => {
+    await b?.close();
+    await a.close();
+  });
+  const rp = await discoverDoorman(a.doorman.url);
+  const signedIn = await signInThrough(rp, new Browser(), 'google', ALICE.sub, {}, ADMIN_SCOPE);
+  await setAdmin(a.doorman.db, signedIn.tokens.claims()!.sub, true, 'test');
+  const adminToken = signedIn.tokens.access_token;
   const calls = async (upstream: string) => Number((await a.db.query<{ n: string }>(`SELECT count(*) AS n FROM "UpstreamCall" WHERE upstream = $1`, [upstream]))[0]!.n);
   const report = async (): Promise<UpstreamReport[]> => {
     const res = await fetch(new URL('/admin/api/upstreams', a.doorman.url), { headers: { authorization: `Bearer ${adminToken}` } });
     assert.equal(res.status, 200);
     return ((await res.json()) as { upstreams: UpstreamReport[] }).upstreams;
   };
+  return { a, b, calls, report };
+}
 
-  before(async () => {
-    a = await startScenario({ with: ['github'], client: { firstParty: true, adminApi: true } });
-    // A second process on the same database, with its own fake Google.
-    b = await startScenario({ db: a.db, with: ['github'], client: { firstParty: true } });
-    const rp = await discoverDoorman(a.doorman.url);
-    const signedIn = await signInThrough(rp, new Browser(), 'google', ALICE.sub, {}, ADMIN_SCOPE);
-    await setAdmin(a.doorman.db, signedIn.tokens.claims()!.sub, true, 'test');
-    adminToken = signedIn.tokens.access_token;
-    adminBrowser = new Browser();
+describe('when an admin looks at the upstreams', () => {
+  it('then sign-ins and failures made on either process count, by kind, with the last error and latency', async (t) => {
+    const { a, b, calls, report } = await arrange(t, { second: true });
+    const adminBrowser = new Browser();
     await chooseUpstream(adminBrowser, await adminBrowser.visit(new URL('/admin', a.doorman.url)), 'google', ALICE.sub, {}, 'never');
-  });
-  after(async () => {
-    await b?.close();
-    await a?.close();
-  });
-
-  it('then sign-ins and failures made on either process count, by kind, with the last error and latency', async () => {
     await eventually('the admin\'s own sign-ins are written', async () => (await calls('google')) >= 2);
     const before = await calls('google');
-    const rpB = await discoverDoorman(b.doorman.url);
+    const rpB = await discoverDoorman(b!.doorman.url);
     await signInThrough(rpB, new Browser(), 'google', OUTSIDER.sub);
     const cancelled = new Browser();
     await chooseUpstream(cancelled, await cancelled.visit((await buildAuthRequest(rpB)).url), 'google', 'cancel', {}, 'never');
@@ -96,16 +98,17 @@ describe('when an admin looks at the upstreams', () => {
     assert.doesNotMatch(html, /<script>alert/);
   });
 
-  it('then a failure message with NUL characters or of any length is still noted, cut to 300 characters', async () => {
+  it('then a failure message with NUL characters or of any length is still noted, cut to 300 characters', async (t) => {
+    const { a } = await arrange(t);
     await recordUpstreamCall(a.doorman.db, { upstream: 'nul-test', stage: 'callback', failure: { kind: 'invalid_response', message: `bad\0body ${'x'.repeat(5000)}` }, latencyMs: 12.6 });
     const [row] = await a.db.query<{ error: string; latencyMs: number }>(`SELECT error, "latencyMs" FROM "UpstreamCall" WHERE upstream = 'nul-test'`);
     assert.equal(row!.error.length, 300);
     assert.ok(row!.error.startsWith('bad\uFFFDbody '));
     assert.equal(row!.latencyMs, 13);
-    await a.db.query(`DELETE FROM "UpstreamCall" WHERE upstream = 'nul-test'`);
   });
 
-  it('then words a stranger puts in the upstream\'s redirect (error_description) are not shown to admins as the upstream\'s', async () => {
+  it('then words a stranger puts in the upstream\'s redirect (error_description) are not shown to admins as the upstream\'s', async (t) => {
+    const { a, report } = await arrange(t);
     // Anyone can start a login and send their browser to the callback with an error of their own.
     const browser = new Browser();
     const login = await browser.visit((await buildAuthRequest(await discoverDoorman(a.doorman.url))).url);
@@ -125,7 +128,8 @@ describe('when an admin looks at the upstreams', () => {
     assert.match(google!.lastError!.message, /temporarily_unavailable/);
   });
 
-  it('then only the last hour and day count, and an upstream without calls shows none', async () => {
+  it('then only the last hour and day count, and an upstream without calls shows none', async (t) => {
+    const { a, report } = await arrange(t);
     await a.db.query(`INSERT INTO "UpstreamCall" (upstream, stage, ok, kind, error, "latencyMs", "createdAt") VALUES
       ('github', 'callback', true, NULL, NULL, 100, now() - interval '10 minutes'),
       ('github', 'callback', true, NULL, NULL, 300, now() - interval '3 hours'),
@@ -143,7 +147,8 @@ describe('when an admin looks at the upstreams', () => {
     assert.deepEqual([quiet.hour.signIns, quiet.day.signIns, quiet.hour.latencyMs, quiet.lastError], [0, 0, { p50: null, p95: null }, null]);
   });
 
-  it('then its three statements and the sweep use the indexes, not a table scan, over many calls', async () => {
+  it('then its three statements and the sweep use the indexes, not a table scan, over many calls', async (t) => {
+    const { a, report } = await arrange(t);
     // 300 000 calls over the 7-day retention and the 10 minutes since the last sweep, of an
     // upstream that is not configured and a few of one that is: the table as the sweep keeps it.
     await a.db.query(`INSERT INTO "UpstreamCall" (upstream, stage, ok, kind, error, "latencyMs", "createdAt")
@@ -160,10 +165,10 @@ describe('when an admin looks at the upstreams', () => {
     const started = performance.now();
     await report();
     assert.ok(performance.now() - started < 2000, 'the report over 300 000 calls takes under 2 s');
-    await a.db.query(`DELETE FROM "UpstreamCall" WHERE upstream IN ('bulk', 'github')`);
   });
 
-  it('then a person who is not an admin gets the 403 page, and the API refuses a token without the admin scope', async () => {
+  it('then a person who is not an admin gets the 403 page, and the API refuses a token without the admin scope', async (t) => {
+    const { a } = await arrange(t);
     const browser = new Browser();
     const landed = await chooseUpstream(browser, await browser.visit(new URL('/admin/upstreams', a.doorman.url)), 'google', OUTSIDER.sub, {}, 'never');
     assert.equal(landed.status, 403);

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import * as oidc from 'openid-client';
 import { Browser, type Page } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman, redeemCode } from '../helpers/rp.ts';
@@ -15,21 +15,29 @@ export async function signInAtGoogle(browser: Browser, loginPage: Page, sub: str
   return browser.submit(picker, '/o/oauth2/v2/auth/decide', { sub }, stopAt);
 }
 
+/** What each test starts from: its own Doorman (fresh database, fake Google) and one browser. */
+interface World { s: Scenario; rp: oidc.Configuration; browser: Browser }
+
+/** A fresh Doorman for one test, closed when that test ends, so counts of accounts and Google tokens are that test's own. */
+async function arrange(t: TestContext): Promise<World> {
+  const s = await startScenario();
+  t.after(() => s.close());
+  return { s, rp: await discoverDoorman(s.doorman.url), browser: new Browser() };
+}
+
+/** Alice signs in at Google in the world's browser and consents to email, profile and a refresh token. */
+async function signInWithConsent({ rp, browser }: World) {
+  const req = await buildAuthRequest(rp, { scope: 'openid email profile offline_access', prompt: 'consent' });
+  const login = await browser.visit(req.url);
+  const consent = await signInAtGoogle(browser, login, ALICE.sub, 'never');
+  assert.equal(consent.status, 200, consent.body);
+  const back = await browser.submit(consent, '/consent', {}, APP.redirectUri);
+  return { req, consent, back, tokens: await redeemCode(rp, back.url, req) };
+}
+
 describe('when a person signs in to an app through Doorman with Google', () => {
-  let s: Scenario;
-  let rp: oidc.Configuration;
-  let tokens: Awaited<ReturnType<typeof redeemCode>>;
-  let idToken: string;
-  let rotated: string;
-  const browser = new Browser();
-
-  before(async () => {
-    s = await startScenario();
-    rp = await discoverDoorman(s.doorman.url);
-  });
-  after(() => s.close());
-
-  it('then discovery and JWKS publish the provider and its public signing keys (current and next)', async () => {
+  it('then discovery and JWKS publish the provider and its public signing keys (current and next)', async (t) => {
+    const { s, rp } = await arrange(t);
     const meta = rp.serverMetadata();
     assert.equal(meta.issuer, s.doorman.url);
     assert.deepEqual(meta.code_challenge_methods_supported, ['S256']);
@@ -41,17 +49,14 @@ describe('when a person signs in to an app through Doorman with Google', () => {
     }
   });
 
-  it('then the app gets a verified ID token, userinfo and a refresh token after login and consent', async () => {
-    const req = await buildAuthRequest(rp, { scope: 'openid email profile offline_access', prompt: 'consent' });
-    const login = await browser.visit(req.url);
-    const consent = await signInAtGoogle(browser, login, ALICE.sub, 'never');
-    assert.equal(consent.status, 200, consent.body);
+  it('then the app gets a verified ID token, userinfo and a refresh token after login and consent', async (t) => {
+    const w = await arrange(t);
+    const { s, rp } = w;
+    const { req, consent, back, tokens } = await signInWithConsent(w);
     assert.match(consent.body, /Team Wiki wants to access your account/);
     assert.match(consent.body, /Your email address/);
-    const back = await browser.submit(consent, '/consent', {}, APP.redirectUri);
     assert.equal(back.url.searchParams.get('state'), req.state);
 
-    tokens = await redeemCode(rp, back.url, req);
     const claims = tokens.claims()!;
     const accounts = await s.db.query<{ id: string }>('SELECT id FROM "Account"');
     assert.equal(accounts.length, 1);
@@ -72,7 +77,10 @@ describe('when a person signs in to an app through Doorman with Google', () => {
     assert.deepEqual(events.map((e) => e.type).sort(), ['account.created', 'consent.granted', 'login']);
   });
 
-  it('then a second login reaches the same account without asking Google again', async () => {
+  it('then a second login reaches the same account without asking Google again', async (t) => {
+    const w = await arrange(t);
+    const { s, rp, browser } = w;
+    const { tokens } = await signInWithConsent(w);
     const req = await buildAuthRequest(rp);
     const back = await browser.visit(req.url, APP.redirectUri);
     assert.ok(back.url.searchParams.get('code'), 'existing session and grant: straight back to the app');
@@ -80,25 +88,34 @@ describe('when a person signs in to an app through Doorman with Google', () => {
     assert.equal(again.claims()!.sub, tokens.claims()!.sub);
     assert.equal(s.google.tokensIssued, 1);
     assert.equal((await s.db.query('SELECT 1 FROM "Account"')).length, 1);
-    idToken = again.id_token!;
   });
 
-  it('then a refresh rotates the refresh token, and revocation makes the access token inactive', async () => {
+  it('then a refresh rotates the refresh token, and revocation makes the access token inactive', async (t) => {
+    const w = await arrange(t);
+    const { rp } = w;
+    const { tokens } = await signInWithConsent(w);
     const refreshed = await oidc.refreshTokenGrant(rp, tokens.refresh_token!);
     assert.ok(refreshed.refresh_token);
     assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
     assert.equal((await oidc.tokenIntrospection(rp, refreshed.access_token)).active, true);
     await oidc.tokenRevocation(rp, refreshed.access_token);
     assert.equal((await oidc.tokenIntrospection(rp, refreshed.access_token)).active, false);
-    rotated = refreshed.refresh_token!;
   });
 
-  it('then replaying a rotated refresh token fails and revokes the grant (RFC 9700 §4.14.2)', async () => {
+  it('then replaying a rotated refresh token fails and revokes the grant (RFC 9700 §4.14.2)', async (t) => {
+    const w = await arrange(t);
+    const { rp } = w;
+    const { tokens } = await signInWithConsent(w);
+    const rotated = (await oidc.refreshTokenGrant(rp, tokens.refresh_token!)).refresh_token!;
+    assert.ok(rotated);
     await assert.rejects(oidc.refreshTokenGrant(rp, tokens.refresh_token!), (err: { error?: string }) => err.error === 'invalid_grant');
     await assert.rejects(oidc.refreshTokenGrant(rp, rotated), (err: { error?: string }) => err.error === 'invalid_grant');
   });
 
-  it('then RP-initiated logout ends the Doorman session and returns to the app', async () => {
+  it('then RP-initiated logout ends the Doorman session and returns to the app', async (t) => {
+    const w = await arrange(t);
+    const { rp, browser } = w;
+    const idToken = (await signInWithConsent(w)).tokens.id_token!;
     const url = oidc.buildEndSessionUrl(rp, { id_token_hint: idToken, post_logout_redirect_uri: APP.postLogout, state: 'bye-state' });
     const confirm = await browser.visit(url);
     assert.equal(confirm.status, 200, confirm.body);

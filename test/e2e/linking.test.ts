@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import type * as oidc from 'openid-client';
 import { assertErrorPage } from '../helpers/assertions.ts';
 import { Browser } from '../helpers/browser.ts';
@@ -58,56 +58,63 @@ describe('when an attacker presents the victim\'s email through upstreams that d
   });
 });
 
-describe('when Alice links GitHub by proving she owns her Google-backed account', () => {
-  let s: Scenario;
-  let rp: oidc.Configuration;
-  let alice: string;
-  before(async () => {
-    s = await startScenario({ with: ['github'], client: { firstParty: true } });
-    rp = await discoverDoorman(s.doorman.url);
-    alice = (await signInThrough(rp, new Browser(), 'google', ALICE.sub)).tokens.claims()!.sub;
-  });
-  after(() => s.close());
+/**
+ * A fresh Doorman (GitHub fake, and those in `opts`) for one test, closed when that test ends,
+ * with Alice signed in once through Google in `browser`; no test sees another's links.
+ */
+async function arrange(t: TestContext, opts: Parameters<typeof startScenario>[0]) {
+  const s = await startScenario({ client: { firstParty: true }, ...opts });
+  t.after(() => s.close());
+  const rp = await discoverDoorman(s.doorman.url);
+  const browser = new Browser();
+  const alice = (await signInThrough(rp, browser, 'google', ALICE.sub)).tokens.claims()!.sub;
+  return { s, rp, browser, alice };
+}
 
-  it('then she is offered the link, proves it with Google, and the app gets her one sub', async () => {
-    const browser = new Browser();
-    const req = await buildAuthRequest(rp);
-    const offer = await chooseUpstream(browser, await browser.visit(req.url), 'github', ALICE_GH.login, {}, 'never');
+/** Alice, signing in with GitHub, is offered the link and proves it with Google; the app redeems the code. */
+async function linkGithubByProof(rp: oidc.Configuration) {
+  const browser = new Browser();
+  const req = await buildAuthRequest(rp);
+  const offer = await chooseUpstream(browser, await browser.visit(req.url), 'github', ALICE_GH.login, {}, 'never');
+  const picker = await browser.submit(offer, '/link/google');
+  const back = await browser.submit(picker, '/decide', { sub: ALICE.sub }, APP.redirectUri);
+  return { offer, tokens: await redeemCode(rp, back.url, req) };
+}
+
+describe('when Alice links GitHub by proving she owns her Google-backed account', () => {
+  it('then she is offered the link, proves it with Google, and the app gets her one sub', async (t) => {
+    const { s, rp, alice } = await arrange(t, { with: ['github'] });
+    const { offer, tokens } = await linkGithubByProof(rp);
     assert.match(offer.body, /You signed in with GitHub as alice@example.com\./);
-    const picker = await browser.submit(offer, '/link/google');
-    const back = await browser.submit(picker, '/decide', { sub: ALICE.sub }, APP.redirectUri);
-    const tokens = await redeemCode(rp, back.url, req);
     assert.equal(tokens.claims()!.sub, alice);
     assert.deepEqual(await identitiesOf(s, alice), ['github', 'google']);
     const linked = (await auditOf(s, 'github')).find((e) => e.type === 'identity.linked');
     assert.deepEqual([linked?.accountId, linked?.detail.how, linked?.detail.provedWith], [alice, 'proved', 'google']);
   });
 
-  it('then GitHub alone signs her in to the same account from now on', async () => {
+  it('then GitHub alone signs her in to the same account from now on', async (t) => {
+    const { rp, alice } = await arrange(t, { with: ['github'] });
+    assert.equal((await linkGithubByProof(rp)).tokens.claims()!.sub, alice);
     const { tokens } = await signInThrough(rp, new Browser(), 'github', ALICE_GH.login);
     assert.equal(tokens.claims()!.sub, alice);
   });
 });
 
 describe('when the operator opts in to auto-linking for GitHub', () => {
-  let s: Scenario;
-  let rp: oidc.Configuration;
-  let alice: string;
-  before(async () => {
-    s = await startScenario({ with: ['github'], client: { firstParty: true }, upstreams: { github: { autoLink: true } } });
-    rp = await discoverDoorman(s.doorman.url);
-    alice = (await signInThrough(rp, new Browser(), 'google', ALICE.sub)).tokens.claims()!.sub;
-  });
-  after(() => s.close());
+  const AUTO_LINK = { with: ['github'], upstreams: { github: { autoLink: true } } } satisfies Parameters<typeof startScenario>[0];
 
-  it('then a GitHub email verified by GitHub, matching her Google-verified email, links without asking', async () => {
+  it('then a GitHub email verified by GitHub, matching her Google-verified email, links without asking', async (t) => {
+    const { s, rp, alice } = await arrange(t, AUTO_LINK);
     const { tokens } = await signInThrough(rp, new Browser(), 'github', ALICE_GH.login);
     assert.equal(tokens.claims()!.sub, alice);
     const linked = (await auditOf(s, 'github')).find((e) => e.type === 'identity.linked');
     assert.deepEqual([linked?.detail.how], ['auto']);
   });
 
-  it('then an unverified GitHub email with the same address is only offered the proof', async () => {
+  it('then an unverified GitHub email with the same address is only offered the proof', async (t) => {
+    const { s, rp, alice } = await arrange(t, AUTO_LINK);
+    // Her own GitHub account is auto-linked already; Mallory's must add nothing.
+    assert.equal((await signInThrough(rp, new Browser(), 'github', ALICE_GH.login)).tokens.claims()!.sub, alice);
     const browser = new Browser();
     const offer = await chooseUpstream(browser, await browser.visit((await buildAuthRequest(rp)).url), 'github', MALLORY_GH.login, {}, 'never');
     assert.match(offer.body, /This email already has an account/);
@@ -116,20 +123,12 @@ describe('when the operator opts in to auto-linking for GitHub', () => {
 });
 
 describe('the Account page', () => {
-  let s: Scenario;
-  let rp: oidc.Configuration;
-  let alice: string;
-  const browser = new Browser();
-  before(async () => {
-    s = await startScenario({ with: ['github', 'facebook'], client: { firstParty: true } });
-    rp = await discoverDoorman(s.doorman.url);
-    alice = (await signInThrough(rp, browser, 'google', ALICE.sub)).tokens.claims()!.sub;
-  });
-  after(() => s.close());
-  const accountUrl = () => new URL('/account', s.doorman.url);
+  const WITH = { with: ['github', 'facebook'] } satisfies Parameters<typeof startScenario>[0];
+  const accountUrl = (s: Scenario) => new URL('/account', s.doorman.url);
 
-  it('when signed in, then it lists the identities and recent sign-ins', async () => {
-    const page = await browser.visit(accountUrl());
+  it('when signed in, then it lists the identities and recent sign-ins', async (t) => {
+    const { s, browser } = await arrange(t, WITH);
+    const page = await browser.visit(accountUrl(s));
     assert.equal(page.status, 200, page.body);
     assert.match(page.body, /<td[^>]*>Google<\/td>/);
     assert.match(page.body, /alice@example.com/);
@@ -137,8 +136,9 @@ describe('the Account page', () => {
     assert.match(page.body, /Your only sign-in method cannot be removed/);
   });
 
-  it('when she links Facebook, then it is listed; when she unlinks it, then it is gone', async () => {
-    const page = await browser.visit(accountUrl());
+  it('when she links Facebook, then it is listed; when she unlinks it, then it is gone', async (t) => {
+    const { s, browser, alice } = await arrange(t, WITH);
+    const page = await browser.visit(accountUrl(s));
     const dialog = await browser.submit(page, '/account/link/facebook');
     const linked = await browser.submit(dialog, '/dialog/oauth', { user: FB_MARK.id });
     assert.equal(linked.url.pathname, '/account');
@@ -155,30 +155,34 @@ describe('the Account page', () => {
     assert.deepEqual(await identitiesOf(s, alice), ['google']);
   });
 
-  it('when she tries to unlink her last identity anyway, then it is refused', async () => {
-    const page = await browser.visit(accountUrl());
+  it('when she tries to unlink her last identity anyway, then it is refused', async (t) => {
+    const { s, browser, alice } = await arrange(t, WITH);
+    const page = await browser.visit(accountUrl(s));
     const csrf = /name="csrf" value="([^"]+)"/.exec(page.body)![1]!;
     const [google] = await s.db.query<{ id: string }>('SELECT id FROM "Identity" WHERE "accountId" = $1', [alice]);
     assertErrorPage(await browser.request(new URL(`/account/identities/${google!.id}/unlink`, s.doorman.url), { form: { csrf, confirm: 'yes' } }), 409, 'last_identity');
     assert.deepEqual(await identitiesOf(s, alice), ['google']);
   });
 
-  it('when the identity she links belongs to another account, then it is refused and stays there', async () => {
+  it('when the identity she links belongs to another account, then it is refused and stays there', async (t) => {
+    const { s, rp, browser } = await arrange(t, WITH);
     const octo = (await signInThrough(rp, new Browser(), 'github', OCTOCAT.login)).tokens.claims()!.sub;
-    const page = await browser.visit(accountUrl());
+    const page = await browser.visit(accountUrl(s));
     const authorize = await browser.submit(page, '/account/link/github');
     const refused = await browser.submit(authorize, '/login/oauth/authorize', { login: OCTOCAT.login });
     assertErrorPage(refused, 403, 'identity_in_use');
     assert.deepEqual(await identitiesOf(s, octo), ['github']);
   });
 
-  it('when a form has no valid CSRF token, then it is refused', async () => {
+  it('when a form has no valid CSRF token, then it is refused', async (t) => {
+    const { s, browser } = await arrange(t, WITH);
     assertErrorPage(await browser.request(new URL('/account/link/github', s.doorman.url), { form: { csrf: 'nope' } }), 403, 'csrf');
   });
 
-  it('when there is no session, then it sends the person to sign in and back to the page', async () => {
+  it('when there is no session, then it sends the person to sign in and back to the page', async (t) => {
+    const { s } = await arrange(t, WITH);
     const fresh = new Browser();
-    const login = await fresh.visit(accountUrl());
+    const login = await fresh.visit(accountUrl(s));
     assert.match(login.body, /Sign in to your Doorman account/);
     const page = await chooseUpstream(fresh, login, 'google', OUTSIDER.sub, {}, 'never');
     assert.equal(page.url.pathname, '/account');
