@@ -100,8 +100,7 @@ export function createTokenVault(deps: {
           return { kind: 'token', accessToken: secrets.a, expiresAt, scope: row.scope, subject: identity.subject, refreshed: false };
         }
         const dropped = async (detail: string): Promise<VaultAnswer> => {
-          await deleteSealedTokens(tx, row.identityId);
-          await recordAudit(tx, { type: 'upstream-tokens.dropped', accountId, provider: upstream, subject: identity.subject, reason: detail });
+          await dropTokens(tx, { identityId: row.identityId, accountId, upstream, subject: identity.subject, reason: detail });
           return { kind: 'revoked', detail };
         };
         if (!secrets.r) return dropped('access token expired and the upstream gave no refresh token');
@@ -130,8 +129,7 @@ export function createTokenVault(deps: {
           const row = await lockSealedTokens(tx, identity.id);
           if (!row) return;
           const secrets = openOrForget(row);
-          await deleteSealedTokens(tx, identity.id);
-          await recordAudit(tx, { type: 'upstream-tokens.dropped', accountId, provider: upstream, subject: identity.subject, reason });
+          await dropTokens(tx, { identityId: identity.id, accountId, upstream, subject: identity.subject, reason });
           forgotten.push({ subject: identity.subject, accessToken: secrets?.a, refreshToken: secrets?.r });
         });
       }
@@ -164,6 +162,12 @@ export function createTokenVault(deps: {
       throw err;
     }
   }
+}
+
+/** Deletes one identity's stored tokens, audited as `upstream-tokens.dropped` (a refused refresh, a sign-out). */
+async function dropTokens(tx: Tx, d: { identityId: string; accountId: string; upstream: string; subject: string; reason: string }): Promise<void> {
+  await deleteSealedTokens(tx, d.identityId);
+  await recordAudit(tx, { type: 'upstream-tokens.dropped', accountId: d.accountId, provider: d.upstream, subject: d.subject, reason: d.reason });
 }
 
 /** The vault when some upstream has storeTokens, else undefined (token exchange stays off). */
