@@ -49,8 +49,8 @@ export async function settleKeys(db: Db, policies: KeyPolicies, now: Date, force
     const signingSteps = planKeySteps(keys.signing, now, policies.signing, force);
     const cookieSteps = planKeySteps(keys.cookies, now, policies.cookies, force);
     if (!signingSteps.length && !cookieSteps.length) return { keys, changed: false };
-    await applySigningSteps(tx, keys.signing, signingSteps, policies.algorithm, now);
-    await applyCookieSteps(tx, cookieSteps, now);
+    await applySteps(signingKeyTable(tx, keys.signing, policies.algorithm, now), signingSteps, now);
+    await applySteps(cookieSecretTable(tx, now), cookieSteps, now);
     const settled = await readKeys(tx);
     // A rotation someone asked for (CLI, console) is audited with who asked; scheduled ones are in the log.
     if (force && actor) {
@@ -68,48 +68,53 @@ function hasSteps(keys: KeySet, policies: KeyPolicies, now: Date): boolean {
   return planKeySteps(keys.signing, now, policies.signing).length > 0 || planKeySteps(keys.cookies, now, policies.cookies).length > 0;
 }
 
-async function applySigningSteps(tx: Tx, keys: SigningKeyRecord[], steps: KeyStep[], algorithm: SigningAlgorithm, now: Date): Promise<void> {
+/** How one kind of key is changed; applySteps walks the plan, the same for signing keys and cookie secrets. */
+interface KeyTable {
+  update(id: string, data: { state: KeyState; activatedAt?: Date; deactivatedAt?: Date }): Promise<unknown>;
+  retire(id: string): Promise<void>;
+  create(state: 'current' | 'next'): Promise<unknown>;
+}
+
+async function applySteps(table: KeyTable, steps: KeyStep[], now: Date): Promise<void> {
   for (const step of steps) {
     switch (step.kind) {
       case 'demote':
-        await tx.signingKey.update({ where: { kid: step.id }, data: { state: 'previous', deactivatedAt: now } });
+        await table.update(step.id, { state: 'previous', deactivatedAt: now });
         break;
       case 'promote':
-        await tx.signingKey.update({ where: { kid: step.id }, data: { state: 'current', activatedAt: now } });
+        await table.update(step.id, { state: 'current', activatedAt: now });
         break;
       case 'retire':
-        await retireSigningKey(tx, keys.find((k) => k.id === step.id)!);
+        await table.retire(step.id);
         break;
-      case 'create': {
-        const jwk = await generateSigningJwk(algorithm);
-        await tx.signingKey.create({
-          data: { kid: jwk.kid!, jwk: jwk as Prisma.InputJsonObject, alg: algorithm, state: step.state, createdAt: now, activatedAt: step.state === 'current' ? now : null },
-        });
+      case 'create':
+        await table.create(step.state);
         break;
-      }
     }
   }
 }
 
-async function applyCookieSteps(tx: Tx, steps: KeyStep[], now: Date): Promise<void> {
-  for (const step of steps) {
-    switch (step.kind) {
-      case 'demote':
-        await tx.cookieSecret.update({ where: { id: step.id }, data: { state: 'previous', deactivatedAt: now } });
-        break;
-      case 'promote':
-        await tx.cookieSecret.update({ where: { id: step.id }, data: { state: 'current', activatedAt: now } });
-        break;
-      case 'retire':
-        await retireCookieSecret(tx, step.id);
-        break;
-      case 'create':
-        await tx.cookieSecret.create({
-          data: { secret: randomBytes(32).toString('base64url'), state: step.state, createdAt: now, activatedAt: step.state === 'current' ? now : null },
-        });
-        break;
-    }
-  }
+function signingKeyTable(tx: Tx, keys: SigningKeyRecord[], algorithm: SigningAlgorithm, now: Date): KeyTable {
+  return {
+    update: (kid, data) => tx.signingKey.update({ where: { kid }, data }),
+    retire: (kid) => retireSigningKey(tx, keys.find((k) => k.id === kid)!),
+    async create(state) {
+      const jwk = await generateSigningJwk(algorithm);
+      return tx.signingKey.create({
+        data: { kid: jwk.kid!, jwk: jwk as Prisma.InputJsonObject, alg: algorithm, state, createdAt: now, activatedAt: state === 'current' ? now : null },
+      });
+    },
+  };
+}
+
+function cookieSecretTable(tx: Tx, now: Date): KeyTable {
+  return {
+    update: (id, data) => tx.cookieSecret.update({ where: { id }, data }),
+    retire: (id) => retireCookieSecret(tx, id),
+    create: (state) => tx.cookieSecret.create({
+      data: { secret: randomBytes(32).toString('base64url'), state, createdAt: now, activatedAt: state === 'current' ? now : null },
+    }),
+  };
 }
 
 /** Only the public half is kept: enough to tell later which key a token claimed, useless for signing should the database leak. */
