@@ -63,6 +63,8 @@ type GoogleSettings = WithSecret<z.infer<typeof googleSettingsSchema>>;
 type OidcSettings = WithSecret<z.infer<typeof oidcSettingsSchema>>;
 
 const DISCOVERY_TTL_MS = 24 * 60 * 60 * 1000;
+/** Upstream calls of a sign-out (end session, token revocation) come after Doorman's own is done: they get at most this. */
+const SIGN_OUT_DEADLINE_MS = 3000;
 const transactionSchema = z.object({ nonce: z.string().min(1), codeVerifier: z.string().min(43) });
 const DEFAULT_CLAIMS = claimNamesSchema.parse({});
 
@@ -97,6 +99,8 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     });
     return discovered;
   };
+  /** The discovered metadata, waited for no longer than the call's deadline. */
+  const metadataWithin = async (signal: AbortSignal): Promise<oidc.ServerMetadata> => (await withinDeadline(configuration(), signal)).serverMetadata();
 
   let jwksCache: oidc.ExportedJWKSCache | undefined;
   /**
@@ -152,7 +156,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     async endSessionUrl({ postLogoutRedirectUri, state }) {
       if (settings.type !== 'oidc' || !settings.signOutUpstream) return undefined;
       // Doorman's own logout is done by now: the upstream gets a short, separate deadline.
-      const call = startDeadline(settings.id, Math.min(settings.timeoutMs, 3000));
+      const call = startDeadline(settings.id, Math.min(settings.timeoutMs, SIGN_OUT_DEADLINE_MS));
       try {
         const config = await withinDeadline(configuration(), call.signal);
         const endpoint = config.serverMetadata().end_session_endpoint;
@@ -170,9 +174,9 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     ...(settings.type === 'google' ? {
       async revokeToken(token: string) {
         // In the background after the sign-out: a short deadline of its own, as endSessionUrl's.
-        const call = startDeadline(settings.id, Math.min(settings.timeoutMs, 3000));
+        const call = startDeadline(settings.id, Math.min(settings.timeoutMs, SIGN_OUT_DEADLINE_MS));
         try {
-          const metadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
+          const metadata = await metadataWithin(call.signal);
           await oidc.tokenRevocation(loginConfiguration(metadata, call.signal), token);
         } catch (err) {
           // Google's answer for a token it no longer knows (the person removed the app, or a second sign-out).
@@ -189,7 +193,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
       let idTokenClaims: Record<string, unknown>;
       let tokenSet: UpstreamTokens;
       try {
-        const metadata: oidc.ServerMetadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
+        const metadata = await metadataWithin(call.signal);
         const grant = (config: oidc.Configuration, url: URL) => oidc.authorizationCodeGrant(config, url, {
           pkceCodeVerifier: codeVerifier,
           expectedNonce: nonce,
@@ -231,7 +235,7 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     async refreshTokens(refreshToken) {
       const call = startDeadline(settings.id, settings.timeoutMs);
       try {
-        const metadata = (await withinDeadline(configuration(), call.signal)).serverMetadata();
+        const metadata = await metadataWithin(call.signal);
         const config = loginConfiguration(metadata, call.signal);
         // Google keeps the refresh token (the answer has none); rotating providers send a new one.
         return normalizeTokens(await oidc.refreshTokenGrant(config, refreshToken), '');
