@@ -113,7 +113,7 @@ export function toUpstreamError(connectorId: string, err: unknown, step: string)
   if (err instanceof UpstreamError) return err;
   const e = err as { name?: string; code?: string; error?: string; error_description?: string; message?: string };
   const detail = `${step}: ${e.error ?? e.code ?? e.name}: ${e.error_description ?? e.message ?? ''}`.trim();
-  if (isTimeout(err)) return new UpstreamError(connectorId, 'timeout', `${step}: no answer in time`, { cause: err });
+  if (isTimeout(err)) return networkError(connectorId, err, step);
   if (err instanceof oidc.AuthorizationResponseError) {
     const code = e.error === 'access_denied' ? 'denied' : e.error === 'temporarily_unavailable' || e.error === 'server_error' ? 'unavailable' : 'misconfigured';
     return new UpstreamError(connectorId, code, detail, { cause: err });
