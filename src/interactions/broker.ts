@@ -88,7 +88,8 @@ const STATE_COOKIE_KEEPS = 4;
 // Path '/': the login routes (/interaction/...) add to it and the callback (/upstream/...) reads it.
 const stateCookieOptions = { path: '/', httpOnly: true, sameSite: 'lax', signed: true, overwrite: true } as const;
 
-function pendingStates(ctx: Context): string[] {
+/** The states of this browser's unfinished upstream logins (read once per request: the cookie is signed). */
+export function pendingStates(ctx: Context): string[] {
   return (ctx.cookies.get(STATE_COOKIE, { signed: true }) ?? '').split('~').filter(Boolean);
 }
 
@@ -97,13 +98,9 @@ export function rememberState(ctx: Context, state: string, ttlSeconds: number): 
   ctx.cookies.set(STATE_COOKIE, states.join('~'), { ...stateCookieOptions, maxAge: ttlSeconds * 1000 });
 }
 
-/** True when this browser started the login with `state`. */
-export function isStateOfThisBrowser(ctx: Context, state: string): boolean {
-  return state !== '' && pendingStates(ctx).includes(state);
-}
-
-export function forgetState(ctx: Context, state: string): void {
-  const rest = pendingStates(ctx).filter((s) => s !== state);
+/** Drops `state` from `states` (this request's pendingStates) in the cookie. */
+export function forgetState(ctx: Context, states: readonly string[], state: string): void {
+  const rest = states.filter((s) => s !== state);
   ctx.cookies.set(STATE_COOKIE, rest.length ? rest.join('~') : null, stateCookieOptions);
 }
 
