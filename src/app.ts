@@ -35,7 +35,7 @@ import { registerTokenExchange } from './token-vault/exchange-grant.ts';
 import { openTokenVault } from './token-vault/vault.ts';
 import { openRateLimiters } from './rate-limits/limiters.ts';
 import { createRateLimits } from './rate-limits/middleware.ts';
-import { readMigrations } from './db/migrate.ts';
+import { readMigrationNames } from './db/migrate.ts';
 import { createHealthChecks } from './health/health-checks.ts';
 import { requestLog } from './http/request-log.ts';
 import { serveMetrics } from './metrics/endpoint.ts';
@@ -97,7 +97,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
     pool: poolOf(db), isKnownClient: (id) => id === ACCOUNT_CLIENT_ID || clients.get(id) !== undefined, upstreamIds: connectors.keys(), processMetrics: config.metrics.enabled,
   });
   countProviderEvents(provider, metrics);
-  const migrations = (await readMigrations()).map((m) => m.name);
+  const migrations = await readMigrationNames();
 
   const broker = { provider, db, config, clients, connectors, tokenVault, render, csrf: createCsrf(keys.cookieKeys), log, metrics, callbackPurposes: {} };
   // Probes and the scrape come first: not access-logged, not in the HTTP histogram, never rate limited.

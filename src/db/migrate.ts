@@ -21,9 +21,14 @@ export class MigrationError extends Error {
 
 export interface MigrationFile { name: string; sql: string; checksum: string }
 
-export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+/** The names of the migrations this build ships, in order (for /readyz: no file is read). */
+export async function readMigrationNames(dir: URL = MIGRATIONS_DIR): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const names = entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  return entries.filter((e) => e.isDirectory()).map((e) => e.name).sort();
+}
+
+export async function readMigrations(dir: URL = MIGRATIONS_DIR): Promise<MigrationFile[]> {
+  const names = await readMigrationNames(dir);
   return Promise.all(names.map(async (name) => {
     const sql = await readFile(new URL(`${name}/migration.sql`, dir), 'utf8');
     return { name, sql, checksum: createHash('sha256').update(sql).digest('hex') };

@@ -22,7 +22,7 @@ const DATABASE_TIMEOUT_MS = 1000;
 export interface HealthDeps {
   pool: pg.Pool;
   keys: ProviderKeys;
-  /** Names of the migration files this build ships (db/migrate.ts readMigrations). */
+  /** Names of the migration files this build ships (db/migrate.ts readMigrationNames). */
   migrations: readonly string[];
   log: Logger;
 }

@@ -1,3 +1,5 @@
+import { lowerAscii } from '../accounts/email.ts';
+
 /**
  * The path as the routers see it, for matching one of oidc-provider's routes from a
  * middleware in front of it: oidc-provider's router (lib/helpers/router.js) and
@@ -6,5 +8,5 @@
  */
 export function routedPath(path: string): string {
   const trimmed = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  return trimmed.replace(/[A-Z]/g, (c) => c.toLowerCase());
+  return lowerAscii(trimmed);
 }

@@ -88,7 +88,8 @@ const STATE_COOKIE_KEEPS = 4;
 // Path '/': the login routes (/interaction/...) add to it and the callback (/upstream/...) reads it.
 const stateCookieOptions = { path: '/', httpOnly: true, sameSite: 'lax', signed: true, overwrite: true } as const;
 
-function pendingStates(ctx: Context): string[] {
+/** The states of this browser's unfinished upstream logins (read once per request: the cookie is signed). */
+export function pendingStates(ctx: Context): string[] {
   return (ctx.cookies.get(STATE_COOKIE, { signed: true }) ?? '').split('~').filter(Boolean);
 }
 
@@ -97,18 +98,16 @@ export function rememberState(ctx: Context, state: string, ttlSeconds: number): 
   ctx.cookies.set(STATE_COOKIE, states.join('~'), { ...stateCookieOptions, maxAge: ttlSeconds * 1000 });
 }
 
-/** True when this browser started the login with `state`. */
-export function isStateOfThisBrowser(ctx: Context, state: string): boolean {
-  return state !== '' && pendingStates(ctx).includes(state);
-}
-
-export function forgetState(ctx: Context, state: string): void {
-  const rest = pendingStates(ctx).filter((s) => s !== state);
+/** Drops `state` from `states` (this request's pendingStates) in the cookie. */
+export function forgetState(ctx: Context, states: readonly string[], state: string): void {
+  const rest = states.filter((s) => s !== state);
   ctx.cookies.set(STATE_COOKIE, rest.length ? rest.join('~') : null, stateCookieOptions);
 }
 
+type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+
 /** The interaction of this browser; its cookie (path /interaction/<uid>) proves the binding. */
-export async function loadInteraction(broker: Broker, ctx: Context) {
+export async function loadInteraction(broker: Broker, ctx: Context): Promise<Interaction> {
   try {
     const interaction = await broker.provider.interactionDetails(ctx.req, ctx.res);
     if (interaction.uid !== ctx.params.uid) throw new Error('interaction cookie does not match the URL');
@@ -136,10 +135,21 @@ export function assertCsrf(broker: Broker, ctx: Context, uid: string): void {
   if (!broker.csrf.isValid(uid, token)) throw new BrokerError('csrf', 'CSRF token missing or invalid', { status: 403 });
 }
 
-export async function finish(broker: Broker, ctx: Context, result: InteractionResults): Promise<void> {
-  const returnTo = await broker.provider.interactionResult(ctx.req, ctx.res, result, { mergeWithLastSubmission: !('error' in result) });
+/**
+ * What provider.interactionResult does (merging with the last submission unless it is an
+ * error), on the interaction this request already loaded: interactionResult would verify
+ * the cookie and read the interaction and its session again.
+ */
+export async function finish(ctx: Context, interaction: Interaction, result: InteractionResults): Promise<void> {
+  interaction.result = 'error' in result ? result : { ...interaction.lastSubmission, ...result };
+  return resume(ctx, interaction);
+}
+
+/** Saves the interaction's result and sends the browser back to oidc-provider to carry on. */
+export async function resume(ctx: Context, interaction: Interaction): Promise<void> {
+  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
   ctx.status = 303;
-  ctx.redirect(returnTo);
+  ctx.redirect(interaction.returnTo);
 }
 
 /**

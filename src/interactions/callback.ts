@@ -5,7 +5,7 @@ import { loginFailureOf } from '../metrics/login-outcome.ts';
 import type { LoginLabels } from '../metrics/metrics.ts';
 import { observeUpstreamStep } from '../upstream-activity/record.ts';
 import { UpstreamError, type UpstreamIdentity, type UpstreamLogin, type UpstreamTokens } from '../upstreams/connector.ts';
-import { forgetState, isStateOfThisBrowser, upstreamCallbackUrl, upstreamFailure, type Broker } from './broker.ts';
+import { forgetState, pendingStates, upstreamCallbackUrl, upstreamFailure, type Broker } from './broker.ts';
 import { takeUpstreamTransaction, type UpstreamTransaction } from './repository.ts';
 
 /**
@@ -61,7 +61,9 @@ type CallbackDone = void | 'link-offered' | 'acr-unmet';
 
 async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: CallbackLabels): Promise<CallbackDone> {
   const state = typeof ctx.query.state === 'string' ? ctx.query.state : '';
-  if (!isStateOfThisBrowser(ctx, state)) {
+  const states = pendingStates(ctx);
+  // This browser started the login with `state`.
+  if (state === '' || !states.includes(state)) {
     // A callback URL seen in another browser (leaked, or planted) burns its login, so the
     // same URL cannot complete anywhere afterwards (RFC 9700 §4.7, §4.5).
     if (state) await takeUpstreamTransaction(broker.db, state);
@@ -69,7 +71,7 @@ async function finishUpstreamCallback(broker: Broker, ctx: Context, seen: Callba
   }
   const transaction = await takeUpstreamTransaction(broker.db, state);
   // Only now: had the database been unreachable, the browser could retry this same URL.
-  forgetState(ctx, state);
+  forgetState(ctx, states, state);
   if (!transaction) throw new BrokerError('login_expired', 'upstream transaction unknown, used or expired', { status: 400 });
   const open = broker.callbackPurposes[transaction.purpose] as PurposeOpener<PurposeName> | undefined;
   if (!open) throw new Error(`no handler registered for upstream purpose ${transaction.purpose}`);

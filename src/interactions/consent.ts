@@ -34,5 +34,5 @@ export async function confirmConsent(broker: Broker, ctx: Context): Promise<void
   const { result, scope } = await saveConsentGrant(broker.provider, interaction);
   // Remembered beyond this session, so signing in again does not ask again (src/consents).
   await rememberConsent(broker.db, interaction.session!.accountId, String(interaction.params.client_id), scope);
-  return finish(broker, ctx, result);
+  return finish(ctx, interaction, result);
 }

@@ -47,7 +47,7 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
     return;
   }
   if (broker.clients.firstParty.has(String(params.client_id))) {
-    return finish(broker, ctx, await grantConsent(broker.provider, interaction));
+    return finish(ctx, interaction, await grantConsent(broker.provider, interaction));
   }
   const details = prompt.details as { missingOIDCScope?: string[]; missingOIDCClaims?: string[]; missingResourceScopes?: Record<string, string[]> };
   // An API's scopes (README "Access tokens for APIs") are listed by name: the person allows them too.
@@ -79,5 +79,5 @@ async function sendToUpstream(broker: Broker, ctx: Context, interaction: Awaited
 export async function abortInteraction(broker: Broker, ctx: Context): Promise<void> {
   const interaction = await loadInteraction(broker, ctx);
   assertCsrf(broker, ctx, interaction.uid);
-  return finish(broker, ctx, { error: 'access_denied', error_description: 'End-User aborted interaction' });
+  return finish(ctx, interaction, { error: 'access_denied', error_description: 'End-User aborted interaction' });
 }

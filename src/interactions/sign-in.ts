@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { resolveUpstreamLogin } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { linkDecisionOf } from '../metrics/login-outcome.ts';
-import { loginPageUrl, remainingSeconds, type Broker } from './broker.ts';
+import { loginPageUrl, remainingSeconds, resume, type Broker } from './broker.ts';
 import { rememberUpstream } from './login.ts';
 import type { OpenedPurpose, PurposeOpener } from './callback.ts';
 import { rememberSignInUpstream } from '../logout/upstream-sign-out.ts';
@@ -79,10 +79,4 @@ export async function refuseUnmetAcr(broker: Broker, ctx: Context, interaction: 
   interaction.result = { error: 'unmet_authentication_requirements', error_description: 'the upstream login did not meet the requested acr values' };
   await resume(ctx, interaction);
   return 'acr-unmet';
-}
-
-async function resume(ctx: Context, interaction: Interaction): Promise<void> {
-  await interaction.save(interaction.exp - Math.floor(Date.now() / 1000));
-  ctx.status = 303;
-  ctx.redirect(interaction.returnTo);
 }
