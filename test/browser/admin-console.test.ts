@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { adminLinkIdentity } from '../../src/accounts/admin.ts';
 import { createAccountWithIdentity, findAccountState } from '../../src/accounts/repository.ts';
 import { recordUpstreamRefusal } from '../../src/accounts/service.ts';
 import { DEMO_USERS, type Demo } from '../../src/demo/demo.ts';
 import { assertAccessible } from '../helpers/axe.ts';
-import { ARTIFACTS_DIR, startDemoWithChromium } from '../helpers/chromium.ts';
+import { ARTIFACTS_DIR, signInToDemoConsole, startDemoWithChromium } from '../helpers/chromium.ts';
 
 /**
  * The admin console in a real browser, on the demo (whose first user, Ada, is an admin).
@@ -27,16 +27,7 @@ describe('when an admin uses the console in Chromium', () => {
   const consoleUrl = (path = '') => new URL(`/admin${path}`, demo.doorman.url).href;
   const db = () => demo.doorman.db;
 
-  /** A fresh browser (CSP bypassed only so axe-core can be injected) signed in at /admin as `who` through the look-alike Google. */
-  async function signInToConsole(who: { name?: string }): Promise<{ context: BrowserContext; page: Page }> {
-    const context = await browser.newContext({ bypassCSP: true });
-    const page = await context.newPage();
-    await page.goto(consoleUrl());
-    await page.getByRole('button', { name: 'Continue with Google (demo)' }).click();
-    await page.getByRole('button', { name: new RegExp(who.name!) }).click();
-    await page.waitForURL((url) => url.pathname === '/admin');
-    return { context, page };
-  }
+  const signInToConsole = (who: { name?: string }) => signInToDemoConsole(browser, demo, who);
 
   /** An account owning one Google identity (and more upstreams if asked), arranged straight in the database. */
   async function arrangeAccount(email: string, more: { provider: string; subject: string }[] = []): Promise<{ id: string; subject: string }> {

@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import { DEMO_USERS, type Demo } from '../../src/demo/demo.ts';
 import { assertAccessible } from '../helpers/axe.ts';
-import { ARTIFACTS_DIR, startDemoWithChromium } from '../helpers/chromium.ts';
+import { ARTIFACTS_DIR, signInToDemoConsole, startDemoWithChromium } from '../helpers/chromium.ts';
 
 /**
  * The console's Apps pages in Chromium, on the demo (Ada is an admin): an app is created,
@@ -22,12 +22,7 @@ describe('when an admin manages apps in the console in Chromium', () => {
   const consoleUrl = (path = '') => new URL(`/admin${path}`, demo.doorman.url).href;
 
   async function signInToApps(): Promise<Page> {
-    const context = await browser.newContext({ bypassCSP: true });
-    const page = await context.newPage();
-    await page.goto(consoleUrl());
-    await page.getByRole('button', { name: 'Continue with Google (demo)' }).click();
-    await page.getByRole('button', { name: new RegExp(ADA.name!) }).click();
-    await page.waitForURL((url) => url.pathname === '/admin');
+    const { page } = await signInToDemoConsole(browser, demo, ADA);
     await page.getByRole('link', { name: 'Apps' }).click();
     await page.getByRole('heading', { name: 'Apps', level: 1 }).waitFor();
     return page;

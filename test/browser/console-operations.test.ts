@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { DEMO_USERS, type Demo } from '../../src/demo/demo.ts';
 import { assertAccessible } from '../helpers/axe.ts';
-import { ARTIFACTS_DIR, startDemoWithChromium } from '../helpers/chromium.ts';
+import { ARTIFACTS_DIR, signInToDemoConsole, startDemoWithChromium } from '../helpers/chromium.ts';
 
 /**
  * The console's operations pages (Upstreams, Keys) in Chromium on the demo, whose first
@@ -22,14 +22,9 @@ describe('when an admin runs Doorman from the console in Chromium', () => {
 
   const consoleUrl = (path = '') => new URL(`/admin${path}`, demo.doorman.url).href;
 
-  /** A fresh browser (CSP bypassed only so axe-core can be injected) signed in to the console as `who`, then at `path`. */
+  /** Signed in to the console as `who` (see signInToDemoConsole), then at `path`. */
   async function signIn(who: { name?: string }, path = '', locale = 'en-GB'): Promise<{ context: BrowserContext; page: Page; status: number }> {
-    const context = await browser.newContext({ bypassCSP: true, locale });
-    const page = await context.newPage();
-    await page.goto(consoleUrl(path));
-    await page.getByRole('button', { name: /Google \(demo\)/ }).click();
-    await page.getByRole('button', { name: new RegExp(who.name!) }).click();
-    await page.waitForURL((url) => url.pathname === '/admin');
+    const { context, page } = await signInToDemoConsole(browser, demo, who, locale);
     const response = await page.goto(consoleUrl(path));
     return { context, page, status: response!.status() };
   }

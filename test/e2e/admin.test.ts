@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { describe, it, type TestContext } from 'node:test';
 import * as oidc from 'openid-client';
 import { Browser } from '../helpers/browser.ts';
+import { runCli } from '../helpers/processes.ts';
 import { discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
 import { startScenario, type Scenario } from '../helpers/start-doorman.ts';
@@ -12,18 +12,9 @@ import { ALICE, OUTSIDER, STRING_VERIFIED } from '../fakes/fake-google.ts';
 import { OCTOCAT } from '../fakes/fake-upstreams.ts';
 
 /** Runs the real CLI against the scenario's database. */
-function cli(s: Scenario, ...args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/doorman.ts', 'accounts', ...args], {
-      cwd: new URL('../..', import.meta.url).pathname,
-      env: { PATH: process.env.PATH, DATABASE_URL: s.db.url, DOORMAN_LOG_LEVEL: 'error' },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    child.once('error', fail);
-    child.once('exit', (code) => ok({ code: code ?? -1, out }));
-  });
+async function cli(s: Scenario, ...args: string[]): Promise<{ code: number; out: string }> {
+  const { code, output } = await runCli(['accounts', ...args], { DATABASE_URL: s.db.url });
+  return { code, out: output };
 }
 
 type Api = (path: string, init?: { method?: string; token?: string | undefined; body?: unknown }) => Promise<{ status: number; body: Record<string, unknown>; headers: Headers }>;

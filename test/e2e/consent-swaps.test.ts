@@ -118,7 +118,9 @@ describe('when a person withdraws an app while it is refreshing', () => {
           const next = await oidc.refreshTokenGrant(wiki, current);
           got.push(next);
           current = next.refresh_token!;
-        } catch {
+        } catch (err) {
+          // The withdrawal landed: the chain ends, and only for that reason.
+          assert.equal((err as { error?: string }).error, 'invalid_grant', String(err));
           return;
         }
       }

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { generateKeyPair, SignJWT } from 'jose';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +9,7 @@ import type { RunningDoorman } from '../../src/server.ts';
 import { openClientRegistry } from '../../src/clients/registry.ts';
 import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
+import { runCli } from '../helpers/processes.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
 import { APP, startScenario, startTestDoorman, type Scenario } from '../helpers/start-doorman.ts';
@@ -33,18 +33,9 @@ async function within(seconds: number, what: string, check: () => Promise<boolea
 }
 
 /** Runs the real CLI (`doorman clients ...`) against the scenario's database, without a config file. */
-function cli(s: Scenario, ...args: string[]): Promise<{ code: number; out: string }> {
-  return new Promise((ok, fail) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/doorman.ts', 'clients', ...args], {
-      cwd: new URL('../..', import.meta.url).pathname,
-      env: { PATH: process.env.PATH, DATABASE_URL: s.db.url, DOORMAN_LOG_LEVEL: 'error' },
-    });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    child.stderr.on('data', (d: Buffer) => { out += d.toString(); });
-    child.once('error', fail);
-    child.once('exit', (code) => ok({ code: code ?? -1, out }));
-  });
+async function cli(s: Scenario, ...args: string[]): Promise<{ code: number; out: string }> {
+  const { code, output } = await runCli(['clients', ...args], { DATABASE_URL: s.db.url });
+  return { code, out: output };
 }
 
 describe('when admins manage apps at runtime on one of two Doorman processes', () => {

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startDemo, type Demo } from '../../src/demo/demo.ts';
 import { freePort } from '../../src/free-port.ts';
 import { createTestDatabase } from './db.ts';
@@ -34,4 +34,18 @@ export async function startDemoWithChromium(): Promise<{ demo: Demo; browser: Br
       await db.drop();
     },
   };
+}
+
+/**
+ * A fresh browser context (CSP bypassed only so axe-core can be injected) signed in to the demo's
+ * console at /admin as `who`, through the look-alike Google; without the admin role that is the 403 page.
+ */
+export async function signInToDemoConsole(browser: Browser, demo: Demo, who: { name?: string }, locale?: string): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({ bypassCSP: true, ...(locale ? { locale } : {}) });
+  const page = await context.newPage();
+  await page.goto(new URL('/admin', demo.doorman.url).href);
+  await page.getByRole('button', { name: /Google \(demo\)/ }).click();
+  await page.getByRole('button', { name: new RegExp(who.name!) }).click();
+  await page.waitForURL((url) => url.pathname === '/admin');
+  return { context, page };
 }
