@@ -9,7 +9,7 @@ import {
 import { verifiedEmails } from '../accounts/profile.ts';
 import { listIdentityProfiles } from '../accounts/repository.ts';
 import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
-import { AUDIT_EVENT_TYPES, auditFilterSchema, describeFilterIssues } from '../audit/filter.ts';
+import { AUDIT_EVENT_TYPES, auditFilterSchema, blankIsAbsent, describeFilterIssues } from '../audit/filter.ts';
 import { queryAudit } from '../audit/repository.ts';
 import { listConsents } from '../consents/repository.ts';
 import { describeScopes } from '../consents/scope-words.ts';
@@ -70,7 +70,6 @@ const CONFIRMATIONS = {
 type ConfirmAction = keyof typeof CONFIRMATIONS;
 
 const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v);
 const searchSchema = z.object({ q: z.preprocess(blankIsAbsent, z.string().max(200, 'console.form.atMost:200').optional()), cursor: z.preprocess(blankIsAbsent, z.string().max(100).optional()) });
 const linkSchema = z.object({
   provider: z.string().min(1, 'console.form.chooseUpstream'),
