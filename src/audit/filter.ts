@@ -6,7 +6,8 @@ import type { AuditEventInput } from './record.ts';
  * optional, an empty form field means "any", times are UTC. `from` is inclusive, `to`
  * exclusive, except that a bare date as `to` includes that whole day.
  */
-const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v);
+/** A form field left empty (or only spaces) is absent; text is trimmed. The console's forms read theirs the same way. */
+export const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v);
 const text = (max: number) => z.preprocess(blankIsAbsent, z.string().max(max, `at most ${max} characters`).optional());
 
 // A date (2026-11-22), a datetime-local value (2026-11-22T10:30) or a full ISO 8601 time.

@@ -1,7 +1,7 @@
-import { userInfo } from 'node:os';
 import { adminLinkIdentity, getAccount, mergeAccounts, searchAccounts, setAdmin, setDisabled, type AdminOutcome } from '../accounts/admin.ts';
 import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
 import type { Db } from '../db/client.ts';
+import { cliActor } from './actor.ts';
 
 /**
  * `doorman accounts ...`: the admin API's actions for someone on the server, straight on
@@ -18,7 +18,7 @@ export const ACCOUNTS_USAGE = `usage: doorman accounts <command>
   set-email <accountId> <email>                  the primary email apps see (one its identities verified)`;
 
 export async function runAccountsCommand(db: Db, args: string[], out: (line: string) => void): Promise<number> {
-  const actor = `cli:${userInfo().username}`;
+  const actor = cliActor();
   const [command, ...rest] = args;
   const need = (n: number) => {
     if (rest.length < n) throw new UsageError();

@@ -1,10 +1,10 @@
-import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config/load.ts';
 import type { Db } from '../db/client.ts';
 import type { Logger } from '../log.ts';
 import { openClientRegistry } from '../clients/registry.ts';
 import { createDatabaseClient, deleteClient, rotateClientSecret, updateDatabaseClientSettings, viewOf, type ClientOutcome } from '../clients/service.ts';
+import { cliActor } from './actor.ts';
 
 /**
  * `doorman clients ...`: the admin API's app actions for someone on the server, through
@@ -37,7 +37,7 @@ const OPTIONS = {
 } as const;
 
 export async function runClientsCommand(db: Db, config: Config, log: Logger, args: string[], out: (line: string) => void): Promise<number> {
-  const actor = `cli:${userInfo().username}`;
+  const actor = cliActor();
   let parsed;
   try {
     parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });

@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { configKeyTable } from '../config/docs.ts';
 import { ConfigError, loadConfig, parseEnvironment, type Config } from '../config/load.ts';
-import { createDb } from '../db/client.ts';
+import { createDb, type Db } from '../db/client.ts';
 import { startEmbeddedPostgres } from '../db/embedded.ts';
 import { migrate } from '../db/migrate.ts';
 import { isDatabaseUnavailable, outageReason } from '../db/outage.ts';
@@ -67,57 +67,31 @@ async function run(argv: string[]): Promise<number> {
         process.stderr.write(`${ACCOUNTS_USAGE}\n`);
         return 2;
       }
-      return withDatabase(async (url) => {
-        const db = createDb(url, 2);
-        try {
-          return await runAccountsCommand(db, argv.slice(1), (line) => process.stdout.write(`${line}\n`));
-        } finally {
-          await db.$disconnect();
-        }
-      });
+      return withDb((db) => runAccountsCommand(db, argv.slice(1), (line) => process.stdout.write(`${line}\n`)));
     case 'keys':
       if (!['list', 'rotate', 'retire'].includes(argv[1] ?? '')) {
         process.stderr.write(`${KEYS_USAGE}\n`);
         return 2;
       }
-      return withDatabase(async (url, _log, config) => {
-        const db = createDb(url, 2);
-        try {
-          return await runKeysCommand(db, config, argv.slice(1), (line) => process.stdout.write(`${line}\n`));
-        } finally {
-          await db.$disconnect();
-        }
-      });
+      return withDb((db, _log, config) => runKeysCommand(db, config, argv.slice(1), (line) => process.stdout.write(`${line}\n`)));
     case 'clients':
       if (argv.length < 2) {
         process.stderr.write(`${CLIENTS_USAGE}\n`);
         return 2;
       }
-      return withDatabase(async (url, log, config) => {
-        const db = createDb(url, 2);
-        try {
-          return await runClientsCommand(db, config, log, argv.slice(1), (line) => process.stdout.write(`${line}\n`));
-        } finally {
-          await db.$disconnect();
-        }
-      });
+      return withDb((db, log, config) => runClientsCommand(db, config, log, argv.slice(1), (line) => process.stdout.write(`${line}\n`)));
     case 'token-vault':
       if (argv[1] !== 'rekey' || argv.length > 2) {
         process.stderr.write(`${USAGE}\n`);
         return 2;
       }
-      return withDatabase(async (url) => {
+      return withDb(async (db) => {
         const config = loadConfig(process.env, undefined, { secrets: false, vaultKeys: true });
-        const db = createDb(url, 2);
-        try {
-          const vault = openTokenVault(config, db, new Map());
-          if (!vault) throw new CliError('no upstream has storeTokens: there is nothing to re-encrypt');
-          const count = await vault.rekey();
-          process.stdout.write(`re-encrypted ${count} stored token set(s) with key ${vault.currentKeyId}\n`);
-          return 0;
-        } finally {
-          await db.$disconnect();
-        }
+        const vault = openTokenVault(config, db, new Map());
+        if (!vault) throw new CliError('no upstream has storeTokens: there is nothing to re-encrypt');
+        const count = await vault.rekey();
+        process.stdout.write(`re-encrypted ${count} stored token set(s) with key ${vault.currentKeyId}\n`);
+        return 0;
       });
     case 'backup':
     case 'restore':
@@ -173,6 +147,18 @@ async function withDatabase(fn: (url: string, log: Logger, config: Config) => Pr
   } finally {
     await embedded?.stop();
   }
+}
+
+/** As withDatabase, with a small Prisma client on it, disconnected before the database stops. */
+function withDb(fn: (db: Db, log: Logger, config: Config) => Promise<number>): Promise<number> {
+  return withDatabase(async (url, log, config) => {
+    const db = createDb(url, 2);
+    try {
+      return await fn(db, log, config);
+    } finally {
+      await db.$disconnect();
+    }
+  });
 }
 
 async function startEmbedded(dataDir: string, log: Logger) {

@@ -1,9 +1,9 @@
-import { userInfo } from 'node:os';
 import type { Config } from '../config/load.ts';
 import type { Db } from '../db/client.ts';
 import { keyPolicies } from '../keys/key-ring.ts';
 import { describeKeys } from '../keys/describe.ts';
 import { readKeys, retireKeyNow, settleKeys } from '../keys/repository.ts';
+import { cliActor } from './actor.ts';
 
 /**
  * `doorman keys ...`: see and rotate the signing keys and cookie secrets, on the database
@@ -38,9 +38,4 @@ export async function runKeysCommand(db: Db, config: Config, args: string[], out
   }
   out(KEYS_USAGE);
   return 2;
-}
-
-/** Audited like `doorman accounts ...`: the operating-system user who ran it. */
-function cliActor(): string {
-  return `cli:${userInfo().username}`;
 }

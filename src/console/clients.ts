@@ -4,7 +4,7 @@ import { BrokerError } from '../errors.ts';
 import type { Broker } from '../interactions/broker.ts';
 import { refusalStatus } from '../accounts/admin.ts';
 import { createDatabaseClient, deleteClient, rotateClientSecret, updateDatabaseClientSettings, viewOf, type ClientOutcome, type ClientView } from '../clients/service.ts';
-import { bodyOf, page, type AsAdmin } from './page.ts';
+import { bodyOf, page, seeOther, upstreamChoices, type AsAdmin } from './page.ts';
 import type { ConsoleAdmin } from './session.ts';
 
 /**
@@ -31,7 +31,6 @@ const CONFIRMATIONS = { rotate: 'secret', delete: 'delete' } as const;
 
 export function registerClientPages(router: Router, broker: Broker, asAdmin: AsAdmin, form: Middleware): void {
   const admin = { db: broker.db, config: broker.config, clients: broker.clients };
-  const upstreams = () => [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName }));
   const base = (clientId: string) => `/admin/clients/${encodeURIComponent(clientId)}`;
   const words = (ctx: Context) => broker.render.translatorFor(ctx);
   // Own notices only: `?notice=constructor` must not reach Object.prototype.
@@ -40,11 +39,11 @@ export function registerClientPages(router: Router, broker: Broker, asAdmin: AsA
   const refusalWords = (ctx: Context, reason: string) => (REFUSALS.has(reason) ? words(ctx)(`console.apps.refusal.${reason}`) : words(ctx)('console.refusal.other', { reason }));
   const showList = (ctx: Context, who: ConsoleAdmin, values = emptyValues(), problems: string[] = [], status = 200) => {
     broker.render(ctx, 'admin/clients', {
-      ...page(who, words(ctx)('console.apps.title')), clients: broker.clients.list().map(viewOf), values, problems, upstreams: upstreams(), notice: noticeOf(ctx),
+      ...page(who, words(ctx)('console.apps.title')), clients: broker.clients.list().map(viewOf), values, problems, upstreams: upstreamChoices(broker), notice: noticeOf(ctx),
     }, status);
   };
   const showForm = (ctx: Context, who: ConsoleAdmin, client: ClientView, values: FormValues, problems: string[] = [], status = 200) => {
-    broker.render(ctx, 'admin/client', { ...page(who, words(ctx)('console.apps.appTitle', { name: client.name })), client, values, problems, upstreams: upstreams(), notice: noticeOf(ctx) }, status);
+    broker.render(ctx, 'admin/client', { ...page(who, words(ctx)('console.apps.appTitle', { name: client.name })), client, values, problems, upstreams: upstreamChoices(broker), notice: noticeOf(ctx) }, status);
   };
   const showSecret = (ctx: Context, who: ConsoleAdmin, clientId: string, secret: string, created: boolean) => {
     // The page carries the secret: no cache, no referrer may keep it.
@@ -71,8 +70,7 @@ export function registerClientPages(router: Router, broker: Broker, asAdmin: AsA
     if (outcome.kind === 'invalid') return showList(ctx, who, values, outcome.problems, 400);
     if (outcome.kind === 'refused') return showList(ctx, who, values, [refusalWords(ctx, outcome.reason)], refusalStatus(outcome.reason));
     if (outcome.clientSecret) return showSecret(ctx, who, outcome.client.clientId, outcome.clientSecret, true);
-    ctx.status = 303;
-    ctx.redirect(`${base(outcome.client.clientId)}?notice=saved`);
+    seeOther(ctx, `${base(outcome.client.clientId)}?notice=saved`);
   }));
   router.get('/clients/:clientId', asAdmin(async (ctx, who) => {
     const client = known(ctx);
@@ -84,8 +82,7 @@ export function registerClientPages(router: Router, broker: Broker, asAdmin: AsA
     const outcome = await updateDatabaseClientSettings(admin, client.clientId, settingsOf(values), who.actor);
     if (outcome.kind === 'invalid') return showForm(ctx, who, client, { ...values, clientId: client.clientId }, outcome.problems, 400);
     if (outcome.kind === 'refused') return refused(ctx, who, client.clientId, outcome.reason);
-    ctx.status = 303;
-    ctx.redirect(`${base(client.clientId)}?notice=saved`);
+    seeOther(ctx, `${base(client.clientId)}?notice=saved`);
   }));
   router.get('/clients/:clientId/confirm', asAdmin(async (ctx, who) => {
     const client = known(ctx);
@@ -100,8 +97,7 @@ export function registerClientPages(router: Router, broker: Broker, asAdmin: AsA
   }));
   const confirmed = (ctx: Context, action: keyof typeof CONFIRMATIONS) => {
     if (bodyOf(ctx).confirm === 'yes') return true;
-    ctx.status = 303;
-    ctx.redirect(`${base(String(ctx.params.clientId))}/confirm?action=${action}`);
+    seeOther(ctx, `${base(String(ctx.params.clientId))}/confirm?action=${action}`);
     return false;
   };
   router.post('/clients/:clientId/secret', form, asAdmin(async (ctx, who) => {
@@ -116,8 +112,7 @@ export function registerClientPages(router: Router, broker: Broker, asAdmin: AsA
     if (!confirmed(ctx, 'delete')) return;
     const outcome = await deleteClient(admin, client.clientId, who.actor);
     if (outcome.kind !== 'done') return refused(ctx, who, client.clientId, outcome.kind === 'refused' ? outcome.reason : 'invalid');
-    ctx.status = 303;
-    ctx.redirect('/admin/clients?notice=deleted');
+    seeOther(ctx, '/admin/clients?notice=deleted');
   }));
 }
 

@@ -5,7 +5,7 @@ import type { Broker } from '../interactions/broker.ts';
 import { describeKeys } from '../keys/describe.ts';
 import { keyPolicies, type KeyRing } from '../keys/key-ring.ts';
 import { readKeys, retireKeyNow, settleKeys, type KeySet, type RetireOutcome } from '../keys/repository.ts';
-import { bodyOf, page, when, type AsAdmin } from './page.ts';
+import { bodyOf, page, seeOther, when, type AsAdmin } from './page.ts';
 import type { ConsoleAdmin } from './session.ts';
 
 /**
@@ -93,25 +93,25 @@ export function registerKeyPages(router: Router, broker: Broker, asAdmin: AsAdmi
   }));
 
   router.post('/keys/rotate', form, asAdmin(async (ctx, admin) => {
-    if (bodyOf(ctx).confirm !== 'yes') return redirect(ctx, '/admin/keys/confirm?action=rotate');
+    if (bodyOf(ctx).confirm !== 'yes') return seeOther(ctx, '/admin/keys/confirm?action=rotate');
     const wait = secondsUntilRotatable(await readKeys(db), config.keys.refreshSeconds);
     if (wait > 0) return showKeys(ctx, admin, { key: 'console.keys.refusedTooSoon', vars: { wait }, status: 409 });
     // Checked again under the key lock: a second submit sent at the same moment passed the check above too.
     const { changed } = await settleKeys(db, keyPolicies(config, false), new Date(), true, admin.actor, (keys) => secondsUntilRotatable(keys, config.keys.refreshSeconds) === 0);
     if (!changed) return showKeys(ctx, admin, { key: 'console.keys.refusedTooSoon', vars: { wait: secondsUntilRotatable(await readKeys(db), config.keys.refreshSeconds) }, status: 409 });
     await installNow(keyRing);
-    redirect(ctx, '/admin/keys?notice=rotated');
+    seeOther(ctx, '/admin/keys?notice=rotated');
   }));
 
   router.post('/keys/:id/retire', form, asAdmin(async (ctx, admin) => {
     const id = ctx.params.id!;
     if (!KEY_ID.test(id)) throw noSuchKey(id);
-    if (bodyOf(ctx).confirm !== 'yes') return redirect(ctx, `/admin/keys/confirm?${new URLSearchParams({ action: 'retire', id })}`);
+    if (bodyOf(ctx).confirm !== 'yes') return seeOther(ctx, `/admin/keys/confirm?${new URLSearchParams({ action: 'retire', id })}`);
     const outcome = await retireKeyNow(db, id, admin.actor);
     if (outcome === 'not_found') throw noSuchKey(id);
     if (outcome !== 'retired') return showKeys(ctx, admin, { key: REFUSALS[outcome], status: 409 });
     await installNow(keyRing);
-    redirect(ctx, '/admin/keys?notice=retired');
+    seeOther(ctx, '/admin/keys?notice=retired');
   }));
 }
 
@@ -138,9 +138,4 @@ function secondsUntilRotatable(keys: KeySet, refreshSeconds: number): number {
 async function installNow(keyRing: Pick<KeyRing, 'refresh'>): Promise<void> {
   await keyRing.refresh();
   await keyRing.refresh();
-}
-
-function redirect(ctx: Context, to: string): void {
-  ctx.status = 303;
-  ctx.redirect(to);
 }

@@ -9,7 +9,7 @@ import {
 import { verifiedEmails } from '../accounts/profile.ts';
 import { listIdentityProfiles } from '../accounts/repository.ts';
 import { choosePrimaryEmail, unlinkIdentity } from '../accounts/service.ts';
-import { AUDIT_EVENT_TYPES, auditFilterSchema, describeFilterIssues } from '../audit/filter.ts';
+import { AUDIT_EVENT_TYPES, auditFilterSchema, blankIsAbsent, describeFilterIssues } from '../audit/filter.ts';
 import { queryAudit } from '../audit/repository.ts';
 import { listConsents } from '../consents/repository.ts';
 import { describeScopes } from '../consents/scope-words.ts';
@@ -23,7 +23,7 @@ import { takeSignInState } from '../self-service/session.ts';
 import { auditAsCsv, auditAsJson } from './audit-export.ts';
 import { registerClientPages } from './clients.ts';
 import { registerKeyPages } from './keys-pages.ts';
-import { bodyOf, page, when, type AsAdmin } from './page.ts';
+import { bodyOf, page, seeOther, upstreamChoices, when, type AsAdmin } from './page.ts';
 import { registerUpstreamsPage } from './upstreams-page.ts';
 import { checkConsoleAccess, isConsoleFormValid, startConsoleSession, type ConsoleAdmin } from './session.ts';
 
@@ -70,7 +70,6 @@ const CONFIRMATIONS = {
 type ConfirmAction = keyof typeof CONFIRMATIONS;
 
 const parseForm = bodyParser({ enableTypes: ['form'], formLimit: '16kb' });
-const blankIsAbsent = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : typeof v === 'string' ? v.trim() : v);
 const searchSchema = z.object({ q: z.preprocess(blankIsAbsent, z.string().max(200, 'console.form.atMost:200').optional()), cursor: z.preprocess(blankIsAbsent, z.string().max(100).optional()) });
 const linkSchema = z.object({
   provider: z.string().min(1, 'console.form.chooseUpstream'),
@@ -117,7 +116,7 @@ export function createConsoleRouter(broker: Broker, keyRing: Pick<KeyRing, 'refr
       })),
       groups: [...new Set([...profiles.values()].flatMap((p) => p.groups))].sort(),
       emailChoices,
-      upstreams: [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName })),
+      upstreams: upstreamChoices(broker),
       apps: consents.map((c) => ({ clientId: c.clientId, name: clientDisplayName(broker.clients, c.clientId), access: describeScopes(c.scope.split(' ')).map((key) => t(key)).join(', ') || t('console.account.accountIdScope'), since: when(c.createdAt) })),
       sessions: credentials.filter((c) => c.model === 'Session' && c.uid).map((c) => ({ uid: c.uid!, since: c.issuedAt ? when(c.issuedAt) : '', until: c.expiresAt ? when(c.expiresAt) : '' })),
       tokens: credentials.filter((c) => c.model === 'RefreshToken' && c.grantId).map((c) => ({
@@ -134,15 +133,13 @@ export function createConsoleRouter(broker: Broker, keyRing: Pick<KeyRing, 'refr
       if (reason === 'account_not_found') throw new BrokerError('not_found', `no account ${id}`, { status: 404, retryUrl: '/admin' });
       return showAccount(ctx, admin, id, { message: refusalWords(ctx, reason), status: refusalStatus(reason) });
     }
-    ctx.status = 303;
-    ctx.redirect(`/admin/accounts/${encodeURIComponent(id)}?notice=${notice}`);
+    seeOther(ctx, `/admin/accounts/${encodeURIComponent(id)}?notice=${notice}`);
   };
 
   /** Destructive actions only run with `confirm=yes`, which only the confirmation page sends. */
   const confirmed = (ctx: Context, action: ConfirmAction, target = '') => {
     if (bodyOf(ctx).confirm === 'yes') return true;
-    ctx.status = 303;
-    ctx.redirect(`/admin/accounts/${encodeURIComponent(ctx.params.id!)}/confirm?${new URLSearchParams({ action, target })}`);
+    seeOther(ctx, `/admin/accounts/${encodeURIComponent(ctx.params.id!)}/confirm?${new URLSearchParams({ action, target })}`);
     return false;
   };
 
@@ -167,8 +164,7 @@ export function createConsoleRouter(broker: Broker, keyRing: Pick<KeyRing, 'refr
     if (!takeSignInState(ctx, '/admin')) throw new BrokerError('state_mismatch', 'console sign-in state mismatch', { status: 400, retryUrl: '/admin' });
     if (ctx.query.error) throw new BrokerError('denied', `console sign-in ended with ${String(ctx.query.error)}`, { status: 403, retryUrl: '/admin' });
     if (!(await startConsoleSession(broker, ctx))) throw new BrokerError('state_mismatch', 'console sign-in returned without a session', { status: 400, retryUrl: '/admin' });
-    ctx.status = 303;
-    ctx.redirect('/admin');
+    seeOther(ctx, '/admin');
   });
 
   router.get('/accounts/:id', asAdmin((ctx, admin) => showAccount(ctx, admin, ctx.params.id!)));
@@ -266,8 +262,7 @@ export function createConsoleRouter(broker: Broker, keyRing: Pick<KeyRing, 'refr
     const parsed = mergeSchema.safeParse(bodyOf(ctx));
     if (!parsed.success) return showAccount(ctx, admin, ctx.params.id!, { message: describeFormIssues(parsed.error, broker.render.translatorFor(ctx)), status: 400 });
     if (bodyOf(ctx).confirm !== 'yes') {
-      ctx.status = 303;
-      ctx.redirect(`/admin/accounts/${encodeURIComponent(ctx.params.id!)}/merge?${new URLSearchParams({ from: parsed.data.from })}`);
+      seeOther(ctx, `/admin/accounts/${encodeURIComponent(ctx.params.id!)}/merge?${new URLSearchParams({ from: parsed.data.from })}`);
       return;
     }
     await afterAction(ctx, admin, ctx.params.id!, await mergeAccounts(db, ctx.params.id!, parsed.data.from, admin.actor), 'merged');
@@ -283,7 +278,7 @@ export function createConsoleRouter(broker: Broker, keyRing: Pick<KeyRing, 'refr
       filter: given,
       problems: parsed.success ? [] : describeFilterIssues(parsed.error),
       types: AUDIT_EVENT_TYPES,
-      upstreams: [...broker.connectors.values()].map((c) => ({ id: c.id, displayName: c.displayName })),
+      upstreams: upstreamChoices(broker),
       clients: broker.clients.list().map((c) => ({ id: c.clientId, name: c.name ?? c.clientId })),
       events: result.events.map((e) => ({ ...e, when: when(e.createdAt), via: upstreamName(e.provider), detail: JSON.stringify(e.detail) })),
       exportQuery: kept.toString(),

@@ -34,11 +34,12 @@ describe('when the database is unreachable while an admin works', () => {
     return { status: res.status, retryAfter: res.headers.get('retry-after'), body: await res.json() as Record<string, unknown> };
   }
 
-  function assertConsoleOutage(page: Page): void {
-    assert.equal(page.status, 503, page.body.slice(0, 400));
-    assert.ok(Number(page.headers.get('retry-after')) > 0, 'Retry-After');
-    assert.match(page.body, /Error code: temporarily_unavailable/);
-    assert.doesNotMatch(page.body, /expired|refused|Something went wrong/i);
+  function assertConsoleOutage(page: Page, path: string): void {
+    assert.equal(page.status, 503, `${path}: ${page.body.slice(0, 400)}`);
+    assert.ok(Number(page.headers.get('retry-after')) > 0, `${path}: Retry-After`);
+    assert.match(page.body, /Temporarily unavailable/, path);
+    assert.match(page.body, /Error code: temporarily_unavailable/, path);
+    assert.doesNotMatch(page.body, /expired|refused|Something went wrong/i, path);
   }
 
   it('then the API answers 503 temporarily_unavailable with Retry-After and the console its 503 page, nothing is written, and the same requests succeed once it is back', async () => {
@@ -51,6 +52,7 @@ describe('when the database is unreachable while an admin works', () => {
     const console = new Browser();
     await chooseUpstream(console, await console.visit(new URL('/admin', s.doorman.url)), 'google', ALICE.sub, {}, 'never');
     assert.equal((await console.visit(new URL('/admin', s.doorman.url))).status, 200);
+    assert.equal((await console.request(new URL('/admin/clients', s.doorman.url))).status, 200);
     const confirmDisable = await console.visit(new URL(`/admin/accounts/${eve}/confirm?action=disable`, s.doorman.url));
     assert.equal(confirmDisable.status, 200, confirmDisable.body.slice(0, 400));
     const newClient = { clientId: 'outage-app', name: 'Outage App', redirectUris: ['https://outage.example/callback'] };
@@ -61,20 +63,25 @@ describe('when the database is unreachable while an admin works', () => {
       ['POST', `/accounts/${eve}/disable`],
       ['PUT', `/accounts/${eve}/admin`, { admin: true }],
       ['POST', '/clients', newClient],
+      ['GET', '/clients'],
+      ['GET', '/upstreams'],
     ];
+    // Asked only during the outage (once it is back they answer what they always answer).
+    const outageOnly: [string, string][] = [['DELETE', '/clients/some-app'], ['GET', '/accounts?q=alice']];
     const auditBefore = await s.doorman.db.auditEvent.count();
 
     await pg.stop();
-    for (const [method, path, body] of requests) {
+    for (const [method, path, body] of [...requests, ...outageOnly]) {
       const res = await api(token, method, path, body);
       assert.equal(res.status, 503, `${method} ${path}: ${JSON.stringify(res.body)}`);
       assert.ok(Number(res.retryAfter) > 0, `${method} ${path}: Retry-After`);
       assert.equal(res.body.error, 'temporarily_unavailable', `${method} ${path}`);
       assert.doesNotMatch(JSON.stringify(res.body), /127\.0\.0\.1|ECONNREFUSED|prisma/i, 'no connection details in the answer');
     }
-    assertConsoleOutage(await console.request(new URL('/admin', s.doorman.url)));
-    assertConsoleOutage(await console.request(new URL(`/admin/accounts/${eve}`, s.doorman.url)));
-    assertConsoleOutage(await console.submit(confirmDisable, '/disable'));
+    for (const path of ['/admin', `/admin/accounts/${eve}`, '/admin/clients', '/admin/upstreams', '/admin/keys']) {
+      assertConsoleOutage(await console.request(new URL(path, s.doorman.url)), path);
+    }
+    assertConsoleOutage(await console.submit(confirmDisable, '/disable'), 'disable');
 
     await pg.start();
     const eveAfter = await s.doorman.db.account.findUniqueOrThrow({ where: { id: eve } });
