@@ -23,6 +23,8 @@ import { queueLogoutsForSessions } from '../logout/repository.ts';
  *    once per model);
  *  - an Interaction is used up once: saving a result onto one that is gone, or destroying
  *    one that is gone, throws `SessionNotFound` (two resumes or two consents racing);
+ *  - a device code is confirmed once: marking it in flight when it already is (or is
+ *    approved or denied) throws oidc-provider's `AlreadyUsedError`;
  *  - `expiresIn` is absent for models that never expire.
  * Clients are not kept here: config clients are static, and database clients are answered
  * from the registry by clients/provider-clients.ts, so this Client model finds nothing.
@@ -58,6 +60,7 @@ class OidcModelAdapter implements Adapter {
     const expiresAt = expiresIn ? utc(Date.now() + (expiresIn + (KEPT_AFTER_EXPIRY[this.#model] ?? 0)) * 1000) : null;
     if (this.#model === 'ReplayDetection') return this.#insertOnce(id, json, expiresAt);
     if (this.#model === 'Interaction' && payload.result !== undefined) return this.#updateOnly(id, json, expiresAt);
+    if (this.#model === 'DeviceCode' && payload.inFlight && !payload.accountId && !payload.error) return this.#claimDeviceCode(id, json, expiresAt, payload.userCode);
     await this.#pool.query({
       name: 'oidc-upsert',
       text: `INSERT INTO "OidcModel" (model, id, payload, "accountId", "grantId", uid, "userCode", "expiresAt")
@@ -96,6 +99,22 @@ class OidcModelAdapter implements Adapter {
       values: [this.#model, id, json, expiresAt],
     });
     if (rowCount === 0) throw new errors.SessionNotFound('interaction session not found');
+  }
+
+  /**
+   * A person's "confirm" marks the device code in flight; oidc-provider finds the code,
+   * checks it is not, then saves, so two people confirming one code at once both passed and
+   * both were told the device is signed in (it got one of them). Only the first claim
+   * counts; the other gets the page a code already used gets.
+   */
+  async #claimDeviceCode(id: string, json: string, expiresAt: string | null, userCode: unknown): Promise<void> {
+    const { rowCount } = await this.#pool.query({
+      name: 'oidc-claim-device-code',
+      text: `UPDATE "OidcModel" SET payload = $3::jsonb, "expiresAt" = $4::timestamp
+      WHERE model = $1 AND id = $2 AND NOT (payload ?| array['inFlight', 'accountId', 'error'])`,
+      values: [this.#model, id, json, expiresAt],
+    });
+    if (rowCount === 0) throw new AlreadyUsedError(typeof userCode === 'string' ? userCode : undefined);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -141,6 +160,12 @@ class OidcModelAdapter implements Adapter {
     return row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
   }
 }
+
+/**
+ * oidc-provider's own "code has already been used" (its device pages tell it by class and
+ * name, device/pages.ts); the library exports no type for it.
+ */
+const { AlreadyUsedError } = await import('oidc-provider/lib/helpers/re_render_errors.js' as string) as { AlreadyUsedError: new (userCode?: string) => Error };
 
 // Named statements: each connection parses and plans them once.
 const SELECT = 'SELECT payload, floor(extract(epoch FROM "consumedAt"))::int AS consumed FROM "OidcModel"';

@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import * as oidc from 'openid-client';
 import { ALICE } from '../fakes/fake-google.ts';
+import { CLI, pollDevice } from '../helpers/device.ts';
+import { chooseUpstream } from '../helpers/sign-in.ts';
 import { assertErrorPage } from '../helpers/assertions.ts';
 import { Browser, type Page } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
@@ -92,5 +95,44 @@ describe('when an outsider sends headers a client controls', () => {
       const page: Page = await browser.visit(req.url);
       assert.ok(page.status < 500, `${JSON.stringify(headers).slice(0, 80)}: ${page.status} ${page.body.slice(0, 300)}`);
     }
+  });
+});
+
+describe('when two people confirm one device code at once', () => {
+  const BOB = { sub: '110169484474386277555', email: 'bob@example.com', email_verified: true, name: 'Bob Example' };
+  let s: Scenario;
+  before(async () => {
+    s = await startScenario({ moreClients: [CLI] });
+    s.google.users.push(BOB);
+  });
+  after(() => s.close());
+
+  it('then the device signs in as the one whose confirmation it was told of, and the other hears the code was used', async () => {
+    const cli = await discoverDoorman(s.doorman.url, CLI);
+    const signedIn = async (who: string) => {
+      const browser = new Browser();
+      // Signed in to Doorman once the upstream answered (the wiki's consent page may follow).
+      await chooseUpstream(browser, await browser.visit((await buildAuthRequest(await discoverDoorman(s.doorman.url))).url), 'google', who);
+      return browser;
+    };
+    const [alice, bob] = await Promise.all([signedIn(ALICE.sub), signedIn(BOB.sub)]);
+    const started = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
+    const tokens = pollDevice(cli, started);
+    const confirmOf = async (browser: Browser) => {
+      const entry = await browser.submit(await browser.visit(`${s.doorman.url}/device`), '/device', { user_code: started.user_code });
+      const form = [...entry.body.matchAll(/<form[\s\S]*?<\/form>/g)].map((m) => m[0]).find((f) => f.includes('name="confirm"'));
+      assert.ok(form, entry.body.slice(0, 500));
+      return { ...entry, body: form };
+    };
+    const [aliceConfirm, bobConfirm] = await Promise.all([confirmOf(alice), confirmOf(bob)]);
+    const pages = await Promise.all([alice.submit(aliceConfirm, '/device'), bob.submit(bobConfirm, '/device')]);
+    for (const page of pages) assert.ok(page.status < 500, `${page.status} ${page.body.slice(0, 300)}`);
+    const told = pages.map((p) => /is now signed in on your device/.test(p.body));
+    assert.equal(told.filter(Boolean).length, 1, pages.map((p) => `${p.status} ${p.body.replace(/\s+/g, ' ').slice(0, 300)}`).join('\n'));
+    assert.match(pages[told[0] ? 1 : 0]!.body, /This code was already used/);
+    const winner = told[0] ? ALICE : BOB;
+    const claims = (await tokens).claims()!;
+    const rows = await s.db.query<{ id: string }>(`SELECT "accountId" AS id FROM "Identity" WHERE subject = '${winner.sub}'`);
+    assert.equal(claims.sub, rows[0]!.id, 'the device is the account of the person told it is signed in');
   });
 });
