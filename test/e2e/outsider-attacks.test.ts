@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import * as oidc from 'openid-client';
+import { setAdmin } from '../../src/accounts/admin.ts';
 import { ALICE } from '../fakes/fake-google.ts';
 import { CLI, pollDevice } from '../helpers/device.ts';
 import { chooseUpstream } from '../helpers/sign-in.ts';
@@ -134,5 +135,43 @@ describe('when two people confirm one device code at once', () => {
     const claims = (await tokens).claims()!;
     const rows = await s.db.query<{ id: string }>(`SELECT "accountId" AS id FROM "Identity" WHERE subject = '${winner.sub}'`);
     assert.equal(claims.sub, rows[0]!.id, 'the device is the account of the person told it is signed in');
+  });
+});
+
+describe('when one admin\'s console form token is posted from another console session', () => {
+  const BOB = { sub: '110169484474386277556', email: 'bob@example.com', email_verified: true, name: 'Bob Admin' };
+  let s: Scenario;
+  before(async () => {
+    s = await startScenario();
+    s.google.users.push(BOB);
+  });
+  after(() => s.close());
+
+  const idOf = async (sub: string) => (await s.doorman.db.identity.findUniqueOrThrow({ where: { provider_subject: { provider: 'google', subject: sub } } })).accountId;
+  /** `who`, made an admin, in a browser of their own at `path` of the console. */
+  async function adminAt(who: string, path: string): Promise<{ browser: Browser; page: Page }> {
+    const browser = new Browser();
+    await chooseUpstream(browser, await browser.visit(`${s.doorman.url}/admin`), 'google', who, {}, 'never');
+    await setAdmin(s.doorman.db, await idOf(who), true, 'test');
+    const page = await browser.visit(`${s.doorman.url}${path}`);
+    assert.equal(page.status, 200, page.body.slice(0, 300));
+    return { browser, page };
+  }
+
+  it('then it is refused with 403 in another admin\'s session and in the same admin\'s other browser, and nothing is done', async () => {
+    const alice = await adminAt(ALICE.sub, '/admin');
+    const bob = await adminAt(BOB.sub, '/admin');
+    const bobId = await idOf(BOB.sub);
+    const aliceToken = /name="csrf" value="([^"]+)"/.exec((await alice.browser.visit(`${s.doorman.url}/admin/accounts/${bobId}`)).body)?.[1];
+    assert.ok(aliceToken);
+    const aliceElsewhere = await adminAt(ALICE.sub, '/admin');
+    for (const [name, browser] of [['Bob', bob.browser], ['Alice\'s other browser', aliceElsewhere.browser]] as const) {
+      const page = await browser.request(`${s.doorman.url}/admin/accounts/${bobId}/disable`, { method: 'POST', form: { csrf: aliceToken, confirm: 'yes' } });
+      assertErrorPage(page, 403, 'csrf');
+      assert.equal((await s.doorman.db.account.findUniqueOrThrow({ where: { id: bobId } })).disabledAt, null, name);
+    }
+    const own = await alice.browser.request(`${s.doorman.url}/admin/accounts/${bobId}/disable`, { method: 'POST', form: { csrf: aliceToken, confirm: 'yes' } });
+    assert.ok(own.status < 400, `the token works in its own session: ${own.status}`);
+    assert.notEqual((await s.doorman.db.account.findUniqueOrThrow({ where: { id: bobId } })).disabledAt, null);
   });
 });
