@@ -188,3 +188,26 @@ describe('when one admin\'s console form token is posted from another console se
     assert.notEqual((await s.doorman.db.account.findUniqueOrThrow({ where: { id: bobId } })).disabledAt, null);
   });
 });
+
+describe('when a request names an app or a person with look-alike Unicode', () => {
+  let s: Scenario;
+  before(async () => { s = await startScenario(); });
+  after(() => s.close());
+
+  it('then a client_id that only looks like the wiki\'s is an unknown app, and odd login hints still get the login page', async () => {
+    const req = await buildAuthRequest(await discoverDoorman(s.doorman.url));
+    for (const lookalike of ['w\u0456ki', 'wiki\u200b', 'WIKI', 'ｗｉｋｉ', 'wi\u0307ki']) {
+      const url = new URL(req.url);
+      url.searchParams.set('client_id', lookalike);
+      const page = await new Browser().visit(url);
+      assert.equal(page.status, 400, `${lookalike}: ${page.body.slice(0, 300)}`);
+      assert.doesNotMatch(page.body, /Team Wiki|Continue with Google/, lookalike);
+    }
+    for (const hint of ['\u0430lice@example.com', 'alice@ex\u0430mple.com', '\u202egro.rehto@eve', 'alice@example.com\u0000', `${'ä'.repeat(1200)}@example.com`]) {
+      const url = new URL(req.url);
+      url.searchParams.set('login_hint', hint);
+      const page = await new Browser().visit(url);
+      assert.ok(page.status < 500, `${JSON.stringify(hint.slice(0, 40))}: ${page.status} ${page.body.slice(0, 300)}`);
+    }
+  });
+});
