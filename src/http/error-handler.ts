@@ -1,4 +1,5 @@
 import type { Middleware } from 'koa';
+import { errors } from 'oidc-provider';
 import { isDatabaseUnavailable, outageSummary } from '../db/outage.ts';
 import { BrokerError, clientErrorStatus } from '../errors.ts';
 import type { Logger } from '../log.ts';
@@ -19,7 +20,9 @@ export function errorHandler(render: RenderPage, log: Logger): Middleware {
   return async (ctx, next) => {
     try {
       await next();
-    } catch (err) {
+    } catch (thrown) {
+      // The adapter's answer when an interaction was used up by a racing request (oidc/adapter.ts).
+      const err = thrown instanceof errors.SessionNotFound ? new BrokerError('interaction_expired', thrown.message, { status: 400, cause: thrown }) : thrown;
       if (isDatabaseUnavailable(err)) {
         log.error('database unavailable', { errorCode: 'temporarily_unavailable', path: ctx.path, error: outageSummary(err) });
         // A GET can simply be repeated; after a form post, the way back is the page it came from.

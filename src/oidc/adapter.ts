@@ -21,6 +21,10 @@ import { queueLogoutsForSessions } from '../logout/repository.ts';
  *    `ConsumeRaceLostError` (token-policy.ts makes that a replay);
  *  - `revokeByGrantId` removes this model's rows of that grant (oidc-provider calls it
  *    once per model);
+ *  - an Interaction is used up once: saving a result onto one that is gone, or destroying
+ *    one that is gone, throws `SessionNotFound` (two resumes or two consents racing);
+ *  - a device code is confirmed once: marking it in flight when it already is (or is
+ *    approved or denied) throws oidc-provider's `AlreadyUsedError`;
  *  - `expiresIn` is absent for models that never expire.
  * Clients are not kept here: config clients are static, and database clients are answered
  * from the registry by clients/provider-clients.ts, so this Client model finds nothing.
@@ -55,6 +59,8 @@ class OidcModelAdapter implements Adapter {
     const accountId = typeof payload.accountId === 'string' ? payload.accountId : null;
     const expiresAt = expiresIn ? utc(Date.now() + (expiresIn + (KEPT_AFTER_EXPIRY[this.#model] ?? 0)) * 1000) : null;
     if (this.#model === 'ReplayDetection') return this.#insertOnce(id, json, expiresAt);
+    if (this.#model === 'Interaction' && payload.result !== undefined) return this.#updateOnly(id, json, expiresAt);
+    if (this.#model === 'DeviceCode' && payload.inFlight && !payload.accountId && !payload.error) return this.#claimDeviceCode(id, json, expiresAt, payload.userCode);
     await this.#pool.query({
       name: 'oidc-upsert',
       text: `INSERT INTO "OidcModel" (model, id, payload, "accountId", "grantId", uid, "userCode", "expiresAt")
@@ -79,6 +85,36 @@ class OidcModelAdapter implements Adapter {
       values: [this.#model, id, json, expiresAt, utc(Date.now())],
     });
     if (rowCount === 0) throw new ConsumeRaceLostError(this.#model);
+  }
+
+  /**
+   * An interaction's result (login, consent, error) is saved onto the interaction the form
+   * loaded. If a racing resume has meanwhile issued its code and destroyed it, inserting
+   * would bring it back for a second resume and a second code: a result never creates one.
+   */
+  async #updateOnly(id: string, json: string, expiresAt: string | null): Promise<void> {
+    const { rowCount } = await this.#pool.query({
+      name: 'oidc-update-interaction',
+      text: 'UPDATE "OidcModel" SET payload = $3::jsonb, "expiresAt" = $4::timestamp WHERE model = $1 AND id = $2',
+      values: [this.#model, id, json, expiresAt],
+    });
+    if (rowCount === 0) throw new errors.SessionNotFound('interaction session not found');
+  }
+
+  /**
+   * A person's "confirm" marks the device code in flight; oidc-provider finds the code,
+   * checks it is not, then saves, so two people confirming one code at once both passed and
+   * both were told the device is signed in (it got one of them). Only the first claim
+   * counts; the other gets the page a code already used gets.
+   */
+  async #claimDeviceCode(id: string, json: string, expiresAt: string | null, userCode: unknown): Promise<void> {
+    const { rowCount } = await this.#pool.query({
+      name: 'oidc-claim-device-code',
+      text: `UPDATE "OidcModel" SET payload = $3::jsonb, "expiresAt" = $4::timestamp
+      WHERE model = $1 AND id = $2 AND NOT (payload ?| array['inFlight', 'accountId', 'error'])`,
+      values: [this.#model, id, json, expiresAt],
+    });
+    if (rowCount === 0) throw new AlreadyUsedError(typeof userCode === 'string' ? userCode : undefined);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
@@ -106,7 +142,12 @@ class OidcModelAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
-    await this.#pool.query({ name: 'oidc-destroy', text: 'DELETE FROM "OidcModel" WHERE model = $1 AND id = $2', values: [this.#model, id] });
+    const { rowCount } = await this.#pool.query({ name: 'oidc-destroy', text: 'DELETE FROM "OidcModel" WHERE model = $1 AND id = $2', values: [this.#model, id] });
+    // oidc-provider's resume (/auth/:uid, /device/:uid) finds the finished interaction, then
+    // destroys it and issues the code: two resumes at once (two consents racing, a retried
+    // redirect) both pass its find. Only the one whose delete removed the row goes on; the
+    // other gets what a later replay gets.
+    if (this.#model === 'Interaction' && rowCount === 0) throw new errors.SessionNotFound('interaction session not found');
   }
 
   async revokeByGrantId(grantId: string): Promise<void> {
@@ -119,6 +160,12 @@ class OidcModelAdapter implements Adapter {
     return row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
   }
 }
+
+/**
+ * oidc-provider's own "code has already been used" (its device pages tell it by class and
+ * name, device/pages.ts); the library exports no type for it.
+ */
+const { AlreadyUsedError } = await import('oidc-provider/lib/helpers/re_render_errors.js' as string) as { AlreadyUsedError: new (userCode?: string) => Error };
 
 // Named statements: each connection parses and plans them once.
 const SELECT = 'SELECT payload, floor(extract(epoch FROM "consumedAt"))::int AS consumed FROM "OidcModel"';
