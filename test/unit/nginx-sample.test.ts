@@ -9,4 +9,5 @@ it('when the README\'s nginx sample changes, then it is still the one the scale-
   const directives = config.replace(/#[^\n]*/g, '');
   assert.doesNotMatch(directives, /ssl|ip_hash|sticky|hash \$/, 'no TLS left, and no sticky balancing: any process serves any request');
   assert.match(config, /proxy_set_header Host \$http_host;/);
+  assert.match(config, /proxy_set_header X-Forwarded-Host \$http_host;/, 'a client must not choose the host Doorman builds URLs from');
 });
