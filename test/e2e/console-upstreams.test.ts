@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import { setAdmin } from '../../src/accounts/admin.ts';
-import { oldUpstreamCallsDeletion, recordUpstreamCall, upstreamActivityQueries } from '../../src/upstream-activity/repository.ts';
+import { insertUpstreamCalls, oldUpstreamCallsDeletion, upstreamActivityQueries, upstreamCallRow } from '../../src/upstream-activity/repository.ts';
 import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
@@ -100,7 +100,7 @@ describe('when an admin looks at the upstreams', () => {
 
   it('then a failure message with NUL characters or of any length is still noted, cut to 300 characters', async (t) => {
     const { a } = await arrange(t);
-    await recordUpstreamCall(a.doorman.db, { upstream: 'nul-test', stage: 'callback', failure: { kind: 'invalid_response', message: `bad\0body ${'x'.repeat(5000)}` }, latencyMs: 12.6 });
+    await insertUpstreamCalls(a.doorman.db, [upstreamCallRow({ upstream: 'nul-test', stage: 'callback', failure: { kind: 'invalid_response', message: `bad\0body ${'x'.repeat(5000)}` }, latencyMs: 12.6 })]);
     const [row] = await a.db.query<{ error: string; latencyMs: number }>(`SELECT error, "latencyMs" FROM "UpstreamCall" WHERE upstream = 'nul-test'`);
     assert.equal(row!.error.length, 300);
     assert.ok(row!.error.startsWith('bad\uFFFDbody '));
