@@ -7,6 +7,7 @@ import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 import { startScenario } from '../helpers/start-doorman.ts';
 
 /**
@@ -165,6 +166,17 @@ describe('when an admin looks at the upstreams', () => {
     const started = performance.now();
     await report();
     assert.ok(performance.now() - started < 2000, 'the report over 300 000 calls takes under 2 s');
+  });
+
+  it('then a process that stops right after a login writes that login\'s note before its pool closes', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const s = await startScenario({ db, client: { firstParty: true } });
+    await signInThrough(await discoverDoorman(s.doorman.url), new Browser(), 'google', ALICE.sub);
+    // Well within the flush interval: the note is still queued when the process is told to stop.
+    await s.close();
+    const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "UpstreamCall" WHERE upstream = 'google' AND ok`);
+    assert.equal(row!.n, '1');
   });
 
   it('then a person who is not an admin gets the 403 page, and the API refuses a token without the admin scope', async (t) => {
