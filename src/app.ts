@@ -23,6 +23,7 @@ import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
 import { createOidcAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { deleteOldUpstreamCalls } from './upstream-activity/repository.ts';
+import { UpstreamCallNotes } from './upstream-activity/upstream-call-notes.ts';
 import { providerConfiguration, tokenExchangeEnabled } from './oidc/configuration.ts';
 import { openClientRegistry } from './clients/registry.ts';
 import { compareHashedSecrets, withDatabaseClients } from './clients/provider-clients.ts';
@@ -99,7 +100,8 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   countProviderEvents(provider, metrics);
   const migrations = await readMigrationNames();
 
-  const broker = { provider, db, config, clients, connectors, tokenVault, render, csrf: createCsrf(keys.cookieKeys), log, metrics, callbackPurposes: {} };
+  const upstreamCallNotes = new UpstreamCallNotes({ db, log });
+  const broker = { provider, db, config, clients, connectors, tokenVault, render, csrf: createCsrf(keys.cookieKeys), log, metrics, upstreamCallNotes, callbackPurposes: {} };
   // Probes and the scrape come first: not access-logged, not in the HTTP histogram, never rate limited.
   provider.use(createHealthChecks({ pool: poolOf(db), keys, migrations, log }));
   if (config.metrics.enabled && config.metrics.port === undefined) provider.use(serveMetrics(metrics));
@@ -113,7 +115,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers (one scan of the prefixes).
   provider.use(byPathPrefix([
-    [['/admin/api/'], createAdminRouter({ provider, db, log, config, clients, connectors }).routes()],
+    [['/admin/api/'], createAdminRouter({ provider, db, log, config, clients, connectors, upstreamCallNotes }).routes()],
     [PAGE_PREFIXES, errorHandler(render, log)],
     [['/interaction/', '/upstream/'], createInteractionRouter(broker).routes()],
     [['/upstream/'], createUpstreamSignOutRouter(broker).routes()],
@@ -140,6 +142,8 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
       keyRing.close();
       await logoutDelivery.close();
       clients.close();
+      // After the server has drained: the last logins' notes, before the pool closes.
+      await upstreamCallNotes.close();
     },
   };
 }

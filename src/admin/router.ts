@@ -18,6 +18,7 @@ import type { ClientRegistry } from '../clients/registry.ts';
 import { createDatabaseClient, deleteClient, rotateClientSecret, updateDatabaseClientSettings, viewOf, type ClientOutcome } from '../clients/service.ts';
 import type { Logger } from '../log.ts';
 import { readUpstreamOverview } from '../upstream-activity/overview.ts';
+import type { UpstreamCallNotes } from '../upstream-activity/upstream-call-notes.ts';
 import type { UpstreamConnector } from '../upstreams/connector.ts';
 
 /**
@@ -50,7 +51,7 @@ import type { UpstreamConnector } from '../upstreams/connector.ts';
  *   GET    /admin/api/upstreams                           each upstream: callback URL, sign-ins, failures, latency (upstream-activity/)
  *   GET    /admin/api/openapi.yaml                        this contract, as served
  */
-export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger; config: Config; clients: ClientRegistry; connectors: ReadonlyMap<string, UpstreamConnector> }): Router {
+export function createAdminRouter(deps: { provider: Provider; db: Db; log: Logger; config: Config; clients: ClientRegistry; connectors: ReadonlyMap<string, UpstreamConnector>; upstreamCallNotes: UpstreamCallNotes }): Router {
   const { db } = deps;
   const clientAdmin = { db, config: deps.config, clients: deps.clients };
   const router = new Router({ prefix: '/admin/api' });

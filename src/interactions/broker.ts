@@ -13,6 +13,7 @@ import type { Render } from '../http/render.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics/metrics.ts';
 import { observeUpstreamStep } from '../upstream-activity/record.ts';
+import type { UpstreamCallNotes } from '../upstream-activity/upstream-call-notes.ts';
 import { UpstreamError, type UpstreamConnector, type UpstreamErrorCode } from '../upstreams/connector.ts';
 import type { CallbackPurposes } from './callback.ts';
 import type { TokenVault } from '../token-vault/vault.ts';
@@ -34,6 +35,8 @@ export interface Broker {
   csrf: Csrf;
   log: Logger;
   metrics: Metrics;
+  /** Where each upstream call on the login path is noted for the Upstreams page (batched writes). */
+  upstreamCallNotes: UpstreamCallNotes;
   /** What the upstream callback does for each purpose; each feature registers its own (callback.ts). */
   callbackPurposes: CallbackPurposes;
 }

@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts';
 import { upstreamCallbackUrl } from '../interactions/broker.ts';
 import type { UpstreamConnector } from '../upstreams/connector.ts';
 import { readUpstreamActivity, type UpstreamActivity } from './repository.ts';
+import type { UpstreamCallNotes } from './upstream-call-notes.ts';
 
 /** One configured upstream as the console and GET /admin/api/upstreams show it. */
 export interface UpstreamOverview extends UpstreamActivity {
@@ -13,8 +14,13 @@ export interface UpstreamOverview extends UpstreamActivity {
   callbackUrl: string;
 }
 
-/** Every configured upstream (YAML order), with what the whole deployment saw of it. */
-export async function readUpstreamOverview(deps: { db: Db; config: Config; connectors: ReadonlyMap<string, UpstreamConnector> }): Promise<UpstreamOverview[]> {
+/**
+ * Every configured upstream (YAML order), with what the whole deployment saw of it: this
+ * process's queued notes are written first, so they count at once; other processes' notes
+ * arrive within their flush interval.
+ */
+export async function readUpstreamOverview(deps: { db: Db; config: Config; connectors: ReadonlyMap<string, UpstreamConnector>; upstreamCallNotes: UpstreamCallNotes }): Promise<UpstreamOverview[]> {
+  await deps.upstreamCallNotes.flush();
   const connectors = [...deps.connectors.values()];
   const activity = await readUpstreamActivity(deps.db, connectors.map((c) => c.id));
   return connectors.map((c) => ({

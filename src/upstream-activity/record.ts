@@ -1,21 +1,17 @@
-import type { Db } from '../db/client.ts';
-import type { Logger } from '../log.ts';
 import * as oidc from 'openid-client';
 import { UpstreamError } from '../upstreams/connector.ts';
-import { recordUpstreamCall } from './repository.ts';
+import type { UpstreamCallNotes } from './upstream-call-notes.ts';
 
 /**
  * Times one upstream step of the login path and notes its outcome for the console's
- * Upstreams page. The note is written without the login waiting for it (one INSERT, no
- * read): the person's sign-in neither slows down for it nor fails with it; a note that
- * cannot be written is logged and lost. Successful starts are not noted (they only build
- * a URL, or read cached discovery), so a login costs one row.
+ * Upstreams page. The note is queued and written later in a batch (upstream-call-notes.ts):
+ * the person's sign-in neither waits for it nor fails with it. Successful starts are not
+ * noted (they only build a URL, or read cached discovery), so a login costs one row.
  */
-export async function observeUpstreamStep<T>(deps: { db: Db; log: Logger }, upstream: string, stage: 'start' | 'callback', step: () => Promise<T>): Promise<T> {
+export async function observeUpstreamStep<T>(deps: { upstreamCallNotes: UpstreamCallNotes }, upstream: string, stage: 'start' | 'callback', step: () => Promise<T>): Promise<T> {
   const started = performance.now();
   const note = (failure?: { kind: string; message: string }) => {
-    recordUpstreamCall(deps.db, { upstream, stage, failure, latencyMs: performance.now() - started })
-      .catch((err: unknown) => deps.log.warn('could not note an upstream call', { upstream, error: err }));
+    deps.upstreamCallNotes.note({ upstream, stage, failure, latencyMs: performance.now() - started });
   };
   try {
     const result = await step();

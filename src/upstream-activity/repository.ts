@@ -1,8 +1,8 @@
-import type { Db } from '../db/client.ts';
+import { poolOf, type Db } from '../db/client.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 
 /**
- * Prisma access for the UpstreamCall table: what each upstream did on the login path,
+ * Database access for the UpstreamCall table: what each upstream did on the login path,
  * written by every Doorman process into the shared database, so the console shows the
  * deployment's picture rather than one process's. Windows are measured on the
  * database's clock (now()), the same for every process.
@@ -20,18 +20,33 @@ export interface UpstreamCallInput {
 export const UPSTREAM_CALL_RETENTION_DAYS = 7;
 const MESSAGE_MAX = 300;
 
-/** One INSERT, nothing read. */
-export async function recordUpstreamCall(db: Db, call: UpstreamCallInput): Promise<void> {
-  await db.upstreamCall.create({
-    data: {
-      upstream: call.upstream,
-      stage: call.stage,
-      ok: !call.failure,
-      kind: call.failure?.kind ?? null,
-      // PostgreSQL text cannot hold NUL, which an upstream's error body may carry.
-      error: call.failure ? call.failure.message.slice(0, MESSAGE_MAX).replaceAll('\0', '\uFFFD') : null,
-      latencyMs: Math.max(0, Math.round(call.latencyMs)),
-    },
+/** A call as stored: the message already cut and cleaned, so a queued note holds little. */
+export interface UpstreamCallRow { upstream: string; stage: string; ok: boolean; kind: string | null; error: string | null; latencyMs: number }
+
+export function upstreamCallRow(call: UpstreamCallInput): UpstreamCallRow {
+  return {
+    upstream: call.upstream,
+    stage: call.stage,
+    ok: !call.failure,
+    kind: call.failure?.kind ?? null,
+    // PostgreSQL text cannot hold NUL, which an upstream's error body may carry.
+    error: call.failure ? call.failure.message.slice(0, MESSAGE_MAX).replaceAll('\0', '\uFFFD') : null,
+    latencyMs: Math.max(0, Math.round(call.latencyMs)),
+  };
+}
+
+/**
+ * Many calls in one statement, nothing read, on the pg pool under Prisma (as oidc/adapter.ts).
+ * One array per column keeps the text, and so the named statement, the same for any count.
+ * createdAt is the database's now() at the write, up to a flush interval after the call.
+ */
+export async function insertUpstreamCalls(db: Db, rows: readonly UpstreamCallRow[]): Promise<void> {
+  if (!rows.length) return;
+  await poolOf(db).query({
+    name: 'upstream-calls-insert',
+    text: `INSERT INTO "UpstreamCall" (upstream, stage, ok, kind, error, "latencyMs")
+      SELECT * FROM unnest($1::text[], $2::text[], $3::boolean[], $4::text[], $5::text[], $6::int[])`,
+    values: [rows.map((r) => r.upstream), rows.map((r) => r.stage), rows.map((r) => r.ok), rows.map((r) => r.kind), rows.map((r) => r.error), rows.map((r) => r.latencyMs)],
   });
 }
 

@@ -315,7 +315,7 @@ describe('when every route is sent bad input', () => {
 
   it('then the table covers every route of the routers and every endpoint discovery lists', async () => {
     // Building a router only registers its routes; nothing here runs a handler.
-    const ours = [createInteractionRouter({ callbackPurposes: {} } as unknown as Broker), createAccountRouter({ callbackPurposes: {} } as unknown as Broker), createAdminRouter({ provider: {} as never, db: {} as never, log: createLogger('silent'), config: {} as never, clients: {} as never, connectors: new Map() })]
+    const ours = [createInteractionRouter({ callbackPurposes: {} } as unknown as Broker), createAccountRouter({ callbackPurposes: {} } as unknown as Broker), createAdminRouter({ provider: {} as never, db: {} as never, log: createLogger('silent'), config: {} as never, clients: {} as never, connectors: new Map(), upstreamCallNotes: {} as never })]
       .flatMap((router) => router.stack.filter((layer) => !String(layer.path).endsWith('{*rest}')).flatMap((layer) => layer.methods.filter((m) => m !== 'HEAD').map((m) => shape(m, String(layer.path)))));
     const discovery = await (await fetch(`${s.doorman.url}/.well-known/openid-configuration`)).json() as Record<string, unknown>;
     const endpoints = Object.entries(discovery).filter(([k, v]) => (k.endsWith('_endpoint') || k === 'jwks_uri') && typeof v === 'string').map(([, v]) => new URL(v as string).pathname);

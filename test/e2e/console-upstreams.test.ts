@@ -2,11 +2,12 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { Prisma } from '../../src/generated/prisma/client.ts';
 import { setAdmin } from '../../src/accounts/admin.ts';
-import { oldUpstreamCallsDeletion, recordUpstreamCall, upstreamActivityQueries } from '../../src/upstream-activity/repository.ts';
+import { insertUpstreamCalls, oldUpstreamCallsDeletion, upstreamActivityQueries, upstreamCallRow } from '../../src/upstream-activity/repository.ts';
 import { ALICE, OUTSIDER } from '../fakes/fake-google.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream, signInThrough } from '../helpers/sign-in.ts';
+import { createTestDatabase } from '../helpers/db.ts';
 import { startScenario } from '../helpers/start-doorman.ts';
 
 /**
@@ -100,7 +101,7 @@ describe('when an admin looks at the upstreams', () => {
 
   it('then a failure message with NUL characters or of any length is still noted, cut to 300 characters', async (t) => {
     const { a } = await arrange(t);
-    await recordUpstreamCall(a.doorman.db, { upstream: 'nul-test', stage: 'callback', failure: { kind: 'invalid_response', message: `bad\0body ${'x'.repeat(5000)}` }, latencyMs: 12.6 });
+    await insertUpstreamCalls(a.doorman.db, [upstreamCallRow({ upstream: 'nul-test', stage: 'callback', failure: { kind: 'invalid_response', message: `bad\0body ${'x'.repeat(5000)}` }, latencyMs: 12.6 })]);
     const [row] = await a.db.query<{ error: string; latencyMs: number }>(`SELECT error, "latencyMs" FROM "UpstreamCall" WHERE upstream = 'nul-test'`);
     assert.equal(row!.error.length, 300);
     assert.ok(row!.error.startsWith('bad\uFFFDbody '));
@@ -165,6 +166,17 @@ describe('when an admin looks at the upstreams', () => {
     const started = performance.now();
     await report();
     assert.ok(performance.now() - started < 2000, 'the report over 300 000 calls takes under 2 s');
+  });
+
+  it('then a process that stops right after a login writes that login\'s note before its pool closes', async (t) => {
+    const db = await createTestDatabase();
+    t.after(() => db.drop());
+    const s = await startScenario({ db, client: { firstParty: true } });
+    await signInThrough(await discoverDoorman(s.doorman.url), new Browser(), 'google', ALICE.sub);
+    // Well within the flush interval: the note is still queued when the process is told to stop.
+    await s.close();
+    const [row] = await db.query<{ n: string }>(`SELECT count(*) AS n FROM "UpstreamCall" WHERE upstream = 'google' AND ok`);
+    assert.equal(row!.n, '1');
   });
 
   it('then a person who is not an admin gets the 403 page, and the API refuses a token without the admin scope', async (t) => {
