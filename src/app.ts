@@ -17,6 +17,7 @@ import { clientDisplayName } from './interactions/broker.ts';
 import { clientReturnUrl } from './http/app-links.ts';
 import { homePage } from './http/home.ts';
 import { createInteractionRouter } from './interactions/router.ts';
+import { startUpstreamAtAuthorization } from './interactions/direct-start.ts';
 import { createAccountRouter } from './self-service/router.ts';
 import { BrokerError, clientErrorStatus } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -110,6 +111,8 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
   if (isDeviceFlowEnabled(config)) provider.use(deviceFlowRequests(provider));
+  // After the rate limits: a refused authorization request never starts an upstream login.
+  provider.use(startUpstreamAtAuthorization(broker));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers (one scan of the prefixes).
   provider.use(byPathPrefix([
