@@ -25,6 +25,7 @@ import { openKeyRing } from './keys/key-ring.ts';
 import { createOidcAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { deleteOldUpstreamCalls } from './upstream-activity/repository.ts';
 import { providerConfiguration, tokenExchangeEnabled } from './oidc/configuration.ts';
+import { cacheProviderDocuments } from './oidc/document-cache.ts';
 import { openClientRegistry } from './clients/registry.ts';
 import { compareHashedSecrets, withDatabaseClients } from './clients/provider-clients.ts';
 import { createFindAccount } from './oidc/find-account.ts';
@@ -107,6 +108,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(requestLog(log, metrics));
   provider.use(securityHeaders);
   provider.use(requestGuard(render));
+  provider.use(cacheProviderDocuments(provider, () => keyRing.keys.jwks));
   provider.use(answerDatabaseOutages(provider));
   const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
