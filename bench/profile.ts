@@ -126,6 +126,6 @@ const logins = result.ops;
 const msPerSample = (profile.endTime - profile.startTime) / 1000 / profile.samples.length;
 const partLines = [...parts].sort((a, b) => b[1] - a[1])
   .map(([k, v]) => `${(100 * v / busy).toFixed(0).padStart(4)}%  ${(v * msPerSample / logins).toFixed(3).padStart(7)} ms  ${k}`).join('\n');
-process.stdout.write(`${kind}: ${result.throughput.toFixed(1)} ${flowName} flows/s at concurrency 4 while profiled (${result.errors} errors)\n\n`
+process.stdout.write(`${kind}: ${result.throughput.toFixed(1)} ${flowName} flows/s at concurrency 4 while profiled (${result.errors} errors); ${logins} flows in ${file}\n\n`
   + `busy ${(busy * msPerSample / logins).toFixed(3)} ms per flow by part (sampled wall time while on CPU or in a syscall: on a busy machine above process CPU time)\n${partLines}\n\n`
   + `self time by package\n${top(byPackage, 20)}\n\nhottest functions\n${top(byFunction, 25)}\n`);

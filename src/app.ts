@@ -17,6 +17,7 @@ import { clientDisplayName } from './interactions/broker.ts';
 import { clientReturnUrl } from './http/app-links.ts';
 import { homePage } from './http/home.ts';
 import { createInteractionRouter } from './interactions/router.ts';
+import { startUpstreamAtAuthorization } from './interactions/direct-start.ts';
 import { createAccountRouter } from './self-service/router.ts';
 import { BrokerError, clientErrorStatus } from './errors.ts';
 import type { Logger } from './log.ts';
@@ -25,6 +26,7 @@ import { createOidcAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
 import { deleteOldUpstreamCalls } from './upstream-activity/repository.ts';
 import { UpstreamCallNotes } from './upstream-activity/upstream-call-notes.ts';
 import { providerConfiguration, tokenExchangeEnabled } from './oidc/configuration.ts';
+import { cacheProviderDocuments } from './oidc/document-cache.ts';
 import { openClientRegistry } from './clients/registry.ts';
 import { compareHashedSecrets, withDatabaseClients } from './clients/provider-clients.ts';
 import { createFindAccount } from './oidc/find-account.ts';
@@ -108,10 +110,13 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(requestLog(log, metrics));
   provider.use(securityHeaders);
   provider.use(requestGuard(render));
+  provider.use(cacheProviderDocuments(provider, () => keyRing.keys.jwks));
   provider.use(answerDatabaseOutages(provider));
   const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
   if (isDeviceFlowEnabled(config)) provider.use(deviceFlowRequests(provider));
+  // After the rate limits: a refused authorization request never starts an upstream login.
+  provider.use(startUpstreamAtAuthorization(broker));
   // Our routes live under these prefixes; everything else (/token, /me, /jwks, ...) goes
   // straight to oidc-provider without walking our routers (one scan of the prefixes).
   provider.use(byPathPrefix([

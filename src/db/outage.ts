@@ -4,8 +4,10 @@
  * claims their sign-in expired or was refused). It looks through every wrapping the
  * error can arrive in: Prisma's (P1001 ..., or the pg adapter's DriverAdapterError kinds
  * in `meta.driverAdapterError`), node-postgres' own errors, socket errors, and
- * oidc-provider's or our `cause` chains.
+ * oidc-provider's or our `cause` chains. An upstream's failure is never the database's,
+ * whatever socket error it wraps (an upstream refusing connections is ECONNREFUSED too).
  */
+import { UpstreamError } from '../upstreams/connector.ts';
 
 /** How long a person or client is asked to wait before retrying (Retry-After, RFC 9110 §10.2.3). */
 export const DATABASE_RETRY_AFTER_SECONDS = 30;
@@ -34,7 +36,7 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   const queue: unknown[] = [err];
   while (queue.length && seen.size < 16) {
     const e = queue.shift();
-    if (e === null || typeof e !== 'object' || seen.has(e)) continue;
+    if (e === null || typeof e !== 'object' || seen.has(e) || e instanceof UpstreamError) continue;
     seen.add(e);
     const x = e as { code?: unknown; kind?: unknown; message?: unknown; cause?: unknown; meta?: { driverAdapterError?: unknown }; severity?: unknown };
     if (typeof x.code === 'string' && (PRISMA_CODES.has(x.code) || SOCKET_CODES.has(x.code))) return true;

@@ -107,7 +107,7 @@ export function forgetState(ctx: Context, states: readonly string[], state: stri
   ctx.cookies.set(STATE_COOKIE, rest.length ? rest.join('~') : null, stateCookieOptions);
 }
 
-type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
+export type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 
 /** The interaction of this browser; its cookie (path /interaction/<uid>) proves the binding. */
 export async function loadInteraction(broker: Broker, ctx: Context): Promise<Interaction> {

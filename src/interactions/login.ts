@@ -1,7 +1,7 @@
 import type { Context } from 'koa';
 import { describeScopes } from '../consents/scope-words.ts';
 import { BrokerError } from '../errors.ts';
-import { acrValuesOfConnector, assertCsrf, beginUpstreamLogin, clientDisplayName, connectorsForRequest, finish, loadInteraction, loginPageUrl, remainingSeconds, upstreamButton, type Broker } from './broker.ts';
+import { acrValuesOfConnector, type Interaction, assertCsrf, beginUpstreamLogin, clientDisplayName, connectorsForRequest, finish, loadInteraction, loginPageUrl, remainingSeconds, upstreamButton, type Broker } from './broker.ts';
 import { grantConsent } from './consent.ts';
 import { acrValuesToAsk, requiredAcrValues } from '../auth-context/authentication-context.ts';
 import { hintsFrom, orderForChooser, upstreamToSkipTo } from './upstream-choice.ts';
@@ -30,18 +30,16 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
   const t = broker.render.translatorFor(ctx);
   const base = { uid, clientName: clientDisplayName(broker.clients, params.client_id, t('client.account')), csrf: broker.csrf.tokenFor(uid) };
   if (prompt.name === 'login') {
-    // Only upstreams that can meet the app's acr_values (acr-check.ts refused the request when none can).
-    const allowed = connectorsForRequest(broker, params);
-    const options = allowed.map((c) => ({ id: c.id, domains: broker.config.upstreams.find((u) => u.id === c.id)?.domains ?? [] }));
-    const skipTo = broker.config.ui.skipLoginPage && ctx.query.choose === undefined ? upstreamToSkipTo(options, hintsFrom(params)) : undefined;
-    const skipped = skipTo === undefined ? undefined : allowed.find((c) => c.id === skipTo);
+    // Usually skipped already at the authorization request (direct-start.ts); here when the
+    // person comes back to this page, or the start there failed and is tried again.
+    const skipped = ctx.query.choose === undefined ? upstreamWithoutChoice(broker, params) : undefined;
     if (skipped) {
       // Started here, not through a redirect to the button's URL (one round trip less):
       // the same start (state, transaction) and the same count against loginStartsPerIp.
       if (await countLoginStart(ctx)) await sendToUpstream(broker, ctx, interaction, skipped);
       return;
     }
-    const buttons = allowed.map((c) => upstreamButton(broker.config, c));
+    const buttons = connectorsForRequest(broker, params).map((c) => upstreamButton(broker.config, c));
     const { lastUsed, others } = orderForChooser(buttons, ctx.cookies.get(LAST_UPSTREAM_COOKIE));
     broker.render(ctx, 'login', { lastUsed, connectors: others, ...base });
     return;
@@ -57,6 +55,19 @@ export async function showInteraction(broker: Broker, ctx: Context): Promise<voi
 }
 
 /**
+ * The upstream a login goes to without the login page (upstream-choice.ts: the only one,
+ * or the one a hint names), or undefined when the person chooses. Only upstreams that can
+ * meet the app's acr_values count (acr-check.ts refused the request when none can).
+ */
+export function upstreamWithoutChoice(broker: Broker, params: Record<string, unknown>): UpstreamConnector | undefined {
+  if (!broker.config.ui.skipLoginPage) return undefined;
+  const allowed = connectorsForRequest(broker, params);
+  const options = allowed.map((c) => ({ id: c.id, domains: broker.config.upstreams.find((u) => u.id === c.id)?.domains ?? [] }));
+  const skipTo = upstreamToSkipTo(options, hintsFrom(params));
+  return skipTo === undefined ? undefined : allowed.find((c) => c.id === skipTo);
+}
+
+/**
  * POST /interaction/:uid/upstream/:connectorId (a button), or GET with ?csrf= (the login
  * page skipped): send the browser to that upstream, with the app's login_hint.
  */
@@ -68,7 +79,7 @@ export async function startUpstreamLogin(broker: Broker, ctx: Context): Promise<
   await sendToUpstream(broker, ctx, interaction, connector);
 }
 
-async function sendToUpstream(broker: Broker, ctx: Context, interaction: Awaited<ReturnType<typeof loadInteraction>>, connector: UpstreamConnector): Promise<void> {
+export async function sendToUpstream(broker: Broker, ctx: Context, interaction: Pick<Interaction, 'uid' | 'params' | 'exp'>, connector: UpstreamConnector): Promise<void> {
   const retryUrl = loginPageUrl(interaction.uid);
   const { loginHint } = hintsFrom(interaction.params);
   const acrValues = acrValuesToAsk(acrValuesOfConnector(broker, connector.id), requiredAcrValues(interaction.params));

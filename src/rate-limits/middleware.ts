@@ -17,7 +17,8 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  *        /request (PAR, which authenticates clients too)   clientAuthFailuresPerIp + PerClient:
  *        a wrong secret is counted before it is answered (one upsert each), a right one
  *        only checked (one read for both); the right secret too is refused once over the limit
- *   GET|POST /auth                                          loginStartsPerIp (one upsert)
+ *   GET|POST /auth                                          loginStartsPerIp (one upsert; also
+ *        the start when it goes straight to the upstream, interactions/direct-start.ts)
  *   POST /interaction/:uid/upstream/:id, .../link/:id,
  *        /account/link/:id; GET /interaction/:uid/upstream/:id
  *        (the login page skipped)                           loginStartsPerIp

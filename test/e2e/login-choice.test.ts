@@ -3,6 +3,8 @@ import { after, before, describe, it } from 'node:test';
 import type * as oidc from 'openid-client';
 import { ALICE } from '../fakes/fake-google.ts';
 import { OCTOCAT } from '../fakes/fake-upstreams.ts';
+import { freePort } from '../../src/free-port.ts';
+import { assertErrorPage } from '../helpers/assertions.ts';
 import { Browser } from '../helpers/browser.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
 import { chooseUpstream } from '../helpers/sign-in.ts';
@@ -130,19 +132,71 @@ describe('when login starts are rate limited', () => {
   });
   after(() => s?.close());
 
-  it('then a skipped login page counts as a login start, like a click', async () => {
+  it('then a login that goes straight to the upstream counts once, at the authorization request', async () => {
     const rp = await discoverDoorman(s.doorman.url);
     const browser = new Browser();
-    // One login: /auth (1), the skip to the only upstream (2).
-    const first = await browser.visit((await buildAuthRequest(rp)).url);
-    assert.equal(first.status, 200);
-    // The second: /auth (3), then the skip is the fourth start: refused.
-    const seenBefore = browser.history.length;
-    const second = await browser.visit((await buildAuthRequest(rp)).url);
-    assert.equal(second.status, 429, second.url.href);
-    // The login page starts the upstream itself: it is the page that refuses.
-    assert.match(second.url.pathname, /^\/interaction\/[^/]+$/);
-    assert.equal(browser.history.slice(seenBefore).some((u) => u.origin === new URL(s.google.issuer).origin && u.pathname !== '/.well-known/openid-configuration'), false, 'the refused start did not reach the upstream');
+    const upstream = new URL(s.google.issuer).origin;
+    const reachedUpstream = (from: number) => browser.history.slice(from).some((u) => u.origin === upstream && u.pathname !== '/.well-known/openid-configuration');
+    // Three logins, one start each: every authorization request goes straight to the only upstream.
+    for (let i = 0; i < 3; i++) {
+      const seen = browser.history.length;
+      const page = await browser.visit((await buildAuthRequest(rp)).url);
+      assert.equal(page.status, 200, page.url.href);
+      assert.ok(reachedUpstream(seen), 'the login reached the upstream');
+      assert.equal(browser.history.slice(seen).some((u) => u.pathname.startsWith('/interaction/')), false, 'no login page on the way');
+    }
+    // The fourth authorization request is refused before it starts anything.
+    const seen = browser.history.length;
+    const fourth = await browser.visit((await buildAuthRequest(rp)).url);
+    assert.equal(fourth.status, 429, fourth.url.href);
+    assert.equal(fourth.url.pathname, '/auth');
+    assert.equal(reachedUpstream(seen), false, 'the refused start did not reach the upstream');
+  });
+});
+
+describe('when login starts are rate limited and the person comes back to the login page', () => {
+  let s: Scenario;
+  before(async () => {
+    s = await startScenario({ config: { ui: { skipLoginPage: true }, rateLimits: { loginStartsPerIp: { points: 2, durationSeconds: 600 } } } });
+  });
+  after(() => s?.close());
+
+  it('then the login page, starting the upstream again itself, counts as a start like a click', async () => {
+    const rp = await discoverDoorman(s.doorman.url);
+    const browser = new Browser();
+    await browser.visit((await buildAuthRequest(rp)).url); // start 1, straight to the upstream
+    // The interaction cookie still names this login's page (path /interaction/<uid>): the way back works.
+    const pagePath = String((await browser.jar.serialize()).cookies.find((c) => c.key === '_interaction')?.path);
+    assert.match(pagePath, /^\/interaction\/[^/]+$/);
+    const loginPage = new URL(pagePath, s.doorman.url);
+    const again = await browser.visit(loginPage); // start 2: the page sends the browser to the upstream again
+    assert.equal(new URL(again.url).origin, new URL(s.google.issuer).origin, again.url.href);
+    const refused = await browser.visit(loginPage); // start 3: over the limit
+    assert.equal(refused.status, 429);
+    assert.match(refused.url.pathname, /^\/interaction\/[^/]+$/, 'the login page refuses');
+  });
+});
+
+describe('when the only upstream cannot be reached as the login starts', () => {
+  let s: Scenario;
+  before(async () => {
+    // Nothing listens there: the upstream's discovery (its first call) is refused.
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    s = await startScenario({ with: ['oidc'], upstreams: { oidc: { issuer: nobody } }, client: { upstreams: ['oidc'], firstParty: true }, config: { ui: { skipLoginPage: true } } });
+  });
+  after(() => s?.close());
+
+  it('then the authorization request answers with the error page, whose way back is the login page', async () => {
+    const rp = await discoverDoorman(s.doorman.url);
+    const browser = new Browser();
+    const page = await browser.visit((await buildAuthRequest(rp)).url);
+    assertErrorPage(page, 502, 'unavailable');
+    assert.equal(page.url.pathname, '/auth', 'answered by the authorization request itself');
+    const back = /href="([^"]*\?choose)"/.exec(page.body)?.[1];
+    assert.match(String(back), /^\/interaction\/[^/?]+\?choose$/, 'the error page links to the login page');
+    const loginPage = await browser.visit(new URL(back!, s.doorman.url));
+    assert.equal(loginPage.status, 200);
+    assert.match(loginPage.body, /Example OIDC/, 'the login page of the same login, with its button');
   });
 });
 

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { isDatabaseUnavailable } from '../../src/db/outage.ts';
+import { BrokerError } from '../../src/errors.ts';
+import { UpstreamError } from '../../src/upstreams/connector.ts';
 
 /** Shapes recorded from Prisma 7 + @prisma/adapter-pg, node-postgres and oidc-provider with PostgreSQL stopped. */
 const unavailable: [string, unknown][] = [
@@ -17,6 +19,10 @@ const notUnavailable: [string, unknown][] = [
   ['a syntax error from Postgres', Object.assign(new Error('syntax error'), { code: '42601', severity: 'ERROR' })],
   ['oidc-provider\'s SessionNotFound', Object.assign(new Error('interaction session not found'), { name: 'SessionNotFound' })],
   ['nothing', undefined],
+  // An upstream refusing connections: the upstream's outage (502 page), not "temporarily unavailable".
+  ['an upstream that refused the connection, wrapped in a page error', new BrokerError('unavailable', 'upstream oidc: start failed', {
+    status: 502, cause: new UpstreamError('oidc', 'unavailable', 'discovery: fetch failed', { cause: new TypeError('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:9'), { code: 'ECONNREFUSED' }) }) }),
+  })],
 ];
 
 for (const [label, err] of unavailable) {
