@@ -22,7 +22,7 @@ import { createAccountRouter } from './self-service/router.ts';
 import { BrokerError, clientErrorStatus } from './errors.ts';
 import type { Logger } from './log.ts';
 import { openKeyRing } from './keys/key-ring.ts';
-import { createOidcAdapter, deleteExpiredOidcRows } from './oidc/adapter.ts';
+import { createOidcAdapter, deleteExpiredOidcRows, RowsAlreadyRead } from './oidc/adapter.ts';
 import { deleteOldUpstreamCalls } from './upstream-activity/repository.ts';
 import { UpstreamCallNotes } from './upstream-activity/upstream-call-notes.ts';
 import { providerConfiguration, tokenExchangeEnabled } from './oidc/configuration.ts';
@@ -66,12 +66,13 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const render = createRenderer({ ui: config.ui });
   const clientName = (ctx: Parameters<typeof render.translatorFor>[0], id: unknown) => clientDisplayName(clients, id, render.translatorFor(ctx)('client.account'));
 
+  const rowsAlreadyRead = new RowsAlreadyRead();
   const profiles = await openProfileCache(db, config.database.claimsCacheSeconds, log);
   const provider = new Provider(config.issuer, providerConfiguration({
     config,
     clients,
     keys,
-    adapter: withDatabaseClients(createOidcAdapter(db), clients, tokenExchangeEnabled(config)),
+    adapter: withDatabaseClients(createOidcAdapter(db, rowsAlreadyRead), clients, tokenExchangeEnabled(config)),
     findAccount: createFindAccount(profiles.find),
     renderError: renderProviderError(render, clients),
     renderLogout: (ctx, form) => render(ctx, 'logout', { form, clientName: clientName(ctx, ctx.oidc.client?.clientId) }),
@@ -103,7 +104,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const migrations = await readMigrationNames();
 
   const upstreamCallNotes = new UpstreamCallNotes({ db, log });
-  const broker = { provider, db, config, clients, connectors, tokenVault, render, csrf: createCsrf(keys.cookieKeys), log, metrics, upstreamCallNotes, callbackPurposes: {} };
+  const broker = { provider, db, config, clients, connectors, tokenVault, render, csrf: createCsrf(keys.cookieKeys), log, metrics, upstreamCallNotes, rowsAlreadyRead, callbackPurposes: {} };
   // Probes and the scrape come first: not access-logged, not in the HTTP histogram, never rate limited.
   provider.use(createHealthChecks({ pool: poolOf(db), keys, migrations, log }));
   if (config.metrics.enabled && config.metrics.port === undefined) provider.use(serveMetrics(metrics));

@@ -8,6 +8,7 @@ import { ACCOUNT_CLIENT_ID } from '../self-service/session.ts';
 import type { Config } from '../config/load.ts';
 import type { ClientRegistry } from '../clients/registry.ts';
 import type { Db } from '../db/client.ts';
+import type { RowsAlreadyRead } from '../oidc/adapter.ts';
 import type { Csrf } from '../http/csrf.ts';
 import type { Render } from '../http/render.ts';
 import type { Logger } from '../log.ts';
@@ -37,6 +38,8 @@ export interface Broker {
   metrics: Metrics;
   /** Where each upstream call on the login path is noted for the Upstreams page (batched writes). */
   upstreamCallNotes: UpstreamCallNotes;
+  /** Rows read along by our statements, for oidc-provider's adapter to take (oidc/adapter.ts). */
+  rowsAlreadyRead: RowsAlreadyRead;
   /** What the upstream callback does for each purpose; each feature registers its own (callback.ts). */
   callbackPurposes: CallbackPurposes;
 }

@@ -46,7 +46,7 @@ export async function startLinkProof(broker: Broker, ctx: Context): Promise<void
 
 /** Purpose `link-proof`: the person signed in with one of the account's identities; link and sign in. */
 export const openLinkProof: PurposeOpener<'link-proof'> = async (broker, transaction) => {
-  const interaction = await findCallbackInteraction(broker, transaction.interactionUid);
+  const interaction = await findCallbackInteraction(broker, transaction);
   const clientId = interactionClientId(interaction);
   const retryUrl = `/interaction/${interaction.uid}/link`;
   return {

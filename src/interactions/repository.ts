@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { poolOf, type Db } from '../db/client.ts';
+import type { AdapterPayload } from 'oidc-provider';
+import { storedPayload } from '../oidc/adapter.ts';
 import type { JsonObject } from '../upstreams/connector.ts';
 
 /** Why the browser was sent upstream, and what the callback must then do. */
@@ -8,7 +10,12 @@ export type UpstreamPurpose =
   | { purpose: 'link-proof'; interactionUid: string; pendingLinkId: string }
   | { purpose: 'account-link'; accountId: string };
 
-export type UpstreamTransaction = UpstreamPurpose & { connectorId: string; payload: JsonObject };
+export type UpstreamTransaction = UpstreamPurpose & {
+  connectorId: string;
+  payload: JsonObject;
+  /** The login's interaction as stored, read by the same statement (none when it is gone): oidc/adapter.ts RowsAlreadyRead. */
+  interactionRow?: AdapterPayload | undefined;
+};
 
 /** Only a hash of `state` is stored: a database reader cannot forge a callback from it. */
 function hashState(state: string): string {
@@ -28,18 +35,28 @@ export async function saveUpstreamTransaction(db: Db, state: string, tx: Upstrea
 
 /**
  * Removes and returns the transaction for `state`, so a callback works exactly once.
- * Undefined when there is none (never issued, already used) or it has expired.
+ * Undefined when there is none (never issued, already used) or it has expired. The same
+ * statement reads the login's interaction (oidc-provider's row, as its adapter would), which
+ * the callback reads next anyway.
  */
 export async function takeUpstreamTransaction(db: Db, state: string): Promise<UpstreamTransaction | undefined> {
   // DELETE ... RETURNING: of two concurrent callbacks with one state, only one gets the row.
-  const { rows: [row] } = await poolOf(db).query<{ purpose: string; interactionUid: string | null; pendingLinkId: string | null; accountId: string | null; connectorId: string; payload: unknown; expired: boolean }>({
+  const { rows: [row] } = await poolOf(db).query<{
+    purpose: string; interactionUid: string | null; pendingLinkId: string | null; accountId: string | null; connectorId: string; payload: unknown; expired: boolean;
+    interactionPayload: AdapterPayload | null; interactionConsumed: number | null;
+  }>({
     name: 'upstream-transaction-take',
-    text: `DELETE FROM "UpstreamTransaction" WHERE "stateHash" = $1
-      RETURNING purpose, "interactionUid", "pendingLinkId", "accountId", "connectorId", payload, "expiresAt" <= $2::timestamp AS expired`,
+    text: `WITH taken AS (
+        DELETE FROM "UpstreamTransaction" WHERE "stateHash" = $1
+        RETURNING purpose, "interactionUid", "pendingLinkId", "accountId", "connectorId", payload, "expiresAt" <= $2::timestamp AS expired
+      )
+      SELECT taken.*, o.payload AS "interactionPayload", floor(extract(epoch FROM o."consumedAt"))::int AS "interactionConsumed"
+      FROM taken LEFT JOIN "OidcModel" o ON o.model = 'Interaction' AND o.id = taken."interactionUid" AND o."expiresAt" > $2::timestamp`,
     values: [hashState(state), new Date().toISOString()],
   });
   if (!row || row.expired) return undefined;
-  const common = { connectorId: row.connectorId, payload: row.payload as JsonObject };
+  const interactionRow = row.interactionPayload === null ? undefined : storedPayload({ payload: row.interactionPayload, consumed: row.interactionConsumed });
+  const common = { connectorId: row.connectorId, payload: row.payload as JsonObject, interactionRow };
   if (row.purpose === 'account-link' && row.accountId) return { purpose: 'account-link', accountId: row.accountId, ...common };
   if (row.purpose === 'link-proof' && row.interactionUid && row.pendingLinkId) {
     return { purpose: 'link-proof', interactionUid: row.interactionUid, pendingLinkId: row.pendingLinkId, ...common };

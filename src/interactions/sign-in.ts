@@ -1,4 +1,5 @@
 import type { Context } from 'koa';
+import type { AdapterPayload } from 'oidc-provider';
 import { resolveUpstreamLogin } from '../accounts/service.ts';
 import { BrokerError } from '../errors.ts';
 import { linkDecisionOf } from '../metrics/login-outcome.ts';
@@ -10,8 +11,14 @@ import { loginAuthentication, requiredAcrValues } from '../auth-context/authenti
 
 type Interaction = InstanceType<Broker['provider']['Interaction']>;
 
-/** The interaction an upstream login was started for; gone means the person took too long. */
-export async function findCallbackInteraction(broker: Broker, uid: string): Promise<Interaction> {
+/**
+ * The interaction an upstream login was started for; gone means the person took too long.
+ * The transaction's take read its row already: oidc-provider's find takes it from there.
+ */
+export async function findCallbackInteraction(broker: Broker, transaction: { interactionUid: string; interactionRow?: AdapterPayload | undefined }): Promise<Interaction> {
+  const uid = transaction.interactionUid;
+  if (!transaction.interactionRow) throw new BrokerError('interaction_expired', 'interaction gone before the upstream answered', { status: 400 });
+  broker.rowsAlreadyRead.put('Interaction', uid, transaction.interactionRow);
   const interaction = await broker.provider.Interaction.find(uid);
   if (!interaction) throw new BrokerError('interaction_expired', 'interaction gone before the upstream answered', { status: 400 });
   return interaction;
@@ -23,7 +30,7 @@ export function interactionClientId(interaction: Interaction): string | undefine
 
 /** Purpose `login`: map the identity to an account (or offer to link one), then sign in. */
 export const openSignIn: PurposeOpener<'login'> = async (broker, transaction): Promise<OpenedPurpose> => {
-  const interaction = await findCallbackInteraction(broker, transaction.interactionUid);
+  const interaction = await findCallbackInteraction(broker, transaction);
   const clientId = interactionClientId(interaction);
   const retryUrl = loginPageUrl(interaction.uid);
   return {

@@ -29,9 +29,39 @@ import { queueLogoutsForSessions } from '../logout/repository.ts';
  * Clients are not kept here: config clients are static, and database clients are answered
  * from the registry by clients/provider-clients.ts, so this Client model finds nothing.
  */
-export function createOidcAdapter(db: Db): (model: string) => Adapter {
+export function createOidcAdapter(db: Db, alreadyRead = new RowsAlreadyRead()): (model: string) => Adapter {
   const pool = poolOf(db);
-  return (model) => new OidcModelAdapter(pool, model);
+  return (model) => new OidcModelAdapter(pool, model, alreadyRead);
+}
+
+/**
+ * Rows one of our own statements read along with its work, for oidc-provider's next
+ * `find` of that row to take instead of reading it again: the upstream callback's take of
+ * its transaction brings the login's interaction along (interactions/repository.ts), one
+ * statement less per login. Each row is taken once, and only within a second of being
+ * read (the callback finds it at once; one left behind by a failed callback goes stale).
+ */
+export class RowsAlreadyRead {
+  static readonly FRESH_MS = 1000;
+  readonly #rows = new Map<string, { payload: AdapterPayload; at: number }>();
+
+  put(model: string, id: string, payload: AdapterPayload): void {
+    const now = performance.now();
+    // Oldest first (insertion order): drop the stale ones in front.
+    for (const [key, row] of this.#rows) {
+      if (now - row.at < RowsAlreadyRead.FRESH_MS) break;
+      this.#rows.delete(key);
+    }
+    this.#rows.set(`${model}\0${id}`, { payload, at: now });
+  }
+
+  take(model: string, id: string): AdapterPayload | undefined {
+    const key = `${model}\0${id}`;
+    const row = this.#rows.get(key);
+    if (!row) return undefined;
+    this.#rows.delete(key);
+    return performance.now() - row.at < RowsAlreadyRead.FRESH_MS ? row.payload : undefined;
+  }
 }
 
 /**
@@ -45,10 +75,12 @@ export function createOidcAdapter(db: Db): (model: string) => Adapter {
 class OidcModelAdapter implements Adapter {
   readonly #pool: pg.Pool;
   readonly #model: string;
+  readonly #alreadyRead: RowsAlreadyRead;
 
-  constructor(pool: pg.Pool, model: string) {
+  constructor(pool: pg.Pool, model: string, alreadyRead: RowsAlreadyRead) {
     this.#pool = pool;
     this.#model = model;
+    this.#alreadyRead = alreadyRead;
   }
 
   async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
@@ -119,6 +151,8 @@ class OidcModelAdapter implements Adapter {
 
   async find(id: string): Promise<AdapterPayload | undefined> {
     if (this.#model === 'Client' || !isStorable(id)) return undefined;
+    const read = this.#alreadyRead.take(this.#model, id);
+    if (read) return read;
     return this.#one('oidc-find', `${SELECT} WHERE model = $1 AND id = $2 AND ("expiresAt" IS NULL OR "expiresAt" > $3::timestamp)`, id);
   }
 
@@ -156,9 +190,16 @@ class OidcModelAdapter implements Adapter {
 
   async #one(name: string, text: string, key: string): Promise<AdapterPayload | undefined> {
     const { rows: [row] } = await this.#pool.query<Row>({ name, text, values: [this.#model, key, utc(Date.now())] });
-    if (!row) return undefined;
-    return row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
+    return row ? storedPayload(row) : undefined;
   }
+}
+
+/**
+ * What `find` answers for a row read as `STORED_COLUMNS` (by it, or by another statement
+ * that reads an OidcModel row along: RowsAlreadyRead).
+ */
+export function storedPayload(row: Row): AdapterPayload {
+  return row.consumed === null ? row.payload : { ...row.payload, consumed: row.consumed };
 }
 
 /**
@@ -168,9 +209,10 @@ class OidcModelAdapter implements Adapter {
 const { AlreadyUsedError } = await import('oidc-provider/lib/helpers/re_render_errors.js' as string) as { AlreadyUsedError: new (userCode?: string) => Error };
 
 // Named statements: each connection parses and plans them once.
-const SELECT = 'SELECT payload, floor(extract(epoch FROM "consumedAt"))::int AS consumed FROM "OidcModel"';
+const STORED_COLUMNS = 'payload, floor(extract(epoch FROM "consumedAt"))::int AS consumed';
+const SELECT = `SELECT ${STORED_COLUMNS} FROM "OidcModel"`;
 
-type Row = { payload: AdapterPayload; consumed: number | null };
+export type Row = { payload: AdapterPayload; consumed: number | null };
 
 /** Epoch milliseconds as UTC ISO text, for a timestamp-without-time-zone column holding UTC. */
 function utc(ms: number): string {

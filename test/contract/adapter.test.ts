@@ -6,7 +6,7 @@ import type { Adapter } from 'oidc-provider';
 import MemoryAdapter from 'oidc-provider/lib/adapters/memory_adapter.js';
 import { createDb, type Db } from '../../src/db/client.ts';
 import { migrate } from '../../src/db/migrate.ts';
-import { ConsumeRaceLostError, createOidcAdapter, deleteExpiredOidcRows } from '../../src/oidc/adapter.ts';
+import { ConsumeRaceLostError, createOidcAdapter, deleteExpiredOidcRows, RowsAlreadyRead } from '../../src/oidc/adapter.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { testLog } from '../helpers/start-doorman.ts';
 
@@ -224,5 +224,39 @@ describe('OidcModelAdapter consume', () => {
     await assert.rejects(adapter.consume('code'), ConsumeRaceLostError);
     assert.equal((await adapter.find('code') as { consumed: number }).consumed, consumedAt);
     await assert.rejects(adapter.consume('never-stored'), ConsumeRaceLostError);
+  });
+});
+
+describe('OidcModelAdapter rows already read', () => {
+  let t: TestDatabase;
+  let pdb: Db;
+  before(async () => {
+    t = await createTestDatabase();
+    await migrate(t.url, testLog);
+    pdb = createDb(t.url, 10);
+  });
+  after(async () => {
+    await pdb.$disconnect();
+    await t.drop();
+  });
+
+  it('when a row read along by another statement is handed over, then the next find of that row takes it once, and later finds read the table', async () => {
+    const read = new RowsAlreadyRead();
+    const adapter = createOidcAdapter(pdb, read)('Interaction');
+    await adapter.upsert('uid-1', { kind: 'Interaction', params: { v: 'stored' } } as never, 60);
+    read.put('Interaction', 'uid-1', { kind: 'Interaction', params: { v: 'read along' } } as never);
+    // The handed-over row only for that model and id.
+    assert.equal(await createOidcAdapter(pdb, read)('Session').find('uid-1'), undefined);
+    assert.deepEqual(await adapter.find('uid-1'), { kind: 'Interaction', params: { v: 'read along' } });
+    assert.deepEqual(await adapter.find('uid-1'), { kind: 'Interaction', params: { v: 'stored' } }, 'taken once: then the table');
+  });
+
+  it('when a handed-over row is not taken within a second, then it is stale and the table answers', async () => {
+    const read = new RowsAlreadyRead();
+    const adapter = createOidcAdapter(pdb, read)('Interaction');
+    await adapter.upsert('uid-2', { kind: 'Interaction', params: { v: 'stored' } } as never, 60);
+    read.put('Interaction', 'uid-2', { kind: 'Interaction', params: { v: 'read along' } } as never);
+    await new Promise((r) => setTimeout(r, RowsAlreadyRead.FRESH_MS + 50));
+    assert.deepEqual(await adapter.find('uid-2'), { kind: 'Interaction', params: { v: 'stored' } });
   });
 });
