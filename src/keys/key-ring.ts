@@ -1,3 +1,4 @@
+import { CookieSigner } from '../http/cookie-signer.ts';
 import type { JWK } from 'jose';
 import type Provider from 'oidc-provider';
 import type { Config } from '../config/load.ts';
@@ -110,8 +111,9 @@ export async function openKeyRing({ db, config, log, now = () => new Date() }: {
     refresh,
     attach(p) {
       provider = p;
-      // Koa reads app.keys for each request's cookies; keygrip reads the array on each call.
-      p.keys = keys.cookieKeys;
+      // Koa hands app.keys to each request's cookies; the signer reads the array on each
+      // call, so replacing its contents (apply) rotates the cookie secrets at once.
+      p.keys = new CookieSigner(keys.cookieKeys) as unknown as string[];
       timer = setInterval(() => void refresh(), config.keys.refreshSeconds * 1000);
       timer.unref();
     },
