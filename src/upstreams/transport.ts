@@ -1,4 +1,4 @@
-import { request } from 'undici';
+import { request, type Dispatcher } from 'undici';
 import { UpstreamError } from './connector.ts';
 
 /**
@@ -50,14 +50,19 @@ export async function send(connectorId: string, url: URL, init: RequestInit, sig
   }
 }
 
-async function readBounded(connectorId: string, step: string, headers: Record<string, string | string[] | undefined>, body: AsyncIterable<Buffer> & { destroy(): void }): Promise<Uint8Array<ArrayBuffer>> {
-  const tooLarge = () => {
+async function readBounded(connectorId: string, step: string, headers: Record<string, string | string[] | undefined>, body: Dispatcher.ResponseData['body']): Promise<Uint8Array<ArrayBuffer>> {
+  const stop = () => {
+    // Destroyed without a reader, undici's body emits an 'error' (RequestAbortedError) no one else hears.
+    body.on('error', () => {});
     body.destroy();
+  };
+  const tooLarge = () => {
+    stop();
     return new UpstreamError(connectorId, 'invalid_response', `${step}: answer larger than ${MAX_UPSTREAM_BODY_BYTES} bytes, the most Doorman reads from an upstream`);
   };
   const encoding = headers['content-encoding'];
   if (encoding !== undefined && encoding !== 'identity') {
-    body.destroy();
+    stop();
     throw new UpstreamError(connectorId, 'invalid_response', `${step}: answer sent with Content-Encoding ${String(encoding)}, though asked for identity`);
   }
   if (Number(headers['content-length']) > MAX_UPSTREAM_BODY_BYTES) throw tooLarge();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { buildConfig, type UpstreamSettings } from '../../src/config/load.ts';
 import type { FacebookLookalike } from '../../src/demo/facebook-lookalike.ts';
 import type { GithubLookalike } from '../../src/demo/github-lookalike.ts';
@@ -224,6 +225,32 @@ describe('OIDC connector', () => {
     const started = Date.now();
     await expectUpstreamError(connector.startLogin({ redirectUri: REDIRECT('x'), state: 's' }), 'timeout');
     assert.ok(Date.now() - started < 2000);
+  });
+
+  /** An issuer whose discovery answer is `answer`: startLogin must fail with "invalid_response" matching `message`. */
+  async function discoveryRefused(answer: RequestListener, message: RegExp): Promise<void> {
+    const { origin, close } = await listenOnLoopback(createServer(answer));
+    try {
+      const connector = connectorFor({ id: 'x', type: 'oidc', displayName: 'X', clientId: 'c', clientSecretEnv: 'S', issuer: origin }, { S: 's' });
+      await assert.rejects(connector.startLogin({ redirectUri: REDIRECT('x'), state: 's' }), (err: unknown) => {
+        assert.ok(err instanceof UpstreamError, String(err));
+        assert.equal(err.code, 'invalid_response', err.message);
+        assert.match(err.message, message);
+        return true;
+      });
+    } finally {
+      await close();
+    }
+  }
+
+  it('when the discovery document is larger than the bound, then startLogin fails with "invalid_response" naming it', async () => {
+    await discoveryRefused((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ issuer: 'x', padding: 'a'.repeat(MAX_UPSTREAM_BODY_BYTES) })),
+      /\/\.well-known\/openid-configuration: answer larger than/);
+  });
+
+  it('when the issuer compresses its answer though asked for identity, then it is "invalid_response", not garbage parsed', async () => {
+    await discoveryRefused((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }).end(gzipSync('{"issuer":"x"}')),
+      /Content-Encoding gzip/);
   });
 
   it('when nothing listens at the issuer, then startLogin fails with "unavailable"', async () => {
