@@ -50,11 +50,14 @@ export function escapeHtml(s: string): string {
 /**
  * Ways a look-alike endpoint can misbehave (quirk switches for tests), keyed by path:
  * an answer with any status and body (a 503 HTML page, garbage with a 500), headers
- * followed by a body that never ends, or the right answer, late.
+ * followed by a body that never ends, a body that never stops coming, a redirect, or
+ * the right answer, late.
  */
 export type LookalikeFault =
   | { kind: 'answer'; status: number; contentType: string; body: string }
   | { kind: 'stall-body' }
+  | { kind: 'endless-body' }
+  | { kind: 'redirect'; location: string }
   | { kind: 'slow'; delayMs: number };
 
 /** Applies the fault set for this path, if any; true when it has answered the request itself. */
@@ -68,6 +71,19 @@ export async function applyFault(faults: Record<string, LookalikeFault>, pathnam
     case 'stall-body':
       res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
       res.write('{"access_token":"');
+      return true;
+    case 'endless-body': {
+      // JSON that never closes, without a Content-Length, as fast as the reader takes it.
+      res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8' });
+      res.write('{"access_token":"');
+      const chunk = 'a'.repeat(64 * 1024);
+      const more = () => { while (!res.destroyed && res.write(chunk)); };
+      res.on('drain', more);
+      more();
+      return true;
+    }
+    case 'redirect':
+      res.writeHead(302, { Location: fault.location }).end();
       return true;
     case 'slow':
       await new Promise((ok) => setTimeout(ok, fault.delayMs));

@@ -86,7 +86,7 @@ export function createMetrics({ pool, isKnownClient, upstreamIds, processMetrics
   });
   const upstreamCalls = new Histogram({
     name: 'doorman_upstream_request_duration_seconds',
-    help: 'HTTP calls to upstreams by upstream, step (the endpoint path) and outcome (error: no answer, or cut off by the login deadline).',
+    help: 'HTTP calls to upstreams by upstream, step (the endpoint path) and outcome (error: no usable answer: none, cut off by the login deadline, or over the size bound); the time is to the whole answer.',
     labelNames: ['upstream', 'step', 'outcome'] as const,
     buckets: SLOW_BUCKETS,
     registers: [registry],

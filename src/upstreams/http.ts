@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import * as oidc from 'openid-client';
 import type { z } from 'zod';
 import { UpstreamError } from './connector.ts';
+import { send } from './transport.ts';
 
 /**
  * The one way connectors call an upstream: one deadline per login (`timeoutMs` bounds
@@ -26,9 +27,10 @@ export type UpstreamCallObserver = (connectorId: string, step: string, outcome: 
 export const upstreamCallObserver = new AsyncLocalStorage<UpstreamCallObserver>();
 
 /**
- * `fetch` bound to the login's deadline, for openid-client's customFetch and our own
- * calls. Each call's time to response headers is reported with its endpoint path as the
- * step (a configured or discovered endpoint, so a bounded set; never the query).
+ * A fetch bound to the login's deadline, for openid-client's customFetch and our own
+ * calls (transport.ts: never follows redirects, reads at most MAX_UPSTREAM_BODY_BYTES).
+ * Each call's time to its whole answer is reported with its endpoint path as the step
+ * (a configured or discovered endpoint, so a bounded set; never the query).
  */
 export function fetchWithin(signal: AbortSignal, connectorId: string) {
   return async (url: string | URL, init: RequestInit = {}): Promise<Response> => {
@@ -36,7 +38,7 @@ export function fetchWithin(signal: AbortSignal, connectorId: string) {
     const started = performance.now();
     let outcome: 'ok' | 'error' = 'error';
     try {
-      const res = await fetch(url, { ...init, signal: init.signal ? AbortSignal.any([init.signal, signal]) : signal });
+      const res = await send(connectorId, new URL(url), init, init.signal ? AbortSignal.any([init.signal, signal]) : signal);
       outcome = 'ok';
       return res;
     } finally {
@@ -59,11 +61,16 @@ export async function getJson<T extends z.ZodType>(call: UpstreamCall, url: URL,
   let res: Response;
   let text: string;
   try {
+    // The body is read under the same deadline: an upstream that sends headers and then stalls is a timeout.
     res = await fetchWithin(call.signal, call.connectorId)(url, { headers: { accept: 'application/json', ...headers } });
-    // Read under the same deadline: an upstream that sends headers and then stalls is a timeout.
     text = await res.text();
   } catch (err) {
     throw networkError(call.connectorId, err, `GET ${url.pathname}`);
+  }
+  // Not followed: the call carries a bearer token, and every API URL is a config key, so a
+  // redirect means that key should name where it leads (and a token is never sent on to it).
+  if (res.status >= 300 && res.status < 400) {
+    throw new UpstreamError(call.connectorId, 'invalid_response', `GET ${url.pathname}: HTTP ${res.status} redirect to ${res.headers.get('location') ?? '(nowhere)'}; Doorman does not follow redirects from upstream APIs: configure the URL it leads to`);
   }
   if (!res.ok) {
     const code = res.status === 401 || res.status === 403 ? 'misconfigured' : res.status >= 500 ? 'unavailable' : 'invalid_response';
@@ -103,6 +110,7 @@ function upstreamStatus(err: unknown): number | undefined {
 }
 
 export function networkError(connectorId: string, err: unknown, step: string): UpstreamError {
+  if (err instanceof UpstreamError) return err;
   if (isTimeout(err)) return new UpstreamError(connectorId, 'timeout', `${step}: no answer in time`, { cause: err });
   const e = err as { message?: string };
   return new UpstreamError(connectorId, 'unavailable', `${step}: ${e.message ?? String(err)}`, { cause: err });
@@ -110,7 +118,9 @@ export function networkError(connectorId: string, err: unknown, step: string): U
 
 /** Maps openid-client and network failures to the broker's error codes. */
 export function toUpstreamError(connectorId: string, err: unknown, step: string): UpstreamError {
-  if (err instanceof UpstreamError) return err;
+  // Ours from the transport (an oversize answer), however deep openid-client wrapped it.
+  const own = causes(err).find((c) => c instanceof UpstreamError);
+  if (own) return own as UpstreamError;
   const e = err as { name?: string; code?: string; error?: string; error_description?: string; message?: string };
   const detail = `${step}: ${e.error ?? e.code ?? e.name}: ${e.error_description ?? e.message ?? ''}`.trim();
   if (isTimeout(err)) return networkError(connectorId, err, step);

@@ -90,6 +90,9 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     discovered ??= oidc.discovery(issuer, settings.clientId, undefined, oidc.ClientSecretPost(settings.clientSecret), {
       timeout,
       execute: [oidc.enableNonRepudiationChecks, ...(insecure ? [oidc.allowInsecureRequests] : [])],
+      // Through the same transport as every other upstream call, for its size bound. The
+      // deadline is discovery's own (openid-client's `timeout`), not any one login's.
+      [oidc.customFetch]: (url, options) => fetchWithin(AbortSignal.timeout(settings.timeoutMs), settings.id)(url, options as RequestInit),
     }).then((config) => {
       config.timeout = timeout;
       return config;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { gzipSync } from 'node:zlib';
 import { buildConfig, type UpstreamSettings } from '../../src/config/load.ts';
 import type { FacebookLookalike } from '../../src/demo/facebook-lookalike.ts';
 import type { GithubLookalike } from '../../src/demo/github-lookalike.ts';
@@ -8,6 +9,7 @@ import type { GoogleLookalike } from '../../src/demo/google-lookalike.ts';
 import { listenOnLoopback } from '../../src/demo/lookalike-http.ts';
 import { UpstreamError, type UpstreamConnector } from '../../src/upstreams/connector.ts';
 import { openConnectors } from '../../src/upstreams/registry.ts';
+import { MAX_UPSTREAM_BODY_BYTES } from '../../src/upstreams/transport.ts';
 import { Browser } from '../helpers/browser.ts';
 import { GOOGLE_CLIENT, startFakeGoogle } from '../fakes/fake-google.ts';
 import { FACEBOOK_APP, FB_MARK, GITHUB_CLIENT, OAUTH2_CLIENT, OCTOCAT, startFakeFacebook, startFakeGithub } from '../fakes/fake-upstreams.ts';
@@ -75,6 +77,64 @@ describe('GitHub connector', () => {
     const back = await new Browser().visit(url, `${ISSUER}/upstream/`);
     assert.equal(back.url.searchParams.get('error'), 'redirect_uri_mismatch');
     await expectUpstreamError(connector.finishLogin({ callbackUrl: back.url, redirectUri: REDIRECT('github'), transaction }), 'misconfigured');
+  });
+});
+
+describe('GitHub API answers that Doorman does not read on', () => {
+  const TIMEOUT_MS = 1000;
+  let github: GithubLookalike;
+  let connector: UpstreamConnector;
+  before(async () => {
+    github = await startFakeGithub(ISSUER);
+    connector = connectorFor({ id: 'github', type: 'github', clientId: GITHUB_CLIENT.clientId, clientSecretEnv: 'S', baseUrl: github.baseUrl, timeoutMs: TIMEOUT_MS }, { S: GITHUB_CLIENT.clientSecret });
+  });
+  after(() => github.close());
+  const finish = async () => connector.finishLogin(await callbackFrom(connector, { action: '/login/oauth/authorize', fields: { login: OCTOCAT.login } }));
+
+  it('when /user sends a body that never stops coming, then reading stops at the bound: "invalid_response" naming it, not a timeout', async () => {
+    github.faults['/api/v3/user'] = { kind: 'endless-body' };
+    try {
+      const started = Date.now();
+      await assert.rejects(finish(), (err: unknown) => {
+        assert.ok(err instanceof UpstreamError, String(err));
+        assert.equal(err.code, 'invalid_response', err.message);
+        assert.match(err.message, new RegExp(`GET /api/v3/user: answer larger than ${MAX_UPSTREAM_BODY_BYTES} bytes`));
+        return true;
+      });
+      assert.ok(Date.now() - started < TIMEOUT_MS, 'stopped before the deadline');
+    } finally {
+      github.faults = {};
+    }
+  });
+
+  it('when /user sends its headers and then stalls, then it is a "timeout" within timeoutMs', async () => {
+    github.faults['/api/v3/user'] = { kind: 'stall-body' };
+    try {
+      const started = Date.now();
+      await expectUpstreamError(finish(), 'timeout');
+      assert.ok(Date.now() - started < TIMEOUT_MS + 1000, `took ${Date.now() - started} ms`);
+    } finally {
+      github.faults = {};
+    }
+  });
+
+  it('when /user redirects, then the redirect is not followed (the bearer token stays here): "invalid_response" naming where it led', async () => {
+    let followed = false;
+    const elsewhere = createServer((_req, res) => { followed = true; res.end('{}'); });
+    const { origin, close } = await listenOnLoopback(elsewhere);
+    github.faults['/api/v3/user'] = { kind: 'redirect', location: `${origin}/user` };
+    try {
+      await assert.rejects(finish(), (err: unknown) => {
+        assert.ok(err instanceof UpstreamError, String(err));
+        assert.equal(err.code, 'invalid_response', err.message);
+        assert.match(err.message, new RegExp(`HTTP 302 redirect to ${origin}/user; Doorman does not follow redirects`));
+        return true;
+      });
+      assert.equal(followed, false);
+    } finally {
+      github.faults = {};
+      await close();
+    }
   });
 });
 
@@ -165,6 +225,32 @@ describe('OIDC connector', () => {
     const started = Date.now();
     await expectUpstreamError(connector.startLogin({ redirectUri: REDIRECT('x'), state: 's' }), 'timeout');
     assert.ok(Date.now() - started < 2000);
+  });
+
+  /** An issuer whose discovery answer is `answer`: startLogin must fail with "invalid_response" matching `message`. */
+  async function discoveryRefused(answer: RequestListener, message: RegExp): Promise<void> {
+    const { origin, close } = await listenOnLoopback(createServer(answer));
+    try {
+      const connector = connectorFor({ id: 'x', type: 'oidc', displayName: 'X', clientId: 'c', clientSecretEnv: 'S', issuer: origin }, { S: 's' });
+      await assert.rejects(connector.startLogin({ redirectUri: REDIRECT('x'), state: 's' }), (err: unknown) => {
+        assert.ok(err instanceof UpstreamError, String(err));
+        assert.equal(err.code, 'invalid_response', err.message);
+        assert.match(err.message, message);
+        return true;
+      });
+    } finally {
+      await close();
+    }
+  }
+
+  it('when the discovery document is larger than the bound, then startLogin fails with "invalid_response" naming it', async () => {
+    await discoveryRefused((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify({ issuer: 'x', padding: 'a'.repeat(MAX_UPSTREAM_BODY_BYTES) })),
+      /\/\.well-known\/openid-configuration: answer larger than/);
+  });
+
+  it('when the issuer compresses its answer though asked for identity, then it is "invalid_response", not garbage parsed', async () => {
+    await discoveryRefused((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }).end(gzipSync('{"issuer":"x"}')),
+      /Content-Encoding gzip/);
   });
 
   it('when nothing listens at the issuer, then startLogin fails with "unavailable"', async () => {

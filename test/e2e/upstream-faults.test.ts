@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { LookalikeFault } from '../../src/demo/lookalike-http.ts';
+import { MAX_UPSTREAM_BODY_BYTES } from '../../src/upstreams/transport.ts';
 import { ALICE } from '../fakes/fake-google.ts';
 import { OCTOCAT } from '../fakes/fake-upstreams.ts';
 import { accountRowCount, assertErrorPage } from '../helpers/assertions.ts';
@@ -59,6 +60,30 @@ describe('when Google fails at the callback', () => {
       const { page, ms } = await callbackPage(s, 'google', ALICE.sub);
       assertErrorPage(page, 504, 'timeout');
       assert.ok(ms < TIMEOUT_MS + MARGIN_MS, `answered in ${ms} ms`);
+    } finally {
+      delete s.google.faults['/token'];
+    }
+  });
+
+  it('then a token answer that never stops coming is refused at the size bound, long before the deadline', async () => {
+    s.google.faults['/token'] = { kind: 'endless-body' };
+    try {
+      const { page, ms } = await callbackPage(s, 'google', ALICE.sub);
+      assertErrorPage(page, 502, 'invalid_response');
+      // Read to the deadline, it would have been a timeout page.
+      assert.ok(ms < TIMEOUT_MS, `answered in ${ms} ms`);
+      assert.equal(await accountRowCount(s), 0);
+    } finally {
+      delete s.google.faults['/token'];
+    }
+  });
+
+  it('then a token answer that announces more than the bound (Content-Length) is refused', async () => {
+    s.google.faults['/token'] = { kind: 'answer', status: 200, contentType: 'application/json', body: JSON.stringify({ access_token: 'a'.repeat(MAX_UPSTREAM_BODY_BYTES), token_type: 'Bearer' }) };
+    try {
+      const { page } = await callbackPage(s, 'google', ALICE.sub);
+      assertErrorPage(page, 502, 'invalid_response');
+      assert.equal(await accountRowCount(s), 0);
     } finally {
       delete s.google.faults['/token'];
     }
