@@ -115,7 +115,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(requestGuard(render));
   provider.use(cacheProviderDocuments(provider, () => keyRing.keys.jwks));
   provider.use(answerDatabaseOutages(provider));
-  const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
+  const limiters = config.rateLimits.enabled ? await openRateLimiters(config.rateLimits, { pool: poolOf(db), notifications, log }) : undefined;
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
   if (isDeviceFlowEnabled(config)) provider.use(deviceFlowRequests(provider));
   // After the rate limits: a refused authorization request never starts an upstream login.
