@@ -5,7 +5,7 @@ import type { Config } from '../../src/config/load.ts';
 import type { ConfigInput } from '../../src/config/schema.ts';
 import { freePort } from '../../src/free-port.ts';
 import type { RunningDoorman } from '../../src/server.ts';
-import { BLOCKED_CHANNEL } from '../../src/rate-limits/blocked-keys.ts';
+import { BLOCKED_CHANNEL, MAX_ENTRIES } from '../../src/rate-limits/blocked-keys.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { startTestDoorman } from '../helpers/start-doorman.ts';
 
@@ -184,5 +184,33 @@ describe('when a client is blocked by failed authentications on one of several p
       const there = await eventually(() => rightSecret(b, 'unicode', ip), (r) => r.status === 429);
       assert.equal(there.status, 429, `${failures.join(' ')} then ${there.status}`);
     }
+  });
+});
+
+describe('when more keys are announced as blocked than a process keeps in memory', () => {
+  let db: TestDatabase;
+  let doorman: Doorman;
+  before(async () => {
+    db = await createTestDatabase();
+    doorman = await startTestDoorman(db.url, {
+      trustProxy: true, rateLimits: LIMITS,
+      clients: [{ clientId: 'flooded', clientSecretEnv: 'SECRET_FLOODED', redirectUris: ['http://127.0.0.1:4999/cb'], grantTypes: ['client_credentials'] }],
+    } as ConfigInput, { SECRET_FLOODED: secretOf('flooded') });
+  });
+  after(async () => {
+    await doorman.close();
+    await db.drop();
+  });
+
+  it('then it checks them in the table instead of forgetting any', async () => {
+    const ip = freshIp();
+    await block(doorman, 'flooded', ip);
+    assert.equal((await rightSecret(doorman, 'flooded', ip)).status, 429);
+    // As anyone with access to the database could: more distinct blocks than MAX_ENTRIES, at once.
+    await db.query(`SELECT pg_notify($1, $2 || ':' || $3 || ' clientAuthFailuresPerIp:flood-' || n) FROM generate_series(1, $4::int) AS n`,
+      [BLOCKED_CHANNEL, db.schema, Date.now() + 600_000, MAX_ENTRIES + 10]);
+    const fallback = await eventually(() => rightSecret(doorman, 'flooded', freshIp()), (r) => r.statements > 0);
+    assert.deepEqual(fallback, { status: 200, statements: 1 }, 'unblocked keys are read from the table');
+    assert.equal((await rightSecret(doorman, 'flooded', ip)).status, 429, 'the real block held');
   });
 });
