@@ -27,8 +27,12 @@ export interface BlockedKeys {
   readonly known: boolean;
   /** The expiry (epoch ms) of a block of `storeKey` (`<limit>:<key>`, as in the table), if this process knows one. */
   until(storeKey: string, now: number): number | undefined;
-  /** A count reached the limit here: remember `storeKey` until `expire` (epoch ms) and tell the other processes. */
-  block(storeKey: string, expire: number): void;
+  /**
+   * A count reached the limit here: remember `storeKey` until `expire` (epoch ms) and tell the
+   * other processes. Resolves once told (never rejects): the failure that reached the limit is
+   * answered after that, so a client that goes on to another process meets the block there.
+   */
+  block(storeKey: string, expire: number): Promise<void>;
   /** The table says `storeKey` is not blocked: forget it, unless a newer block came meanwhile. */
   lifted(storeKey: string, seenUntil: number): void;
   close(): Promise<void>;
@@ -136,12 +140,12 @@ export async function openBlockedKeys(deps: { pool: pg.Pool; notifications: Noti
       const expire = entries.get(memoryKey(storeKey));
       return expire !== undefined && expire > now ? expire : undefined;
     },
-    block(storeKey, expire) {
+    async block(storeKey, expire) {
       const key = memoryKey(storeKey);
       const before = entries.get(key);
       if (before !== undefined && before >= expire - 1000) return; // known, and told already
       if (!add(key, expire, Date.now())) return;
-      notify(pool, BLOCKED_CHANNEL, `${Math.trunc(expire)} ${key}`).catch((err: unknown) => {
+      await notify(pool, BLOCKED_CHANNEL, `${Math.trunc(expire)} ${key}`).catch((err: unknown) => {
         // The others then learn it from the table: each reads it before answering while its list is incomplete, and loads it on reconnect.
         log.warn('rate limits: cannot announce a blocked key to the other processes', { limit: limitOf(key)?.name, error: err instanceof Error ? err.message : String(err) });
       });

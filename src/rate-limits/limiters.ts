@@ -72,8 +72,8 @@ export async function openRateLimiters(settings: RateLimitSettings, deps: { pool
     limits: BLOCKED_IN_MEMORY.map((name) => ({ name, points: settings[name].points, durationMs: settings[name].durationSeconds * 1000 })),
   });
   const limits = new Map(stores.map(({ name, limiter, points }) => {
-    const reached = blocked && BLOCKED_IN_MEMORY.includes(name) ? (key: string, res: RateLimiterRes) => {
-      if (res.consumedPoints >= points) blocked.block(`${name}:${key}`, Date.now() + res.msBeforeNext);
+    const reached = blocked && BLOCKED_IN_MEMORY.includes(name) ? async (key: string, res: RateLimiterRes) => {
+      if (res.consumedPoints >= points) await blocked.block(`${name}:${key}`, Date.now() + res.msBeforeNext);
     } : undefined;
     return [name, wrap(name, limiter, points, warn, reached)];
   }));
@@ -131,18 +131,18 @@ export async function openRateLimiters(settings: RateLimitSettings, deps: { pool
 }
 
 /** `reached`: told the store's answer to every count, to note keys that reached the limit. */
-function wrap(name: RateLimitName, limiter: RateLimiterAbstract, points: number, warn: Warn, reached?: (key: string, res: RateLimiterRes) => void): Limit {
+function wrap(name: RateLimitName, limiter: RateLimiterAbstract, points: number, warn: Warn, reached?: (key: string, res: RateLimiterRes) => Promise<void>): Limit {
   const refused = (res: RateLimiterRes, justBlocked: boolean): Verdict => ({ refusedForMs: Math.max(res.msBeforeNext, 1), justBlocked });
   return {
     name,
     consume: async (key) => {
       try {
         const res = await limiter.consume(key); // not inside reached?.(): that would skip it when there is no `reached`
-        reached?.(key, res);
+        await reached?.(key, res);
         return ALLOWED;
       } catch (err) {
         if (err instanceof RateLimiterRes) {
-          reached?.(key, err);
+          await reached?.(key, err);
           return refused(err, err.consumedPoints === points + 1);
         }
         warn(`rate limit ${name} not checked (store failed); request allowed`, err);
@@ -161,7 +161,7 @@ function wrap(name: RateLimitName, limiter: RateLimiterAbstract, points: number,
     count: async (key) => {
       try {
         const res = await limiter.penalty(key, 1);
-        reached?.(key, res);
+        await reached?.(key, res);
         return res.consumedPoints === points;
       } catch (err) {
         warn(`rate limit ${name} not counted (store failed)`, err);
