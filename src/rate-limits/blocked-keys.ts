@@ -59,6 +59,7 @@ export async function openBlockedKeys(deps: { pool: pg.Pool; notifications: Noti
   let closed = false;
   let loading: Promise<void> | undefined;
 
+  const tooMany = () => log.warn('rate limits: too many blocked keys to keep in memory; checking them in the database for now', { max: MAX_ENTRIES });
   const limitOf = (key: string) => limits.get(key.slice(0, key.indexOf(':')));
   const add = (key: string, expire: number, now: number): boolean => {
     if (expire <= now) return false;
@@ -66,7 +67,7 @@ export async function openBlockedKeys(deps: { pool: pg.Pool; notifications: Noti
       for (const [k, until] of entries) if (until <= now) entries.delete(k);
       if (entries.size >= MAX_ENTRIES) {
         // Dropping one would lift its block; instead this process stops trusting the list.
-        log.warn('rate limits: too many blocked keys to keep in memory; checking them in the database for now', { max: MAX_ENTRIES });
+        tooMany();
         entries.clear();
         loaded = false;
         generation++;
@@ -85,12 +86,12 @@ export async function openBlockedKeys(deps: { pool: pg.Pool; notifications: Noti
     try {
       const { rows } = await pool.query<{ key: string; expire: string | null }>({
         name: 'rate-limit-blocked-keys',
-        text: `SELECT key, expire FROM "RateLimit" WHERE (expire > $1 OR expire IS NULL) AND (${named.map((_, i) => `(left(key, ${named[i]!.name.length + 1}) = $${2 * i + 2} AND points >= $${2 * i + 3})`).join(' OR ')}) LIMIT ${MAX_ENTRIES + 1}`,
+        text: `SELECT key, expire FROM "RateLimit" WHERE (expire > $1 OR expire IS NULL) AND (${named.map((l, i) => `(left(key, ${l.name.length + 1}) = $${2 * i + 2} AND points >= $${2 * i + 3})`).join(' OR ')}) LIMIT ${MAX_ENTRIES + 1}`,
         values: [now, ...named.flatMap((l) => [`${l.name}:`, l.points])],
       });
       if (started !== generation || !listening || closed) return;
       if (rows.length > MAX_ENTRIES) {
-        log.warn('rate limits: too many blocked keys to keep in memory; checking them in the database for now', { max: MAX_ENTRIES });
+        tooMany();
         return scheduleLoad();
       }
       for (const row of rows) add(memoryKey(row.key), row.expire === null ? now + limitOf(row.key)!.durationMs : Number(row.expire), now);
