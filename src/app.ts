@@ -31,6 +31,7 @@ import { openClientRegistry } from './clients/registry.ts';
 import { compareHashedSecrets, withDatabaseClients } from './clients/provider-clients.ts';
 import { createFindAccount } from './oidc/find-account.ts';
 import { openProfileCache } from './accounts/profile-cache.ts';
+import { openNotifications } from './db/notifications.ts';
 import { treatConsumeRacesAsReplays } from './oidc/token-policy.ts';
 import { readPairwiseSalt } from './claims/repository.ts';
 import { openConnectors } from './upstreams/registry.ts';
@@ -67,7 +68,9 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   const clientName = (ctx: Parameters<typeof render.translatorFor>[0], id: unknown) => clientDisplayName(clients, id, render.translatorFor(ctx)('client.account'));
 
   const rowsAlreadyRead = new RowsAlreadyRead();
-  const profiles = await openProfileCache(db, config.database.claimsCacheSeconds, log);
+  // One LISTEN connection for the claims cache and the rate limits' blocked keys, opened by the first to subscribe.
+  const notifications = openNotifications(poolOf(db), log);
+  const profiles = await openProfileCache(db, config.database.claimsCacheSeconds, notifications);
   const provider = new Provider(config.issuer, providerConfiguration({
     config,
     clients,
@@ -113,7 +116,7 @@ export async function createApp({ config, db, log }: AppDeps): Promise<App> {
   provider.use(requestGuard(render));
   provider.use(cacheProviderDocuments(provider, () => keyRing.keys.jwks));
   provider.use(answerDatabaseOutages(provider));
-  const limiters = config.rateLimits.enabled ? openRateLimiters(config.rateLimits, { pool: poolOf(db), log }) : undefined;
+  const limiters = config.rateLimits.enabled ? await openRateLimiters(config.rateLimits, { pool: poolOf(db), notifications, log }) : undefined;
   if (limiters) provider.use(createRateLimits({ limiters, provider, render, log }));
   if (isDeviceFlowEnabled(config)) provider.use(deviceFlowRequests(provider));
   // After the rate limits: a refused authorization request never starts an upstream login.

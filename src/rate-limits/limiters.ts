@@ -1,7 +1,9 @@
 import { Redis } from 'ioredis';
 import type pg from 'pg';
 import { RateLimiterPostgres, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
+import type { Notifications } from '../db/notifications.ts';
 import type { Logger } from '../log.ts';
+import { openBlockedKeys } from './blocked-keys.ts';
 import type { RateLimitName, RateLimitSettings } from './settings.ts';
 
 /**
@@ -39,7 +41,10 @@ export interface RateLimiters {
 const TABLE = 'RateLimit';
 const SWEEP_MS = 5 * 60_000;
 
-export function openRateLimiters(settings: RateLimitSettings, deps: { pool: pg.Pool; log: Logger }): RateLimiters {
+/** The limits whose blocks the right client secret is checked against on every token request (blocked-keys.ts). */
+const BLOCKED_IN_MEMORY: readonly RateLimitName[] = ['clientAuthFailuresPerIp', 'clientAuthFailuresPerClient'];
+
+export async function openRateLimiters(settings: RateLimitSettings, deps: { pool: pg.Pool; notifications: Notifications; log: Logger }): Promise<RateLimiters> {
   const warn = throttledWarn(deps.log);
   let redis: Redis | undefined;
   if (settings.redisUrl) {
@@ -61,33 +66,58 @@ export function openRateLimiters(settings: RateLimitSettings, deps: { pool: pg.P
       : new RateLimiterPostgres({ ...options, storeClient: deps.pool, storeType: 'pool', tableName: TABLE, tableCreated: true, clearExpiredByTimeout: false });
     return { name, limiter, points };
   });
-  const limits = new Map(stores.map(({ name, limiter, points }) => [name, wrap(name, limiter, points, warn)]));
+  // With Redis every check stays a read of Redis: no table to load from, and reads there are cheap.
+  const blocked = redis ? undefined : await openBlockedKeys({
+    pool: deps.pool, notifications: deps.notifications, log: deps.log,
+    limits: BLOCKED_IN_MEMORY.map((name) => ({ name, points: settings[name].points, durationMs: settings[name].durationSeconds * 1000 })),
+  });
+  const limits = new Map(stores.map(({ name, limiter, points }) => {
+    const reached = blocked && BLOCKED_IN_MEMORY.includes(name) ? async (key: string, res: RateLimiterRes) => {
+      if (res.consumedPoints >= points) await blocked.block(`${name}:${key}`, Date.now() + res.msBeforeNext);
+    } : undefined;
+    return [name, wrap(name, limiter, points, warn, reached)];
+  }));
   // Redis expires its keys itself. In Postgres an expired row is ignored and reset by the
   // next count, so deleting it only keeps the table small (one DELETE serves every limit).
   const sweeper = redis ? undefined : stores[0]!.limiter as unknown as { clearExpired(before: number): Promise<void> };
   const sweep = sweeper ? setInterval(() => void sweeper.clearExpired(Date.now()), SWEEP_MS) : undefined;
   sweep?.unref();
   const pointsOf = new Map(stores.map(({ name, points }) => [name, points]));
+  /** The table's verdicts; undefined when it could not be read (logged; the request is allowed: fail open). */
+  const readTogether = async (pairs: readonly (readonly [Limit, string])[]): Promise<Verdict[] | undefined> => {
+    // rate-limiter-flexible's row format: key `<keyPrefix>:<key>`, points consumed, expire in epoch ms (its `get`).
+    const keys = pairs.map(([limit, key]) => `${limit.name}:${key}`);
+    const now = Date.now();
+    try {
+      const { rows } = await deps.pool.query<{ key: string; points: number; expire: string | null }>({
+        name: 'rate-limit-check-together',
+        text: `SELECT key, points, expire FROM "${TABLE}" WHERE key = ANY($1::text[]) AND (expire > $2 OR expire IS NULL)`,
+        values: [keys, now],
+      });
+      const byKey = new Map(rows.map((r) => [r.key, r]));
+      return pairs.map(([limit], i) => {
+        const row = byKey.get(keys[i]!);
+        return row && row.points >= pointsOf.get(limit.name)! ? { refusedForMs: Math.max(row.expire === null ? 1 : Number(row.expire) - now, 1), justBlocked: false } : ALLOWED;
+      });
+    } catch (err) {
+      warn(`rate limits ${pairs.map(([l]) => l.name).join(', ')} not checked (store failed); request allowed`, err);
+      return undefined;
+    }
+  };
   const checkTogether = redis ? (pairs: readonly (readonly [Limit, string])[]) => Promise.all(pairs.map(([limit, key]) => limit.check(key)))
     : async (pairs: readonly (readonly [Limit, string])[]): Promise<Verdict[]> => {
-      // rate-limiter-flexible's row format: key `<keyPrefix>:<key>`, points consumed, expire in epoch ms (its `get`).
-      const keys = pairs.map(([limit, key]) => `${limit.name}:${key}`);
+      if (!blocked?.known || !pairs.every(([limit]) => BLOCKED_IN_MEMORY.includes(limit.name))) return await readTogether(pairs) ?? pairs.map(() => ALLOWED);
+      // The usual case, a key nobody blocked: answered from memory, no statement.
       const now = Date.now();
-      try {
-        const { rows } = await deps.pool.query<{ key: string; points: number; expire: string | null }>({
-          name: 'rate-limit-check-together',
-          text: `SELECT key, points, expire FROM "${TABLE}" WHERE key = ANY($1::text[]) AND (expire > $2 OR expire IS NULL)`,
-          values: [keys, now],
-        });
-        const byKey = new Map(rows.map((r) => [r.key, r]));
-        return pairs.map(([limit], i) => {
-          const row = byKey.get(keys[i]!);
-          return row && row.points >= pointsOf.get(limit.name)! ? { refusedForMs: Math.max(row.expire === null ? 1 : Number(row.expire) - now, 1), justBlocked: false } : ALLOWED;
-        });
-      } catch (err) {
-        warn(`rate limits ${pairs.map(([l]) => l.name).join(', ')} not checked (store failed); request allowed`, err);
-        return pairs.map(() => ALLOWED);
-      }
+      const seen = pairs.map(([limit, key]) => blocked.until(`${limit.name}:${key}`, now));
+      if (seen.every((until) => until === undefined)) return pairs.map(() => ALLOWED);
+      // Refused only if the table agrees (blocked-keys.ts): one read, as before, for a blocked key only.
+      const verdicts = await readTogether(pairs);
+      if (!verdicts) return pairs.map(() => ALLOWED);
+      pairs.forEach(([limit, key], i) => {
+        if (seen[i] !== undefined && !verdicts[i]!.refusedForMs) blocked.lifted(`${limit.name}:${key}`, seen[i]);
+      });
+      return verdicts;
     };
   return {
     limit: (name) => limits.get(name)!,
@@ -95,20 +125,26 @@ export function openRateLimiters(settings: RateLimitSettings, deps: { pool: pg.P
     close: async () => {
       clearInterval(sweep);
       redis?.disconnect();
+      await blocked?.close();
     },
   };
 }
 
-function wrap(name: RateLimitName, limiter: RateLimiterAbstract, points: number, warn: Warn): Limit {
+/** `reached`: told the store's answer to every count, to note keys that reached the limit. */
+function wrap(name: RateLimitName, limiter: RateLimiterAbstract, points: number, warn: Warn, reached?: (key: string, res: RateLimiterRes) => Promise<void>): Limit {
   const refused = (res: RateLimiterRes, justBlocked: boolean): Verdict => ({ refusedForMs: Math.max(res.msBeforeNext, 1), justBlocked });
   return {
     name,
     consume: async (key) => {
       try {
-        await limiter.consume(key);
+        const res = await limiter.consume(key); // not inside reached?.(): that would skip it when there is no `reached`
+        await reached?.(key, res);
         return ALLOWED;
       } catch (err) {
-        if (err instanceof RateLimiterRes) return refused(err, err.consumedPoints === points + 1);
+        if (err instanceof RateLimiterRes) {
+          await reached?.(key, err);
+          return refused(err, err.consumedPoints === points + 1);
+        }
         warn(`rate limit ${name} not checked (store failed); request allowed`, err);
         return ALLOWED;
       }
@@ -124,7 +160,9 @@ function wrap(name: RateLimitName, limiter: RateLimiterAbstract, points: number,
     },
     count: async (key) => {
       try {
-        return (await limiter.penalty(key, 1)).consumedPoints === points;
+        const res = await limiter.penalty(key, 1);
+        await reached?.(key, res);
+        return res.consumedPoints === points;
       } catch (err) {
         warn(`rate limit ${name} not counted (store failed)`, err);
         return false;

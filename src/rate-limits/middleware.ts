@@ -16,7 +16,9 @@ import type { Limit, RateLimiters, Verdict } from './limiters.ts';
  *   POST /token, /token/introspection, /token/revocation,
  *        /request (PAR, which authenticates clients too)   clientAuthFailuresPerIp + PerClient:
  *        a wrong secret is counted before it is answered (one upsert each), a right one
- *        only checked (one read for both); the right secret too is refused once over the limit
+ *        only checked, against the blocked keys in memory (blocked-keys.ts: no statement;
+ *        a read of the table while that list is incomplete, and to confirm a refusal; with
+ *        Redis a read of Redis); the right secret too is refused once over the limit
  *   GET|POST /auth                                          loginStartsPerIp (one upsert; also
  *        the start when it goes straight to the upstream, interactions/direct-start.ts)
  *   POST /interaction/:uid/upstream/:id, .../link/:id,
@@ -101,7 +103,9 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
       if (byIp.refusedForMs || byClient?.refusedForMs) return refuse(byIp, byClient);
       return next();
     }
-    // Probably right: only a read, no write, on the hot path of every token request.
+    // Probably right: checked in memory, no statement, on the hot path of every token request.
+    // Another process's block may reach this one a few milliseconds late (blocked-keys.ts);
+    // the failures themselves are counted exactly, above, so guessing gains nothing.
     const [byIp, byClient] = await limiters.checkTogether(clientKey ? [[failuresPerIp, ip], [failuresPerClient, clientKey]] : [[failuresPerIp, ip]]) as [Verdict, Verdict | undefined];
     if (byIp.refusedForMs || byClient?.refusedForMs) return refuse(byIp, byClient);
     await next();

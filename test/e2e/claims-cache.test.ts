@@ -7,7 +7,8 @@ import { openProfileCache, type ProfileCache } from '../../src/accounts/profile-
 import { mergeAccounts, setDisabled } from '../../src/accounts/admin.ts';
 import type { AccountProfile } from '../../src/accounts/profile.ts';
 import { unlinkIdentity } from '../../src/accounts/service.ts';
-import { createDb, type Db } from '../../src/db/client.ts';
+import { createDb, poolOf, type Db } from '../../src/db/client.ts';
+import { openNotifications } from '../../src/db/notifications.ts';
 import { migrate } from '../../src/db/migrate.ts';
 import { createTestDatabase, TEST_DATABASE_URL, type TestDatabase } from '../helpers/db.ts';
 import { testLog } from '../helpers/start-doorman.ts';
@@ -37,7 +38,7 @@ describe('claims cache across two processes', () => {
     t = await createTestDatabase();
     await migrate(t.url, testLog);
     db = createDb(t.url, 4);
-    here = await openProfileCache(db, TTL, testLog);
+    here = await openProfileCache(db, TTL, openNotifications(poolOf(db), testLog));
     child = fork(new URL('../helpers/profile-cache-process.ts', import.meta.url).pathname, [], {
       execArgv: ['--import', 'tsx'], env: { ...process.env, DATABASE_URL: t.url, CLAIMS_CACHE_SECONDS: String(TTL) }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -158,7 +159,7 @@ describe('claims cache across two processes', () => {
     await cachedInBoth('channel');
     // Both listeners of this test; other test files' caches live on in their own schemas' search_path, not here.
     const ended = await t.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-      WHERE application_name = 'doorman claims cache' AND query LIKE 'LISTEN%' AND client_port IS NOT NULL
+      WHERE application_name = 'doorman notifications' AND query LIKE 'LISTEN%' AND client_port IS NOT NULL
         AND pid IN (SELECT pid FROM pg_stat_activity WHERE backend_start >= $1)`, [startedAt]);
     assert.ok(ended.length >= 2);
     await t.query('ALTER TABLE "Identity" DISABLE TRIGGER USER');

@@ -1,5 +1,6 @@
 import { openProfileCache } from '../../src/accounts/profile-cache.ts';
-import { createDb } from '../../src/db/client.ts';
+import { createDb, poolOf } from '../../src/db/client.ts';
+import { openNotifications } from '../../src/db/notifications.ts';
 import { createLogger } from '../../src/log.ts';
 
 /**
@@ -8,7 +9,7 @@ import { createLogger } from '../../src/log.ts';
  * with {profile}, and ends on {close: true}.
  */
 const db = createDb(process.env.DATABASE_URL!, 2);
-const cache = await openProfileCache(db, Number(process.env.CLAIMS_CACHE_SECONDS), createLogger('silent'));
+const cache = await openProfileCache(db, Number(process.env.CLAIMS_CACHE_SECONDS), openNotifications(poolOf(db), createLogger('silent')));
 process.on('message', (msg: { find?: string; close?: boolean }) => {
   if (msg.close) {
     void cache.close().then(() => db.$disconnect()).then(() => process.exit(0));
