@@ -19,7 +19,9 @@ const MAX_ORIGINS = 8;
 interface Kept { body: string; type: string; route: unknown; routeName: unknown }
 
 export function cacheProviderDocuments(provider: Provider, publishedKeys: () => object): Middleware {
-  const discoveryPath = routedPath(provider.pathFor('discovery'));
+  // Both discovery documents (OpenID Connect Discovery, RFC 8414): oidc-provider serves
+  // them under one route name, so pathFor names only one of them.
+  const discoveryPaths = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
   const jwksPath = routedPath(provider.pathFor('jwks'));
   // Per origin: a Host header is the client's to choose, so at most MAX_ORIGINS are kept
   // (the first ones seen; any other origin is served uncached, never evicting these).
@@ -29,11 +31,11 @@ export function cacheProviderDocuments(provider: Provider, publishedKeys: () => 
   return async (ctx, next) => {
     if (ctx.method !== 'GET' && ctx.method !== 'HEAD') return next();
     const path = routedPath(ctx.path);
-    const isDiscovery = path === discoveryPath;
+    const isDiscovery = discoveryPaths.has(path);
     if (!isDiscovery && path !== jwksPath) return next();
 
     const source = isDiscovery ? undefined : publishedKeys();
-    const hit = isDiscovery ? discovery.get(ctx.origin) : jwks && jwks.source === source ? jwks.kept : undefined;
+    const hit = isDiscovery ? discovery.get(`${ctx.origin}${path}`) : jwks && jwks.source === source ? jwks.kept : undefined;
     if (hit) {
       ctx._matchedRoute = hit.route;
       (ctx as { _matchedRouteName?: unknown })._matchedRouteName = hit.routeName;
@@ -55,6 +57,6 @@ export function cacheProviderDocuments(provider: Provider, publishedKeys: () => 
     ctx.body = kept.body;
     ctx.type = kept.type;
     if (!isDiscovery) jwks = { source: source!, kept };
-    else if (discovery.size < MAX_ORIGINS) discovery.set(ctx.origin, kept);
+    else if (discovery.size < 2 * MAX_ORIGINS) discovery.set(`${ctx.origin}${path}`, kept);
   };
 }
