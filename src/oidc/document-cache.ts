@@ -34,8 +34,13 @@ export function cacheProviderDocuments(provider: Provider, publishedKeys: () => 
     const isDiscovery = discoveryPaths.has(path);
     if (!isDiscovery && path !== jwksPath) return next();
 
+    // oidc-provider builds discovery's URLs from ctx.href: the protocol and Host (with a
+    // trusted proxy, X-Forwarded-Proto and -Host), or an absolute-form request target
+    // (`GET http://host/...`), which is never kept. (Koa's ctx.origin is the Origin header.)
+    const key = !isDiscovery ? undefined : ctx.originalUrl.startsWith('/') ? `${ctx.protocol}://${ctx.host}${path}` : undefined;
+    if (isDiscovery && key === undefined) return next();
     const source = isDiscovery ? undefined : publishedKeys();
-    const hit = isDiscovery ? discovery.get(`${ctx.origin}${path}`) : jwks && jwks.source === source ? jwks.kept : undefined;
+    const hit = isDiscovery ? discovery.get(key!) : jwks && jwks.source === source ? jwks.kept : undefined;
     if (hit) {
       ctx._matchedRoute = hit.route;
       (ctx as { _matchedRouteName?: unknown })._matchedRouteName = hit.routeName;
@@ -57,6 +62,6 @@ export function cacheProviderDocuments(provider: Provider, publishedKeys: () => 
     ctx.body = kept.body;
     ctx.type = kept.type;
     if (!isDiscovery) jwks = { source: source!, kept };
-    else if (discovery.size < 2 * MAX_ORIGINS) discovery.set(`${ctx.origin}${path}`, kept);
+    else if (discovery.size < 2 * MAX_ORIGINS) discovery.set(key!, kept);
   };
 }

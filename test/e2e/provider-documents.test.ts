@@ -6,9 +6,10 @@ import { startScenario, APP, type Scenario } from '../helpers/start-doorman.ts';
 
 /** A raw GET, so the Host header can be any the client likes (fetch does not let it be set). */
 function rawGet(origin: string, path: string, headers: Record<string, string>, method = 'GET'): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
-  const url = new URL(path, origin);
+  const url = new URL(origin);
   return new Promise((resolve, reject) => {
-    const req = request({ host: url.hostname, port: url.port, path: url.pathname, method, headers }, (res) => {
+    // `path` as given: an absolute-form target (`http://host/...`) is sent as is.
+    const req = request({ host: url.hostname, port: url.port, path, method, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (c: string) => (body += c)).on('end', () => resolve({ status: res.statusCode!, headers: res.headers, body }));
     });
@@ -61,6 +62,14 @@ describe('when clients read discovery and the JWKS again and again', () => {
     }
     const again = JSON.parse((await rawGet(origin, '/.well-known/openid-configuration', { host: `127.0.0.1:${port}` })).body) as Record<string, string>;
     assert.deepEqual(again, own);
+    // The Origin header is not the host (Koa's ctx.origin is that header): no document is kept under it.
+    const viaOrigin = JSON.parse((await rawGet(origin, '/.well-known/openid-configuration', { host: `other.example:${port}`, origin: `http://127.0.0.1:${port}` })).body) as Record<string, string>;
+    assert.equal(viaOrigin.authorization_endpoint, `http://other.example:${port}/auth`);
+    assert.deepEqual(JSON.parse((await rawGet(origin, '/.well-known/openid-configuration', { host: `127.0.0.1:${port}`, origin: `http://127.0.0.1:${port}` })).body), own);
+    // An absolute-form request target names its own host (oidc-provider builds from it), and is never kept for others.
+    const absolute = JSON.parse((await rawGet(origin, `http://absolute.example:${port}/.well-known/openid-configuration`, { host: `127.0.0.1:${port}` })).body) as Record<string, string>;
+    assert.equal(absolute.authorization_endpoint, `http://absolute.example:${port}/auth`);
+    assert.deepEqual(JSON.parse((await rawGet(origin, '/.well-known/openid-configuration', { host: `127.0.0.1:${port}` })).body), own);
   });
 
   it('then the JWKS is the same set each time, and a real client discovers and verifies with it', async () => {
