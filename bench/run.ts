@@ -55,8 +55,17 @@ function attach(name: string, base: string, child: ChildProcess): Promise<Server
         return reply.stats;
       },
       stop: async () => {
+        // Stopped already (the measuring phases stop servers they are done with; the end
+        // stops all): a child that is gone never emits 'exit' again, and awaiting it hung the run.
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const exited = once(child, 'exit');
         child.kill('SIGTERM');
-        await once(child, 'exit');
+        const timer = setTimeout(() => {
+          process.stderr.write(`${name} did not stop within 10 s of SIGTERM: killed\n`);
+          child.kill('SIGKILL');
+        }, 10_000);
+        await exited;
+        clearTimeout(timer);
       },
     };
   })();
