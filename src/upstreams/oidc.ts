@@ -103,7 +103,14 @@ export function openOidcConnector(settings: GoogleSettings | OidcSettings): Upst
     return discovered;
   };
   /** The discovered metadata, waited for no longer than the call's deadline. */
-  const metadataWithin = async (signal: AbortSignal): Promise<oidc.ServerMetadata> => (await withinDeadline(configuration(), signal)).serverMetadata();
+  // serverMetadata() hands out a deep copy each time (structuredClone): one per discovery, not one per login.
+  const metadataOf = new WeakMap<oidc.Configuration, oidc.ServerMetadata>();
+  const metadataWithin = async (signal: AbortSignal): Promise<oidc.ServerMetadata> => {
+    const config = await withinDeadline(configuration(), signal);
+    let metadata = metadataOf.get(config);
+    if (!metadata) metadataOf.set(config, metadata = config.serverMetadata());
+    return metadata;
+  };
 
   let jwksCache: oidc.ExportedJWKSCache | undefined;
   /**
