@@ -1,48 +1,73 @@
-// CPU per login split by process: server, upstream, postgres (all backends), this driver.
-// usage (from a checkout): node --import tsx /work/tools/cpu-split.ts <doorman|bare-pg> <seconds> <concurrency> [flow]
-import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync, readdirSync } from 'node:fs';
-import pg from "pg";
-const root = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const { freePort } = await import(`${root}/src/free-port.ts`);
-const { fullLogin, get, tokenRequest } = await import(`${root}/bench/flows.ts`);
-const { BENCH_CLIENTS } = await import(`${root}/bench/clients.ts`);
-const { runLoad } = await import(`${root}/bench/load.ts`);
-const { benchDoormanConfig } = await import(`${root}/bench/doorman-config.ts`);
-const [kind = 'doorman', secs = '8', conc = '4', flowName = 'login'] = process.argv.slice(2);
-const base = 'postgresql://postgres@127.0.0.1:5432/test';
-const url = new URL(base); url.searchParams.set('schema', `cpusplit_${Date.now().toString(36)}`);
-const TICK = 100; // USER_HZ
-const ticksOf = (pid: number) => { const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' '); return Number(f[11]) + Number(f[12]); };
-const pgPids = () => readdirSync('/proc').filter((d) => /^\d+$/.test(d)).filter((d) => { try { return readFileSync(`/proc/${d}/comm`, 'utf8').startsWith('postgres'); } catch { return false; } }).map(Number);
-const pgTicks = () => pgPids().reduce((n, p) => { try { return n + ticksOf(p); } catch { return n; } }, 0);
-async function start(k: string, port: number, upstream: string, env: Record<string, string> = {}): Promise<ChildProcess> {
-  let child: ChildProcess;
-  if (k === 'doorman') {
-    const { input, env: secrets } = benchDoormanConfig(port, upstream, url.toString());
-    child = fork(`${root}/bench/doorman-process.mjs`, [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_DOORMAN_CONFIG: JSON.stringify(input), BENCH_DOORMAN_ENV: JSON.stringify(secrets) } });
-  } else {
-    child = fork(`${root}/bench/server.ts`, [k, String(port), upstream], { execArgv: ['--import', 'tsx'], env: { ...process.env, DATABASE_URL: url.toString(), ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  }
-  await once(child, 'message');
-  return child;
+import { readdirSync, readFileSync } from 'node:fs';
+import pg from 'pg';
+import { freePort } from '../src/free-port.ts';
+import { BENCH_CLIENTS } from './clients.ts';
+import { startOneServer } from './one-server.ts';
+import { fullLogin, get, tokenRequest } from './flows.ts';
+import { runLoad } from './load.ts';
+
+/**
+ * Whose CPU an operation costs on this machine: the server (Doorman's production build,
+ * or a baseline), the upstream look-alike, PostgreSQL (all its processes) and this load
+ * driver, per operation, read from /proc. `npm run bench` reports the server's alone; at
+ * concurrency 16 on a small machine all four share the cores, so this is what limits the
+ * flows/s there.
+ *   npm run bench:cpu -- [doorman|bare-pg] [seconds] [concurrency] [login|discovery|client_credentials]
+ * doorman needs `npm run build` first. Linux only (/proc); CPU of processes that start and
+ * end during the run is not seen (the servers keep their database connections).
+ */
+const [kind = 'doorman', seconds = '8', concurrency = '16', flowName = 'login'] = process.argv.slice(2);
+const base = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/test';
+const url = new URL(base);
+url.searchParams.set('schema', `bench_cpu_${Date.now().toString(36)}`);
+const TICKS_PER_SECOND = 100; // USER_HZ
+
+/** utime + stime of a process, in clock ticks (proc(5), fields 14 and 15). */
+function ticksOf(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return Number(fields[11]) + Number(fields[12]);
 }
-const [sp, up] = [await freePort(), await freePort()];
-const upstream = await start('upstream', up, '', { DOORMAN_PORT: String(sp) });
-const target = await start(kind, sp, `http://127.0.0.1:${up}`);
-const origin = `http://127.0.0.1:${sp}`;
+
+function postgresTicks(): number {
+  let sum = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (readFileSync(`/proc/${entry}/comm`, 'utf8').startsWith('postgres')) sum += ticksOf(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
+}
+
+const start = (k: string, port: number, upstream: string, env: Record<string, string> = {}) => startOneServer(k, port, upstream, url.toString(), env);
+
+const [serverPort, upstreamPort] = [await freePort(), await freePort()];
+const upstream = await start('upstream', upstreamPort, '', { DOORMAN_PORT: String(serverPort) });
+const server = await start(kind, serverPort, `http://127.0.0.1:${upstreamPort}`);
+const origin = `http://127.0.0.1:${serverPort}`;
 const FLOWS: Record<string, () => Promise<void>> = {
   login: () => fullLogin(origin).then(() => {}),
   discovery: () => get(`${origin}/.well-known/openid-configuration`),
   client_credentials: () => tokenRequest(origin, BENCH_CLIENTS[0], { grant_type: 'client_credentials' }).then(() => {}),
 };
-const flow = FLOWS[flowName]!;
-await runLoad(flow, Number(conc), 3);
-const t0 = { s: ticksOf(target.pid!), u: ticksOf(upstream.pid!), p: pgTicks(), d: process.cpuUsage() };
-const r = await runLoad(flow, Number(conc), Number(secs));
-const d = process.cpuUsage(t0.d);
-const per = (ticks: number) => (ticks * 1000 / TICK / r.ops).toFixed(2);
-console.log(`${kind} ${flowName} c=${conc}: ${r.throughput.toFixed(1)}/s, errors ${r.errors}; CPU ms per op: server ${per(ticksOf(target.pid!) - t0.s)}, upstream ${per(ticksOf(upstream.pid!) - t0.u)}, postgres ${per(pgTicks() - t0.p)}, driver ${((d.user + d.system) / 1000 / r.ops).toFixed(2)}`);
-for (const c of [target, upstream]) { c.kill('SIGTERM'); await once(c, 'exit'); }
-const c = new pg.Client({ connectionString: base }); await c.connect(); await c.query(`DROP SCHEMA IF EXISTS "${url.searchParams.get('schema')}" CASCADE`); await c.end();
+const flow = FLOWS[flowName];
+if (!flow) throw new Error(`unknown flow ${flowName}: one of ${Object.keys(FLOWS).join(', ')}`);
+await runLoad(flow, Number(concurrency), 3);
+const before = { server: ticksOf(server.pid!), upstream: ticksOf(upstream.pid!), postgres: postgresTicks(), driver: process.cpuUsage() };
+const result = await runLoad(flow, Number(concurrency), Number(seconds));
+const driver = process.cpuUsage(before.driver);
+const perOp = (ticks: number) => (ticks * 1000 / TICKS_PER_SECOND / result.ops).toFixed(2);
+process.stdout.write(`${kind} ${flowName} at concurrency ${concurrency}: ${result.throughput.toFixed(1)}/s, ${result.errors} errors; CPU ms per operation: `
+  + `server ${perOp(ticksOf(server.pid!) - before.server)}, upstream ${perOp(ticksOf(upstream.pid!) - before.upstream)}, `
+  + `PostgreSQL ${perOp(postgresTicks() - before.postgres)}, load driver ${((driver.user + driver.system) / 1000 / result.ops).toFixed(2)}\n`);
+for (const child of [server, upstream]) {
+  child.kill('SIGTERM');
+  await once(child, 'exit');
+}
+const cleanup = new pg.Client({ connectionString: base });
+await cleanup.connect();
+await cleanup.query(`DROP SCHEMA IF EXISTS "${url.searchParams.get('schema')}" CASCADE`);
+await cleanup.end();

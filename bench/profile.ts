@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,7 +8,7 @@ import { freePort } from '../src/free-port.ts';
 import { fullLogin, get, tokenRequest } from './flows.ts';
 import { BENCH_CLIENTS } from './clients.ts';
 import { runLoad } from './load.ts';
-import { benchDoormanConfig } from './doorman-config.ts';
+import { startOneServer } from './one-server.ts';
 
 /**
  * Where a server spends its CPU during logins: starts one server kind, drives logins for
@@ -27,22 +27,7 @@ const url = new URL(base);
 url.searchParams.set('schema', `bench_profile_${Date.now().toString(36)}`);
 const dir = mkdtempSync(join(tmpdir(), 'doorman-prof-'));
 
-async function start(k: string, port: number, upstream: string, env: Record<string, string> = {}): Promise<ChildProcess> {
-  let child: ChildProcess;
-  if (k === 'doorman') {
-    const { input, env: secrets } = benchDoormanConfig(port, upstream, url.toString());
-    child = fork(new URL('./doorman-process.mjs', import.meta.url).pathname, [], {
-      execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-      env: { ...process.env, BENCH_DOORMAN_CONFIG: JSON.stringify(input), BENCH_DOORMAN_ENV: JSON.stringify(secrets) },
-    });
-  } else {
-    child = fork(new URL('./server.ts', import.meta.url).pathname, [k, String(port), upstream], {
-      execArgv: ['--import', 'tsx'], env: { ...process.env, DATABASE_URL: url.toString(), ...env }, stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-  }
-  await once(child, 'message');
-  return child;
-}
+const start = (k: string, port: number, upstream: string, env: Record<string, string> = {}) => startOneServer(k, port, upstream, url.toString(), env);
 
 async function ask(child: ChildProcess, msg: Record<string, string>): Promise<void> {
   child.send(msg);
