@@ -18,9 +18,15 @@ import type { Logger } from '../log.ts';
  *   lifted (deleted the row) ends at once, and a NOTIFY someone else sent on the channel
  *   (anyone who can connect to the database can) never refuses anyone by itself.
  *
+ * - The table is loaded again every RELOAD_MS while the list is complete: a block whose
+ *   NOTIFY never came (its process died between the count and the announcement, the NOTIFY
+ *   failed on a pool starved by the very flood that made the block, or an older version
+ *   counted it during a rolling upgrade) would otherwise pass right secrets for its whole window.
+ *
  * What remains: after a key is blocked by one process, another may still accept a *right*
- * secret for it until the notification arrives (milliseconds). Wrong secrets are counted
- * in the table, exactly, before they are answered, so guessing gains nothing from it.
+ * secret for it until the notification arrives (milliseconds), or, when it never arrives,
+ * until the next load (at most RELOAD_MS). Wrong secrets are counted in the table, exactly,
+ * before they are answered, so guessing gains nothing from it.
  */
 export interface BlockedKeys {
   /** True while this list is complete: false sends the check to the table. */
@@ -47,8 +53,9 @@ const MAX_KEY_LENGTH = 300;
 
 export interface BlockedLimit { name: string; points: number; durationMs: number }
 
-export async function openBlockedKeys(deps: { pool: pg.Pool; notifications: Notifications; limits: BlockedLimit[]; log: Logger }): Promise<BlockedKeys> {
+export async function openBlockedKeys(deps: { pool: pg.Pool; notifications: Notifications; limits: BlockedLimit[]; log: Logger; reloadMs?: number }): Promise<BlockedKeys> {
   const { pool, log } = deps;
+  const reloadMs = deps.reloadMs ?? RELOAD_MS;
   const limits = new Map(deps.limits.map((l) => [l.name, l]));
   const entries = new Map<string, number>();
   let listening = false;
@@ -96,6 +103,7 @@ export async function openBlockedKeys(deps: { pool: pg.Pool; notifications: Noti
       }
       for (const row of rows) add(memoryKey(row.key), row.expire === null ? now + limitOf(row.key)!.durationMs : Number(row.expire), now);
       if (started === generation) loaded = true;
+      scheduleLoad(); // for blocks whose announcement never came
     } catch (err) {
       if (started !== generation || !listening || closed) return;
       log.warn('rate limits: cannot load the blocked keys; checking them in the database for now', { error: err instanceof Error ? err.message : String(err) });
@@ -103,7 +111,7 @@ export async function openBlockedKeys(deps: { pool: pg.Pool; notifications: Noti
     }
   };
   const scheduleLoad = () => {
-    if (!closed && listening && !reload) reload = setTimeout(() => void load(), RELOAD_MS).unref();
+    if (!closed && listening && !reload) reload = setTimeout(() => void load(), reloadMs).unref();
   };
 
   const unsubscribe = await deps.notifications.subscribe(BLOCKED_CHANNEL, {
