@@ -30,5 +30,7 @@ export function startUpstreamAtAuthorization(broker: Broker): Middleware {
     // The app's ui_locales choose the language of an error page (http/render.ts).
     ctx.state.uiLocales = interaction.params.ui_locales;
     await showErrors(ctx, () => sendToUpstream(broker, ctx, interaction, connector));
+    // An error page answers instead: oidc-provider's redirect to the login page must not linger beside it.
+    if (ctx.status !== 303) ctx.remove('Location');
   };
 }

@@ -192,6 +192,7 @@ describe('when the only upstream cannot be reached as the login starts', () => {
     const page = await browser.visit((await buildAuthRequest(rp)).url);
     assertErrorPage(page, 502, 'unavailable');
     assert.equal(page.url.pathname, '/auth', 'answered by the authorization request itself');
+    assert.equal(page.headers.get('location'), null, 'no redirect header beside the error page');
     const back = /href="([^"]*\?choose)"/.exec(page.body)?.[1];
     assert.match(String(back), /^\/interaction\/[^/?]+\?choose$/, 'the error page links to the login page');
     const loginPage = await browser.visit(new URL(back!, s.doorman.url));
