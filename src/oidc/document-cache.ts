@@ -24,8 +24,9 @@ export function cacheProviderDocuments(provider: Provider, publishedKeys: () => 
   const discoveryPaths = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
   const jwksPath = routedPath(provider.pathFor('jwks'));
   // Per origin: a Host header is the client's to choose, so at most MAX_ORIGINS are kept
-  // (the first ones seen; any other origin is served uncached, never evicting these).
+  // (the first ones seen, and the issuer's; any other is served uncached, evicting none).
   const discovery = new Map<string, Kept>();
+  const issuerOrigin = new URL(provider.issuer).origin;
   let jwks: { source: object; kept: Kept } | undefined;
 
   return async (ctx, next) => {
@@ -62,6 +63,7 @@ export function cacheProviderDocuments(provider: Provider, publishedKeys: () => 
     ctx.body = kept.body;
     ctx.type = kept.type;
     if (!isDiscovery) jwks = { source: source!, kept };
-    else if (discovery.size < 2 * MAX_ORIGINS) discovery.set(key!, kept);
+    // The issuer's own origin is always kept: junk Host headers filling the slots first cannot push it out.
+    else if (discovery.size < 2 * MAX_ORIGINS || key!.startsWith(`${issuerOrigin}/`)) discovery.set(key!, kept);
   };
 }
