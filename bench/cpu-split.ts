@@ -1,9 +1,7 @@
-import { once } from 'node:events';
 import { readdirSync, readFileSync } from 'node:fs';
-import pg from 'pg';
 import { freePort } from '../src/free-port.ts';
 import { BENCH_CLIENTS } from './clients.ts';
-import { startOneServer } from './one-server.ts';
+import { startOneServer, stopServersAndDropSchema } from './one-server.ts';
 import { fullLogin, get, tokenRequest } from './flows.ts';
 import { runLoad } from './load.ts';
 
@@ -63,11 +61,4 @@ const perOp = (ticks: number) => (ticks * 1000 / TICKS_PER_SECOND / result.ops).
 process.stdout.write(`${kind} ${flowName} at concurrency ${concurrency}: ${result.throughput.toFixed(1)}/s, ${result.errors} errors; CPU ms per operation: `
   + `server ${perOp(ticksOf(server.pid!) - before.server)}, upstream ${perOp(ticksOf(upstream.pid!) - before.upstream)}, `
   + `PostgreSQL ${perOp(postgresTicks() - before.postgres)}, load driver ${((driver.user + driver.system) / 1000 / result.ops).toFixed(2)}\n`);
-for (const child of [server, upstream]) {
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
-const cleanup = new pg.Client({ connectionString: base });
-await cleanup.connect();
-await cleanup.query(`DROP SCHEMA IF EXISTS "${url.searchParams.get('schema')}" CASCADE`);
-await cleanup.end();
+await stopServersAndDropSchema([server, upstream], url);

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import pg from 'pg';
 import { benchDoormanConfig } from './doorman-config.ts';
 
 /**
@@ -22,4 +23,19 @@ export async function startOneServer(kind: string, port: number, upstream: strin
   }
   await once(child, 'message');
   return child;
+}
+
+/** Stops the servers one by one, then drops the throwaway schema they used in `databaseUrl`. */
+export async function stopServersAndDropSchema(children: ChildProcess[], databaseUrl: URL): Promise<void> {
+  for (const child of children) {
+    child.kill('SIGTERM');
+    await once(child, 'exit');
+  }
+  const schema = databaseUrl.searchParams.get('schema');
+  const admin = new URL(databaseUrl);
+  admin.searchParams.delete('schema');
+  const cleanup = new pg.Client({ connectionString: admin.toString() });
+  await cleanup.connect();
+  await cleanup.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await cleanup.end();
 }

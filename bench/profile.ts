@@ -3,12 +3,11 @@ import { once } from 'node:events';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { freePort } from '../src/free-port.ts';
 import { fullLogin, get, tokenRequest } from './flows.ts';
 import { BENCH_CLIENTS } from './clients.ts';
 import { runLoad } from './load.ts';
-import { startOneServer } from './one-server.ts';
+import { startOneServer, stopServersAndDropSchema } from './one-server.ts';
 
 /**
  * Where a server spends its CPU during logins: starts one server kind, drives logins for
@@ -51,14 +50,7 @@ await ask(target, { cmd: 'profile-start' });
 const result = await runLoad(login, 4, seconds);
 const file = join(dir, `${kind}.cpuprofile`);
 await ask(target, { cmd: 'profile-stop', file });
-for (const child of [target, upstream]) {
-  child.kill('SIGTERM');
-  await once(child, 'exit');
-}
-const cleanup = new pg.Client({ connectionString: base });
-await cleanup.connect();
-await cleanup.query(`DROP SCHEMA IF EXISTS "${url.searchParams.get('schema')}" CASCADE`);
-await cleanup.end();
+await stopServersAndDropSchema([target, upstream], url);
 
 interface Node { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount: number; children?: number[] }
 const profile = JSON.parse(readFileSync(file, 'utf8')) as { nodes: Node[]; samples: number[]; startTime: number; endTime: number };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { poolOf, type Db } from '../db/client.ts';
 import type { AdapterPayload } from 'oidc-provider';
-import { storedPayload } from '../oidc/adapter.ts';
+import { storedColumns, storedPayload } from '../oidc/adapter.ts';
 import type { JsonObject } from '../upstreams/connector.ts';
 
 /** Why the browser was sent upstream, and what the callback must then do. */
@@ -43,19 +43,19 @@ export async function takeUpstreamTransaction(db: Db, state: string): Promise<Up
   // DELETE ... RETURNING: of two concurrent callbacks with one state, only one gets the row.
   const { rows: [row] } = await poolOf(db).query<{
     purpose: string; interactionUid: string | null; pendingLinkId: string | null; accountId: string | null; connectorId: string; payload: unknown; expired: boolean;
-    interactionPayload: AdapterPayload | null; interactionConsumed: number | null;
+    interaction_payload: AdapterPayload | null; interaction_consumed: number | null;
   }>({
     name: 'upstream-transaction-take',
     text: `WITH taken AS (
         DELETE FROM "UpstreamTransaction" WHERE "stateHash" = $1
         RETURNING purpose, "interactionUid", "pendingLinkId", "accountId", "connectorId", payload, "expiresAt" <= $2::timestamp AS expired
       )
-      SELECT taken.*, o.payload AS "interactionPayload", floor(extract(epoch FROM o."consumedAt"))::int AS "interactionConsumed"
+      SELECT taken.*, ${storedColumns('o', 'interaction_')}
       FROM taken LEFT JOIN "OidcModel" o ON o.model = 'Interaction' AND o.id = taken."interactionUid" AND o."expiresAt" > $2::timestamp`,
     values: [hashState(state), new Date().toISOString()],
   });
   if (!row || row.expired) return undefined;
-  const interactionRow = row.interactionPayload === null ? undefined : storedPayload({ payload: row.interactionPayload, consumed: row.interactionConsumed });
+  const interactionRow = row.interaction_payload === null ? undefined : storedPayload({ payload: row.interaction_payload, consumed: row.interaction_consumed });
   const common = { connectorId: row.connectorId, payload: row.payload as JsonObject, interactionRow };
   if (row.purpose === 'account-link' && row.accountId) return { purpose: 'account-link', accountId: row.accountId, ...common };
   if (row.purpose === 'link-proof' && row.interactionUid && row.pendingLinkId) {

@@ -17,9 +17,9 @@ type Interaction = InstanceType<Broker['provider']['Interaction']>;
  */
 export async function findCallbackInteraction(broker: Broker, transaction: { interactionUid: string; interactionRow?: AdapterPayload | undefined }): Promise<Interaction> {
   const uid = transaction.interactionUid;
-  if (!transaction.interactionRow) throw new BrokerError('interaction_expired', 'interaction gone before the upstream answered', { status: 400 });
-  broker.rowsAlreadyRead.put('Interaction', uid, transaction.interactionRow);
-  const interaction = await broker.provider.Interaction.find(uid);
+  // No row read along: the interaction was gone (expired) when the transaction was taken.
+  if (transaction.interactionRow) broker.rowsAlreadyRead.put('Interaction', uid, transaction.interactionRow);
+  const interaction = transaction.interactionRow ? await broker.provider.Interaction.find(uid) : undefined;
   if (!interaction) throw new BrokerError('interaction_expired', 'interaction gone before the upstream answered', { status: 400 });
   return interaction;
 }

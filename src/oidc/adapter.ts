@@ -195,7 +195,7 @@ class OidcModelAdapter implements Adapter {
 }
 
 /**
- * What `find` answers for a row read as `STORED_COLUMNS` (by it, or by another statement
+ * What `find` answers for a row read as `storedColumns` (by it, or by another statement
  * that reads an OidcModel row along: RowsAlreadyRead).
  */
 export function storedPayload(row: Row): AdapterPayload {
@@ -209,8 +209,11 @@ export function storedPayload(row: Row): AdapterPayload {
 const { AlreadyUsedError } = await import('oidc-provider/lib/helpers/re_render_errors.js' as string) as { AlreadyUsedError: new (userCode?: string) => Error };
 
 // Named statements: each connection parses and plans them once.
-const STORED_COLUMNS = 'payload, floor(extract(epoch FROM "consumedAt"))::int AS consumed';
-const SELECT = `SELECT ${STORED_COLUMNS} FROM "OidcModel"`;
+/** The columns `find` reads, from OidcModel under `alias`, named with `prefix` (another statement reading a row along: RowsAlreadyRead). */
+export function storedColumns(alias = '"OidcModel"', prefix = ''): string {
+  return `${alias}.payload AS "${prefix}payload", floor(extract(epoch FROM ${alias}."consumedAt"))::int AS "${prefix}consumed"`;
+}
+const SELECT = `SELECT ${storedColumns()} FROM "OidcModel"`;
 
 export type Row = { payload: AdapterPayload; consumed: number | null };
 

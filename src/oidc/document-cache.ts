@@ -14,7 +14,8 @@ import { routedPath } from '../http/routed-path.ts';
  * headers oidc-provider's CORS middleware sets for these two routes (Vary: Origin, any
  * origin allowed), under the same route name for the access log and metrics.
  */
-const MAX_ORIGINS = 8;
+/** Discovery documents kept (origin and well-known path), besides the issuer's own. */
+const MAX_DISCOVERY_DOCUMENTS = 16;
 
 interface Kept { body: string; type: string; route: unknown; routeName: unknown }
 
@@ -23,7 +24,7 @@ export function cacheProviderDocuments(provider: Provider, publishedKeys: () => 
   // them under one route name, so pathFor names only one of them.
   const discoveryPaths = new Set(['/.well-known/openid-configuration', '/.well-known/oauth-authorization-server']);
   const jwksPath = routedPath(provider.pathFor('jwks'));
-  // Per origin: a Host header is the client's to choose, so at most MAX_ORIGINS are kept
+  // Per origin: a Host header is the client's to choose, so at most MAX_DISCOVERY_DOCUMENTS are kept
   // (the first ones seen, and the issuer's; any other is served uncached, evicting none).
   const discovery = new Map<string, Kept>();
   const issuerOrigin = new URL(provider.issuer).origin;
@@ -64,6 +65,6 @@ export function cacheProviderDocuments(provider: Provider, publishedKeys: () => 
     ctx.type = kept.type;
     if (!isDiscovery) jwks = { source: source!, kept };
     // The issuer's own origin is always kept: junk Host headers filling the slots first cannot push it out.
-    else if (discovery.size < 2 * MAX_ORIGINS || key!.startsWith(`${issuerOrigin}/`)) discovery.set(key!, kept);
+    else if (discovery.size < MAX_DISCOVERY_DOCUMENTS || key!.startsWith(`${issuerOrigin}/`)) discovery.set(key!, kept);
   };
 }
