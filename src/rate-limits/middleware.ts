@@ -95,7 +95,7 @@ export function createRateLimits(deps: { limiters: RateLimiters; provider: Provi
       refuseJson(ctx, limit, verdict, 'too many failed client authentications');
     };
 
-    if (isFailedClientAuth(claim, client)) {
+    if (await isFailedClientAuth(claim, client)) {
       // A sure failure is counted first, atomically, so a burst sent at once cannot all
       // pass a check made before any of them was counted. Under the limit, oidc-provider
       // answers it (invalid_client) as usual.

@@ -14,6 +14,7 @@ import { assertErrorPage } from '../helpers/assertions.ts';
 import { Browser } from '../helpers/browser.ts';
 import { createTestDatabase, type TestDatabase } from '../helpers/db.ts';
 import { buildAuthRequest, discoverDoorman } from '../helpers/rp.ts';
+import { runCli } from '../helpers/processes.ts';
 import { APP, startTestDoorman } from '../helpers/start-doorman.ts';
 
 type Doorman = RunningDoorman & { config: Config };
@@ -183,6 +184,45 @@ describe('when apps fail client authentication', () => {
     for (let i = 0; i < 5; i++) assert.equal((await tokenRequest(first, 'solo', secretOf('solo'), freshIp())).status, 200);
     const after = await db.query<{ n: string }>('SELECT count(*) AS n FROM "RateLimit"');
     assert.equal(after[0]!.n, before[0]!.n);
+  });
+});
+
+describe('when an app made at runtime (its secret stored as a hash) authenticates many times', () => {
+  let db: TestDatabase;
+  let doorman: Doorman;
+  before(async () => {
+    db = await createTestDatabase();
+    doorman = await startTestDoorman(db.url, { rateLimits: SMALL_LIMITS } as ConfigInput);
+  });
+  after(async () => {
+    await doorman.close();
+    await db.drop();
+  });
+
+  it('then its right secret is never counted as a failure: many requests pass, and a wrong one still counts', async () => {
+    const created = await runCli(['clients', 'create', 'runtime-app', '--name', 'Runtime App', '--redirect-uri', APP.redirectUri, '--grant-type', 'client_credentials'], { DATABASE_URL: db.url });
+    assert.equal(created.code, 0, created.output);
+    const secret = (JSON.parse(created.output) as { clientSecret: string }).clientSecret;
+    // A process started now knows the app at once (the registry loads at start).
+    const fresh = await startTestDoorman(db.url, { rateLimits: SMALL_LIMITS } as ConfigInput);
+    try {
+      // Runtime apps authenticate with client_secret_basic.
+      const basic = (password: string) => fetch(`http://127.0.0.1:${fresh.port}/token`, {
+        method: 'POST',
+        headers: { authorization: `Basic ${Buffer.from(`runtime-app:${encodeURIComponent(password)}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+        body: 'grant_type=client_credentials',
+      });
+      // Well over the per-IP failure limit (3) and the per-client one (5), all with the right secret.
+      for (let i = 0; i < 12; i++) {
+        const res = await basic(secret);
+        assert.equal(res.status, 200, `request ${i + 1}: ${await res.text()}`);
+      }
+      // A wrong secret still counts: three of them, and the right one is refused too.
+      for (let i = 0; i < 3; i++) assert.equal((await basic('wrong-secret')).status, 401);
+      await assertRateLimited(await basic(secret));
+    } finally {
+      await fresh.close();
+    }
   });
 });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { buildConfig, ConfigError } from '../../src/config/load.ts';
 import { isFailedClientAuth } from '../../src/rate-limits/claimed-client-auth.ts';
+import { hashClientSecret, isClientSecretValid } from '../../src/clients/secret.ts';
 import { ipKey } from '../../src/rate-limits/client-ip.ts';
 
 it('when an address is counted, then IPv4 counts alone and IPv6 per /64', () => {
@@ -40,10 +41,14 @@ it('when a limit or the Redis URL is wrong, then the config error names the key'
   assert.equal(buildConfig({}, {}).rateLimits.clientAuthFailuresPerIp.points, 10);
 });
 
-it('when a client authentication is judged before oidc-provider answers, then only sure failures count first', () => {
-  const confidential = { clientAuthMethod: 'client_secret_basic', clientSecret: 's3cret' };
-  const publicClient = { clientAuthMethod: 'none', clientSecret: undefined };
-  const cases: [string, { clientId?: string; secret?: string }, typeof confidential | typeof publicClient | undefined, boolean][] = [
+it('when a client authentication is judged before oidc-provider answers, then only sure failures count first', async () => {
+  // Clients compare as oidc-provider's do: config clients in clear, runtime apps against their stored hash.
+  type Judged = { clientAuthMethod: string; compareClientSecret(secret: string): boolean };
+  const inClear = (clientAuthMethod: string, stored: string): Judged => ({ clientAuthMethod, compareClientSecret: (secret) => secret === stored });
+  const confidential = inClear('client_secret_basic', 's3cret');
+  const publicClient = inClear('none', '');
+  const runtimeApp: Judged = { clientAuthMethod: 'client_secret_basic', compareClientSecret: (secret) => isClientSecretValid(secret, hashClientSecret('runtime-s3cret')) };
+  const cases: [string, { clientId?: string; secret?: string }, Judged | undefined, boolean][] = [
     ['right secret', { clientId: 'app', secret: 's3cret' }, confidential, false],
     ['wrong secret', { clientId: 'app', secret: 's3cret!' }, confidential, true],
     ['no secret for a confidential client', { clientId: 'app' }, confidential, true],
@@ -51,9 +56,12 @@ it('when a client authentication is judged before oidc-provider answers, then on
     ['public client without secret', { clientId: 'spa' }, publicClient, false],
     ['public client with a secret', { clientId: 'spa', secret: 'x' }, publicClient, true],
     ['no client_id (invalid_request, not a failure)', {}, undefined, false],
-    ['a method it cannot judge', { clientId: 'app' }, { clientAuthMethod: 'private_key_jwt', clientSecret: 's3cret' }, false],
+    ['a method it cannot judge', { clientId: 'app' }, inClear('private_key_jwt', 's3cret'), false],
+    ['a runtime app without a secret', { clientId: 'rt' }, runtimeApp, true],
+    ['a runtime app\'s right secret', { clientId: 'rt', secret: 'runtime-s3cret' }, runtimeApp, false],
+    ['a runtime app\'s stored hash presented as its secret', { clientId: 'rt', secret: hashClientSecret('runtime-s3cret') }, runtimeApp, true],
   ];
   for (const [name, claim, client, failed] of cases) {
-    assert.equal(isFailedClientAuth({ clientId: claim.clientId, secret: claim.secret }, client), failed, name);
+    assert.equal(await isFailedClientAuth({ clientId: claim.clientId, secret: claim.secret }, client), failed, name);
   }
 });
