@@ -55,7 +55,9 @@ export function addGroupsToApiTokens(findAccount: FindAccount) {
   if (!source?.scopes.has('groups')) return;
   const narrowed = ctx.oidc.params?.scope;
   if (typeof narrowed === 'string' && !narrowed.split(' ').includes('groups')) return;
-  const grant = await ctx.oidc.provider.Grant.find(token.grantId);
+  // The grant the token endpoint already loaded for this code or refresh token (read again only otherwise).
+  const loaded = ctx.oidc.entities.Grant;
+  const grant = loaded?.jti === token.grantId ? loaded : await ctx.oidc.provider.Grant.find(token.grantId);
   if (!grant?.getOIDCScope().split(' ').includes('groups')) return;
   const account = await findAccount(ctx, token.accountId, token);
   const claims = await account?.claims('userinfo', 'openid groups', {}, []);
