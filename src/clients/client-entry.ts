@@ -1,4 +1,4 @@
-import type { ClientConfig } from '../config/schema.ts';
+import { clientSchema, type ClientConfig } from '../config/schema.ts';
 import type { ClientSettings } from '../config/load.ts';
 
 /**
@@ -21,16 +21,14 @@ export type ClientEntry = Omit<ClientConfig, 'clientSecretEnv'> & {
 export type RuntimeClientProtocolSettings = Pick<ClientEntry, 'backchannelLogoutSessionRequired' | 'requirePushedAuthorizationRequests'
   | 'dpopBoundAccessTokens' | 'defaultAcrValues' | 'staticClaims' | 'subjectType' | 'upstreamTokens'>;
 
+/** The config file's own defaults (clientSchema), so the two cannot drift apart. */
+const protocolDefaults = clientSchema.pick({
+  backchannelLogoutSessionRequired: true, requirePushedAuthorizationRequests: true, dpopBoundAccessTokens: true,
+  defaultAcrValues: true, staticClaims: true, subjectType: true, upstreamTokens: true,
+});
+
 export function runtimeClientProtocolDefaults(): RuntimeClientProtocolSettings {
-  return {
-    backchannelLogoutSessionRequired: true,
-    requirePushedAuthorizationRequests: false,
-    dpopBoundAccessTokens: false,
-    defaultAcrValues: [],
-    staticClaims: {},
-    subjectType: 'public',
-    upstreamTokens: [],
-  };
+  return protocolDefaults.parse({});
 }
 
 /** A database client: its entry plus what only the database holds. */
